@@ -1,0 +1,37 @@
+# Set-up and everyday commands. Each target creates or reuses .venv and installs what it needs.
+PYTHON ?= python3
+# A CPU build of torch; without the pin pip resolves a CUDA build of several GB.
+# GPU users: make TORCH=torch demo
+TORCH ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+QUERY ?= what do customers say about exporting data
+
+.PHONY: demo test examples clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps re-run the install when pyproject.toml changes.
+$(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(TORCH)" -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(TORCH)" -e ".[test]"
+	touch $@ $(VENV)/.installed-runtime
+
+demo: $(VENV)/.installed-runtime
+	$(BIN)/heard ingest examples
+	$(BIN)/heard search "$(QUERY)"
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
+examples: $(VENV)/.installed-test
+	$(BIN)/python scripts/make_examples.py
+
+clean:
+	rm -rf index transcripts/*.json transcripts/*.md

@@ -1,0 +1,133 @@
+"""heard's command line: parse, call one library function, print. Library code lives in pipeline/."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import HeardError
+
+
+class HeardClickError(click.ClickException):
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Library errors become one-line messages with the design's exit codes."""
+    try:
+        yield
+    except HeardError as exc:
+        raise HeardClickError(str(exc), exc.exit_code) from exc
+
+
+def _settings(ctx: click.Context):
+    from pipeline.config import load_settings
+
+    with user_errors():
+        return load_settings(ctx.obj["config"], ctx.obj["data_dir"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="HEARD_CONFIG",
+              help="Settings file [env HEARD_CONFIG; default: ./config.yaml if present, else built-in defaults].")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="HEARD_DATA_DIR",
+              help="Folder holding transcripts/ and the index [env HEARD_DATA_DIR].")
+@click.version_option(__version__, prog_name="heard")
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> None:
+    """Turn recorded interviews into a searchable knowledge base of timestamped quotes."""
+    ctx.obj = {"config": config_file, "data_dir": data_dir}
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              help="json: print one JSON summary object as the last line of output.")
+@click.option("--retranscribe", is_flag=True,
+              help="Transcribe again recordings whose transcripts were made with other transcription settings.")
+@click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
+@click.pass_context
+def ingest(ctx, paths, output_format, retranscribe, quiet):
+    """Transcribe and index the recordings under PATHS (folders are searched recursively).
+
+    Exit codes: 0 all indexed, 1 some recordings failed (the others were indexed), 2 usage or config error.
+    """
+    from pipeline.ingest import ingest as run_ingest
+    from pipeline.progress import reporter_for
+
+    settings = _settings(ctx)
+    reporter = reporter_for(sys.stderr, quiet=quiet)
+    try:
+        with user_errors():
+            summary = run_ingest(list(paths), settings, reporter=reporter, retranscribe=retranscribe)
+    finally:
+        if hasattr(reporter, "close"):
+            reporter.close()
+    if output_format == "json":
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        click.echo(
+            f"{summary.new} new, {summary.unchanged} unchanged, {summary.failed} failed; "
+            f"{summary.chunks_written} chunks written; {summary.audio_seconds:.0f} s of audio transcribed "
+            f"in {summary.wall_seconds:.0f} s"
+        )
+        if summary.stale:
+            click.echo(f"{summary.stale} transcripts were made with other transcription settings; "
+                       "rerun with --retranscribe to redo them", err=True)
+    ctx.exit(summary.exit_code)
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "--top", "k", type=click.IntRange(min=1), default=None, help="How many quotes [default: search.k, 5].")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
+@click.pass_context
+def search(ctx, query, k, output_format):
+    """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp."""
+    from pipeline import formats
+    from pipeline.search import search as run_search
+
+    settings = _settings(ctx)
+    with user_errors():
+        hits = run_search(query, settings, k=k)
+    if output_format == "json":
+        click.echo(formats.hits_to_json(hits))
+    elif output_format == "md":
+        click.echo(formats.hits_to_markdown(hits, query))
+    elif output_format == "csv":
+        click.echo(formats.hits_to_csv(hits), nl=False)
+    else:
+        formats.print_hits_table(hits, query)
+
+
+@main.command("convert-model")
+@click.argument("model")
+@click.argument("output", type=click.Path(dir_okay=False))
+def convert_model(model, output):
+    """Write an openai-whisper checkpoint (.pt) from CTranslate2 Whisper weights.
+
+    MODEL is a CTranslate2 model folder or a name shipped offline (tiny.en, base).
+    """
+    from pathlib import Path
+
+    from pipeline import weights
+    from pipeline.convert import convert_ct2_to_openai_whisper
+
+    source = Path(model).expanduser()
+    if not weights.is_ct2_folder(source):
+        source = weights.bundled_whisper_ct2(model)
+    if source is None:
+        raise HeardClickError(f"{model}: not a CTranslate2 model folder nor an offline model name (tiny.en, base)", 2)
+    written = convert_ct2_to_openai_whisper(source, output)
+    click.echo(f"wrote {written}; use it with transcribe.backend: openai-whisper and transcribe.model: {written}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Text to vectors with sentence-transformers, batched and normalized for cosine search."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline import weights
+from pipeline.config import EmbeddingSettings
+from pipeline.errors import ConfigError
+
+
+class Embedder:
+    def __init__(self, settings: EmbeddingSettings):
+        self.settings = settings
+        self.model_name = settings.model
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            # Its per-load progress bar is noise in logs and cron mail.
+            transformers.logging.disable_progress_bar()
+
+            device = self.settings.device
+            if device == "auto":
+                import torch
+
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            source = weights.resolve_embedding_model(self.settings.model)
+            try:
+                self._model = SentenceTransformer(source, device=device)
+            except Exception as exc:  # hub and file errors have no common base
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ConfigError(
+                    f"embedding.model '{self.settings.model}': cannot load ({first_line}); offline, use "
+                    "all-MiniLM-L6-v2 or give the path of a sentence-transformers model folder"
+                ) from exc
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._load().encode(
+            texts,
+            batch_size=self.settings.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

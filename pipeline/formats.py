@@ -1,0 +1,64 @@
+"""Hits as a terminal table, JSON, Markdown or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from pipeline.search import Hit
+from pipeline.transcripts import format_timestamp
+
+FORMATS = ("table", "json", "md", "csv")
+CSV_FIELDS = ("score", "timestamp", "start", "end", "speaker", "title", "recording", "recording_id", "text")
+
+
+def hits_to_json(hits: list[Hit]) -> str:
+    return json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2)
+
+
+def hits_to_markdown(hits: list[Hit], query: str) -> str:
+    lines = [f"## {query}", ""]
+    for number, hit in enumerate(hits, 1):
+        who = hit.speaker or "Unknown speaker"
+        lines.append(f"{number}. > {hit.text}")
+        lines.append(f"   — {who}, *{hit.title}* at {format_timestamp(hit.start)} (`{hit.recording}`)")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def hits_to_csv(hits: list[Hit]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for hit in hits:
+        writer.writerow({**hit.to_dict(), "timestamp": format_timestamp(hit.start), "speaker": hit.speaker or ""})
+    return out.getvalue()
+
+
+def print_hits_table(hits: list[Hit], query: str, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or Console()
+    if not hits:
+        console.print(f"No quotes found for {query!r}. Try broader words, or check that recordings were ingested.")
+        return
+    table = Table(title=f"“{query}”", show_lines=True, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("At", no_wrap=True)
+    table.add_column("Speaker")
+    table.add_column("Recording")
+    table.add_column("Quote", ratio=1)
+    table.add_column("Score", justify="right")
+    for number, hit in enumerate(hits, 1):
+        table.add_row(
+            str(number),
+            format_timestamp(hit.start),
+            Text(hit.speaker or "?"),
+            Text(hit.title),
+            Text(f"“{hit.text}”"),
+            f"{hit.score:.2f}",
+        )
+    console.print(table)

@@ -1,0 +1,215 @@
+"""Speech to timestamped text: the Transcriber protocol and its two Whisper backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from pipeline import audio, weights
+from pipeline.config import TranscribeSettings
+from pipeline.errors import ConfigError, RecordingError
+from pipeline.sources import Recording
+from pipeline.transcripts import Segment, Transcript, Word
+
+Progress = Callable[[float, float], None]  # seconds of audio done, seconds in all
+BACKENDS = ("faster-whisper", "openai-whisper")
+
+
+class Transcriber(Protocol):
+    def describe(self) -> dict[str, Any]:
+        """Backend, model and the settings that change the text, stored with each transcript."""
+
+    def transcribe(self, samples: np.ndarray, on_progress: Callable[[float], None] | None = None) -> tuple[list[Segment], str | None]:
+        """Segments with word timings, and the language spoken."""
+
+
+def describe(settings: TranscribeSettings) -> dict[str, Any]:
+    """What a transcript made with these settings records, without loading a model."""
+    return {
+        "backend": settings.backend,
+        "model": settings.model,
+        "settings": {
+            "beam_size": settings.beam_size,
+            "language": settings.language,
+            "vad_filter": settings.vad_filter if settings.backend == "faster-whisper" else False,
+        },
+    }
+
+
+def make_transcriber(settings: TranscribeSettings) -> Transcriber:
+    if settings.backend == "faster-whisper":
+        return FasterWhisperTranscriber(settings)
+    if settings.backend == "openai-whisper":
+        return OpenAIWhisperTranscriber(settings)
+    raise ConfigError(f"transcribe.backend: unknown backend '{settings.backend}'; use one of {', '.join(BACKENDS)}")
+
+
+def transcribe_recording(recording: Recording, transcriber: Transcriber, on_progress: Progress | None = None) -> Transcript:
+    samples = audio.decode_audio(recording.path)
+    duration = len(samples) / audio.SAMPLE_RATE
+    report = (lambda done: on_progress(min(done, duration), duration)) if on_progress else None
+    if report:
+        report(0.0)
+    try:
+        segments, language = transcriber.transcribe(samples, report)
+    except (ConfigError, RecordingError):
+        raise
+    except Exception as exc:  # a decoder fault on odd audio must not stop the other recordings
+        raise RecordingError(recording.path, f"transcription failed ({type(exc).__name__}: {exc})") from exc
+    if not any(s.text for s in segments):
+        raise RecordingError(recording.path, f"no speech found in {duration:.0f} s of audio")
+    return Transcript(
+        recording_id=recording.id,
+        audio_sha256=recording.sha256,
+        source=str(recording.path),
+        title=recording.title,
+        duration=round(duration, 3),
+        language=language,
+        transcriber=transcriber.describe(),
+        segments=segments,
+    )
+
+
+class FasterWhisperTranscriber:
+    """CTranslate2 Whisper: int8 on CPU, float16 on CUDA, Silero VAD to skip silence."""
+
+    def __init__(self, settings: TranscribeSettings):
+        self.settings = settings
+        self._model = None
+
+    def describe(self) -> dict[str, Any]:
+        return describe(self.settings)
+
+    def _load(self):
+        if self._model is None:
+            import ctranslate2
+            from faster_whisper import WhisperModel
+
+            device = self.settings.device
+            if device == "auto":
+                device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+            compute_type = self.settings.compute_type
+            if compute_type == "auto":
+                compute_type = "float16" if device == "cuda" else "int8"
+            source = weights.resolve_whisper_ct2(self.settings.model)
+            try:
+                self._model = WhisperModel(
+                    source, device=device, compute_type=compute_type, cpu_threads=self.settings.threads
+                )
+            except Exception as exc:  # hub, file and CTranslate2 errors have no common base
+                raise _model_error(self.settings.model, exc) from exc
+        return self._model
+
+    def transcribe(self, samples, on_progress=None):
+        model = self._load()
+        pieces, info = model.transcribe(
+            samples,
+            beam_size=self.settings.beam_size,
+            language=self.settings.language,
+            vad_filter=self.settings.vad_filter,
+            word_timestamps=True,
+        )
+        segments = []
+        for piece in pieces:
+            segments.append(_segment(piece.start, piece.end, piece.text, [(w.start, w.end, w.word, w.probability) for w in piece.words or []]))
+            if on_progress:
+                on_progress(piece.end)
+        return segments, info.language
+
+
+class OpenAIWhisperTranscriber:
+    """openai-whisper (PyTorch). Offline, its checkpoint is converted from the bundled CTranslate2 weights."""
+
+    def __init__(self, settings: TranscribeSettings):
+        self.settings = settings
+        self._model = None
+
+    def describe(self) -> dict[str, Any]:
+        return describe(self.settings)
+
+    def _load(self):
+        if self._model is None:
+            try:
+                import whisper
+            except ImportError as exc:
+                raise ConfigError("openai-whisper is not installed; run: pip install 'heard[openai]'") from exc
+            import torch
+
+            if self.settings.threads > 0:
+                torch.set_num_threads(self.settings.threads)
+            device = self.settings.device
+            if device == "auto":
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            self._device = device
+            try:
+                source = openai_whisper_source(self.settings.model)
+                if Path(source).is_file():
+                    from pipeline.convert import load_openai_whisper
+
+                    # Unlike whisper.load_model, this applies the checkpoint's alignment heads,
+                    # which word timestamps depend on.
+                    self._model = load_openai_whisper(source, device=device)
+                else:
+                    self._model = whisper.load_model(source, device=device)
+            except Exception as exc:
+                raise _model_error(self.settings.model, exc) from exc
+        return self._model
+
+    def transcribe(self, samples, on_progress=None):
+        import whisper
+
+        model = self._load()
+        result = whisper.transcribe(
+            model,
+            samples,
+            language=self.settings.language or ("en" if not model.is_multilingual else None),
+            beam_size=self.settings.beam_size if self.settings.beam_size > 1 else None,
+            best_of=5,
+            fp16=self._device == "cuda",
+            word_timestamps=True,
+            verbose=None,
+        )
+        segments = []
+        for piece in result["segments"]:
+            words = [(w["start"], w["end"], w["word"], w.get("probability")) for w in piece.get("words", [])]
+            segments.append(_segment(piece["start"], piece["end"], piece["text"], words))
+            if on_progress:
+                on_progress(piece["end"])
+        return segments, result.get("language")
+
+
+def openai_whisper_source(model: str) -> str:
+    """A checkpoint path or model name for whisper.load_model; CTranslate2 weights are converted once."""
+    from pipeline.convert import openai_whisper_checkpoint
+
+    path = Path(model).expanduser()
+    if path.is_file():
+        return str(path)
+    ct2 = path if weights.is_ct2_folder(path) else weights.bundled_whisper_ct2(model)
+    if ct2 is not None:
+        return str(openai_whisper_checkpoint(ct2, weights.cache_dir() / "openai-whisper"))
+    return model
+
+
+def _segment(start, end, text, words) -> Segment:
+    return Segment(
+        start=round(float(start), 3),
+        end=round(float(end), 3),
+        text=text.strip(),
+        words=[
+            # Whisper's word text carries its leading space (" 50", ",000"): kept, so joining is exact.
+            Word(start=round(float(s), 3), end=round(float(e), 3), text=t, probability=None if p is None else round(float(p), 4))
+            for s, e, t, p in words
+            if t.strip()
+        ],
+    )
+
+
+def _model_error(model: str, exc: Exception) -> ConfigError:
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return ConfigError(
+        f"transcribe.model '{model}': cannot load ({first_line}); offline, use tiny.en or base, "
+        "or give the path of a model folder"
+    )

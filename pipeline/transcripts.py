@@ -1,0 +1,127 @@
+"""The Transcript model and its files: transcripts/<id>.json (the source of truth) and <id>.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float | None = None
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class Transcript:
+    recording_id: str
+    audio_sha256: str
+    source: str
+    title: str
+    duration: float
+    language: str | None
+    # Which model and settings produced the text, so a changed model can be detected.
+    transcriber: dict[str, Any]
+    segments: list[Segment]
+    schema: int = SCHEMA_VERSION
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        segments = [
+            Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]}) for s in data["segments"]
+        ]
+        return cls(**{**data, "segments": segments})
+
+
+def json_path(transcripts_dir: Path, recording_id: str) -> Path:
+    return transcripts_dir / f"{recording_id}.json"
+
+
+def save(transcript: Transcript, transcripts_dir: Path) -> Path:
+    """Write <id>.json and <id>.md atomically; returns the JSON path."""
+    transcripts_dir.mkdir(parents=True, exist_ok=True)
+    path = json_path(transcripts_dir, transcript.recording_id)
+    _write_atomically(path, json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1))
+    _write_atomically(path.with_suffix(".md"), to_markdown(transcript))
+    return path
+
+
+def load(path: Path) -> Transcript:
+    try:
+        return Transcript.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: damaged transcript ({exc}); delete it to transcribe the recording again") from exc
+
+
+def load_if_exists(transcripts_dir: Path, recording_id: str) -> Transcript | None:
+    path = json_path(transcripts_dir, recording_id)
+    return load(path) if path.is_file() else None
+
+
+def load_all(transcripts_dir: Path) -> list[Transcript]:
+    return [load(p) for p in sorted(transcripts_dir.glob("*.json"))]
+
+
+def format_timestamp(seconds: float) -> str:
+    """mm:ss, or h:mm:ss from an hour on."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def to_markdown(transcript: Transcript) -> str:
+    model = transcript.transcriber
+    lines = [
+        f"# {transcript.title}",
+        "",
+        f"- Recording: `{transcript.source}`",
+        f"- Duration: {format_timestamp(transcript.duration)}",
+        f"- Transcribed by: {model.get('backend')} {model.get('model')}",
+        "",
+    ]
+    for segment in transcript.segments:
+        who = f"**{segment.speaker}**: " if segment.speaker else ""
+        lines.append(f"[{format_timestamp(segment.start)}] {who}{segment.text}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A crash mid-write must never leave a half-written transcript behind the real name.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,77 @@
+"""Shared fixtures: the real CLI, the real models, the example recordings and their true turn times."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+TRUTH = Path(__file__).resolve().parent / "data"
+
+
+def run_heard(args: list[str], data_dir: Path | None = None, config: Path | None = None):
+    """Invoke the real `heard` CLI in-process; stdout and stderr are kept apart."""
+    base = []
+    if config is not None:
+        base += ["--config", str(config)]
+    if data_dir is not None:
+        base += ["--data-dir", str(data_dir)]
+    return CliRunner().invoke(cli.main, base + [str(a) for a in args], catch_exceptions=False)
+
+
+def last_json_line(output: str):
+    return json.loads(output.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def test_config(tmp_path_factory) -> Path:
+    """Pinned settings, so a user's edits to config.yaml cannot change what the tests check."""
+    path = tmp_path_factory.mktemp("config") / "config.yaml"
+    path.write_text("transcribe:\n  model: tiny.en\n  backend: faster-whisper\nembedding:\n  model: all-MiniLM-L6-v2\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def truth() -> dict[str, dict]:
+    """True turns of each example, keyed by file name: {'acme-export.mp3': {'turns': [...]}}."""
+    found = {}
+    for path in TRUTH.glob("*.turns.json"):
+        data = json.loads(path.read_text())
+        found[Path(data["recording"]).name] = data
+    return found
+
+
+@pytest.fixture(scope="session")
+def indexed_examples(tmp_path_factory, test_config):
+    """A data dir with every example ingested once; tests that only read it share it."""
+    data_dir = tmp_path_factory.mktemp("indexed")
+    result = run_heard(["ingest", EXAMPLES, "--format", "json"], data_dir, test_config)
+    assert result.exit_code == 0, result.output
+    return data_dir, last_json_line(result.stdout)
+
+
+@pytest.fixture
+def heard(test_config):
+    def invoke(args, data_dir):
+        return run_heard(args, data_dir, test_config)
+
+    return invoke
+
+
+@pytest.fixture
+def example_copy(tmp_path):
+    """Copy of one example recording, for tests that add, move or break files."""
+
+    def copy(name: str, dest: Path | None = None) -> Path:
+        dest = dest or tmp_path / "recordings"
+        dest.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy(EXAMPLES / name, dest / name))
+
+    return copy

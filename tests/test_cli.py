@@ -1,0 +1,61 @@
+"""The command line itself: instant help, clear usage and config errors with the design's exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import REPO, EXAMPLES, run_heard
+
+HEAVY = ("torch", "sentence_transformers", "chromadb", "faster_whisper", "whisper", "transformers")
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys; from click.testing import CliRunner; import cli; "
+        "r = CliRunner().invoke(cli.main, ['--help']); assert r.exit_code == 0, r.output; "
+        "r = CliRunner().invoke(cli.main, ['search', '--help']); assert r.exit_code == 0, r.output; "
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_installed_heard_command_runs():
+    heard = REPO / ".venv" / "bin" / "heard"
+    exe = str(heard) if heard.exists() else "heard"
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "ingest" in out.stdout and "search" in out.stdout
+
+
+def test_unknown_flag_is_a_usage_error(tmp_path):
+    result = run_heard(["ingest", "--no-such-flag", EXAMPLES], tmp_path)
+    assert result.exit_code == 2 and "No such option" in result.stderr
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    result = run_heard(["ingest", tmp_path / "nowhere"], tmp_path)
+    assert result.exit_code == 2 and "nowhere" in result.stderr
+
+
+def test_unknown_config_key_names_the_file_and_key(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("transcribe:\n  modle: tiny.en\n")
+    result = run_heard(["search", "x"], tmp_path, config)
+    assert result.exit_code == 2
+    assert str(config) in result.stderr and "transcribe.modle" in result.stderr
+
+
+def test_unknown_backend_is_a_config_error(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("transcribe:\n  backend: whisperx\n")
+    result = run_heard(["ingest", EXAMPLES / "acme-export.mp3"], tmp_path / "data", config)
+    assert result.exit_code == 2 and "whisperx" in result.stderr
+
+
+def test_missing_model_path_is_a_config_error_and_writes_nothing(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"transcribe:\n  model: {tmp_path / 'no-model-here'}/\n")
+    result = run_heard(["ingest", EXAMPLES / "acme-export.mp3"], tmp_path / "data", config)
+    assert result.exit_code == 2 and "no-model-here" in result.stderr
+    assert not list((tmp_path / "data").glob("transcripts/*.json"))

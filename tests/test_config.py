@@ -1,0 +1,62 @@
+"""Settings: defaults < config.yaml < HEARD_* variables < flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.errors import ConfigError
+
+
+def test_defaults_without_a_config_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.data_dir == tmp_path and settings.config_file is None
+    assert settings.transcribe.backend == "faster-whisper" and settings.transcribe.model == "tiny.en"
+    assert settings.transcripts_dir == tmp_path / "transcripts"
+
+
+def test_config_in_current_folder_is_read_and_data_dir_is_relative_to_it(tmp_path, monkeypatch):
+    (tmp_path / "config.yaml").write_text("data_dir: kb\ntranscribe:\n  beam_size: 1\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.data_dir == tmp_path / "kb" and settings.transcribe.beam_size == 1
+    monkeypatch.chdir(elsewhere)
+    assert load_settings(tmp_path / "config.yaml", environ={}).data_dir == tmp_path / "kb"
+
+
+def test_environment_overrides_file_and_flags_override_environment(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("transcribe:\n  model: base\n")
+    env = {"HEARD_TRANSCRIBE_MODEL": "tiny.en", "HEARD_DATA_DIR": str(tmp_path / "env"), "HEARD_SEARCH_K": "7"}
+    settings = load_settings(config, environ=env)
+    assert settings.transcribe.model == "tiny.en" and settings.search.k == 7
+    assert settings.data_dir == tmp_path / "env"
+    assert load_settings(config, data_dir=tmp_path / "flag", environ=env).data_dir == tmp_path / "flag"
+
+
+def test_wrong_type_and_bad_yaml_name_the_file(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("search:\n  k: many\n")
+    with pytest.raises(ConfigError, match="search.k.*expected int"):
+        load_settings(config, environ={})
+    config.write_text("search: [\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml.*not valid YAML"):
+        load_settings(config, environ={})
+
+
+def test_shipped_config_documents_every_key():
+    from conftest import REPO
+
+    text = (REPO / "config.yaml").read_text()
+    settings = load_settings(REPO / "config.yaml", environ={})
+    import dataclasses
+
+    for section in ("transcribe", "chunking", "embedding", "store", "search"):
+        for field in dataclasses.fields(getattr(settings, section)):
+            assert f"  {field.name}:" in text, f"{section}.{field.name} missing from config.yaml"
+            # Each key has a comment on the line(s) just above it.
+            before = text.split(f"  {field.name}:")[0].rstrip().splitlines()[-1].strip()
+            assert before.startswith("#"), f"{section}.{field.name} is not documented"

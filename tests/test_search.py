@@ -1,0 +1,89 @@
+"""heard search: a paraphrased question finds the customer's own words at the right time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+REQUIRED_FIELDS = {"text", "recording", "recording_id", "title", "start", "end", "speaker", "score"}
+
+
+def _turn_containing(truth, recording_name: str, phrase: str) -> dict:
+    turns = [t for t in truth[recording_name]["turns"] if phrase.lower() in t["text"].lower()]
+    assert len(turns) == 1, phrase
+    return turns[0]
+
+
+@pytest.mark.parametrize(
+    "query, recording_name, phrase",
+    [
+        # Paraphrased: none of the query's content words is in the answer.
+        ("the download of our records kept failing for big accounts", "acme-export.mp3", "times out"),
+        # Until speakers and roles are known, the interviewer's question on the same topic outranks
+        # the answer; strict, so these fail loudly once they pass.
+        pytest.param("getting the team set up took ages", "brightside-onboarding.m4a", None,
+                     marks=pytest.mark.xfail(strict=True, reason="interviewer question ranks first without roles")),
+        pytest.param("costs too much money as the company adds people", "northwind-pricing.ogg", None,
+                     marks=pytest.mark.xfail(strict=True, reason="interviewer question ranks first without roles")),
+    ],
+)
+def test_paraphrased_query_finds_the_customers_answer_at_its_time(indexed_examples, heard, truth, query, recording_name, phrase):
+    data_dir, _ = indexed_examples
+    result = heard(["search", query, "--format", "json"], data_dir)
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert hits
+    top = hits[0]
+    assert top["recording"].endswith(recording_name)
+    customer_turns = [t for t in truth[recording_name]["turns"] if t["speaker"] == "customer"]
+    if phrase:
+        customer_turns = [_turn_containing(truth, recording_name, phrase)]
+    # The quote's span overlaps a customer turn that the query is about.
+    assert any(top["start"] < t["end"] and t["start"] < top["end"] for t in customer_turns), (top, customer_turns)
+
+
+def test_search_json_has_the_documented_fields(indexed_examples, heard):
+    data_dir, _ = indexed_examples
+    hits = json.loads(heard(["search", "exporting data", "--format", "json", "-k", "3"], data_dir).stdout)
+    assert len(hits) == 3
+    for hit in hits:
+        assert REQUIRED_FIELDS <= hit.keys()
+        assert isinstance(hit["start"], float) and isinstance(hit["end"], float) and hit["end"] > hit["start"]
+        assert hit["recording"].startswith("/") and hit["recording_id"] in hit["chunk_id"]
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_default_k_is_five(indexed_examples, heard):
+    data_dir, _ = indexed_examples
+    assert len(json.loads(heard(["search", "problems", "--format", "json"], data_dir).stdout)) == 5
+
+
+def test_table_shows_quote_title_and_mmss_timestamp(indexed_examples, heard):
+    data_dir, _ = indexed_examples
+    result = heard(["search", "price per seat", "-k", "2"], data_dir)
+    assert result.exit_code == 0
+    hits = json.loads(heard(["search", "price per seat", "-k", "2", "--format", "json"], data_dir).stdout)
+    minutes, seconds = divmod(int(hits[0]["start"]), 60)
+    assert f"{minutes:02d}:{seconds:02d}" in result.stdout
+    assert hits[0]["title"] in result.stdout
+
+
+def test_markdown_and_csv_carry_the_same_hits(indexed_examples, heard):
+    data_dir, _ = indexed_examples
+    hits = json.loads(heard(["search", "slow search", "-k", "2", "--format", "json"], data_dir).stdout)
+    markdown = heard(["search", "slow search", "-k", "2", "--format", "md"], data_dir).stdout
+    rows = list(csv.DictReader(io.StringIO(heard(["search", "slow search", "-k", "2", "--format", "csv"], data_dir).stdout)))
+    assert [r["text"] for r in rows] == [h["text"] for h in hits]
+    assert [float(r["start"]) for r in rows] == [h["start"] for h in hits]
+    for hit in hits:
+        assert hit["text"] in markdown and hit["title"] in markdown
+
+
+def test_search_without_an_index_says_how_to_make_one(tmp_path, heard):
+    result = heard(["search", "anything"], tmp_path / "empty")
+    assert result.exit_code == 2
+    assert "heard ingest" in result.stderr and "no index" in result.stderr
+    assert not (tmp_path / "empty" / "index").exists()
