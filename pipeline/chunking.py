@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from pipeline.config import ChunkingSettings
 from pipeline.transcripts import Transcript
@@ -31,6 +32,9 @@ class Chunk:
     speaker: str | None
     title: str
     recording: str  # path of the source file
+    role: str | None = None  # interviewer / customer / host / guest, once known
+    # The recording's metadata: company, segment, kind, date (ISO), tags (list).
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

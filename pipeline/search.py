@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import datetime
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.config import Settings
@@ -19,13 +20,58 @@ class Hit:
     speaker: str | None
     score: float
     chunk_id: str
+    role: str | None = None
+    # The recording's metadata: company, segment, kind, date, tags.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def search(query: str, settings: Settings, k: int | None = None, embedder=None, store=None) -> list[Hit]:
-    """The `k` chunks closest in meaning to `query`, best first.
+@dataclass
+class SearchFilters:
+    """Conditions every hit must meet; all given ones combine (AND)."""
+
+    role: str | None = None
+    speaker: str | None = None
+    company: str | None = None
+    segment: str | None = None
+    tags: tuple[str, ...] = ()  # every tag must be present
+    since: datetime.date | None = None
+    until: datetime.date | None = None
+    recording: str | None = None  # a recording id
+
+    def where(self) -> dict[str, Any] | None:
+        """The Chroma `where` clause, or None when nothing is filtered."""
+        clauses: list[dict[str, Any]] = []
+        for key in ("role", "speaker", "company", "segment"):
+            if getattr(self, key):
+                clauses.append({key: getattr(self, key)})
+        clauses += [{"tags": {"$contains": tag}} for tag in self.tags]
+        if self.since:
+            clauses.append({"date_key": {"$gte": _date_key(self.since)}})
+        if self.until:
+            clauses.append({"date_key": {"$lte": _date_key(self.until)}})
+        if self.recording:
+            clauses.append({"recording_id": self.recording})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _date_key(day: datetime.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def search(
+    query: str,
+    settings: Settings,
+    k: int | None = None,
+    filters: SearchFilters | None = None,
+    embedder=None,
+    store=None,
+) -> list[Hit]:
+    """The `k` chunks closest in meaning to `query` that pass `filters`, best first.
 
     `embedder` and `store` may be passed in by long-lived callers (the web app) to skip reloading.
     """
@@ -54,6 +100,8 @@ def search(query: str, settings: Settings, k: int | None = None, embedder=None, 
             speaker=found.chunk.speaker,
             score=round(1.0 - found.distance, 4),
             chunk_id=found.chunk.id,
+            role=found.chunk.role,
+            metadata=found.chunk.metadata,
         )
-        for found in store.query(vector, k)
+        for found in store.query(vector, k, where=filters.where() if filters else None)
     ]

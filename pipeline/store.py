@@ -114,8 +114,11 @@ class Store:
         ]
 
 
+# Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.
+RECORDING_KEYS = ("company", "segment", "kind", "date", "tags")
+
+
 def _metadata(chunk: Chunk) -> dict[str, Any]:
-    # Chroma stores no None values: an unknown speaker is simply absent.
     meta = {
         "recording_id": chunk.recording_id,
         "index": chunk.index,
@@ -124,8 +127,14 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "title": chunk.title,
         "recording": chunk.recording,
         "speaker": chunk.speaker,
+        "role": chunk.role,
+        **{key: chunk.metadata.get(key) for key in RECORDING_KEYS},
     }
-    return {k: v for k, v in meta.items() if v is not None}
+    if meta["date"]:
+        # Chroma compares numbers only: dates also go in as yyyymmdd for --since/--until.
+        meta["date_key"] = int(str(meta["date"])[:10].replace("-", ""))
+    # Chroma stores no None values nor empty lists: unknown fields are simply absent.
+    return {k: v for k, v in meta.items() if v not in (None, [], "")}
 
 
 def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
@@ -138,4 +147,6 @@ def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         speaker=meta.get("speaker"),
         title=meta.get("title", ""),
         recording=meta.get("recording", ""),
+        role=meta.get("role"),
+        metadata={key: meta[key] for key in RECORDING_KEYS if key in meta},
     )

@@ -87,3 +87,16 @@ def test_search_without_an_index_says_how_to_make_one(tmp_path, heard):
     assert result.exit_code == 2
     assert "heard ingest" in result.stderr and "no index" in result.stderr
     assert not (tmp_path / "empty" / "index").exists()
+
+
+def test_filters_narrow_hits_to_one_recording(indexed_examples, heard):
+    from pipeline.config import load_settings
+    from pipeline.search import SearchFilters, search
+
+    data_dir, _ = indexed_examples
+    settings = load_settings(data_dir=data_dir, environ={})
+    everything = search("problems", settings, k=10)
+    recording_id = everything[-1].recording_id
+    narrowed = search("problems", settings, k=10, filters=SearchFilters(recording=recording_id))
+    assert narrowed and {h.recording_id for h in narrowed} == {recording_id}
+    assert len({h.recording_id for h in everything}) > 1
