@@ -53,8 +53,13 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 @click.option("--retranscribe", is_flag=True,
               help="Transcribe again recordings whose transcripts were made with other transcription settings.")
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Recordings transcribed at once, CPU threads split between them [default: transcribe.workers, 1].")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="ray: transcribe on a Ray cluster (pip install 'heard[ray]') [default: transcribe.executor, local].")
+@click.option("--address", default=None, help="Ray cluster address, e.g. ray://head:10001 [default: transcribe.address].")
 @click.pass_context
-def ingest(ctx, paths, output_format, retranscribe, quiet):
+def ingest(ctx, paths, output_format, retranscribe, quiet, workers, executor, address):
     """Transcribe and index the recordings under PATHS (folders are searched recursively).
 
     Exit codes: 0 all indexed, 1 some recordings failed (the others were indexed), 2 usage or config error.
@@ -63,6 +68,9 @@ def ingest(ctx, paths, output_format, retranscribe, quiet):
     from pipeline.progress import reporter_for
 
     settings = _settings(ctx)
+    for key, value in (("workers", workers), ("executor", executor), ("address", address)):
+        if value is not None:
+            setattr(settings.transcribe, key, value)
     reporter = reporter_for(sys.stderr, quiet=quiet)
     try:
         with user_errors():

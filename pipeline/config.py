@@ -23,6 +23,10 @@ class TranscribeSettings:
     language: str | None = None
     vad_filter: bool = True
     threads: int = 0
+    batch_size: int = 0
+    workers: int = 1
+    executor: str = "local"
+    address: str | None = None
 
 
 @dataclass
@@ -36,11 +40,14 @@ class EmbeddingSettings:
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 32
     device: str = "cpu"
+    query_encoder: str = "onnx"
 
 
 @dataclass
 class StoreSettings:
     collection: str = "heard"
+    url: str | None = None
+    token: str | None = None
 
 
 @dataclass
@@ -92,7 +99,23 @@ def load_settings(
     if data_dir is not None:
         settings.data_dir = Path(data_dir)
     settings.data_dir = settings.data_dir.expanduser().resolve()
+    _check_choices(settings)
     return settings
+
+
+_CHOICES = {
+    ("transcribe", "executor"): ("local", "ray"),
+    ("embedding", "query_encoder"): ("onnx", "sentence-transformers"),
+}
+
+
+def _check_choices(settings: Settings) -> None:
+    for (section, key), allowed in _CHOICES.items():
+        value = getattr(getattr(settings, section), key)
+        if value not in allowed:
+            raise ConfigError(f"{section}.{key}: '{value}' is not one of {', '.join(allowed)}")
+    if settings.transcribe.workers < 1:
+        raise ConfigError(f"transcribe.workers: expected 1 or more, got {settings.transcribe.workers}")
 
 
 def _apply_file(settings: Settings, path: Path) -> None:

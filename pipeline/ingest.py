@@ -42,57 +42,80 @@ def ingest(
 ) -> IngestSummary:
     """Index every recording under `paths`; a bad recording is reported and skipped, never fatal."""
     from pipeline.embed import Embedder
-    from pipeline.store import Store
+    from pipeline.executors import make_executor
+    from pipeline.store import open_store
 
     reporter = reporter or SilentReporter()
     started = time.monotonic()
     summary = IngestSummary()
     files = sources.discover(paths)
-    store = Store(settings.index_dir, settings.store.collection)
-    transcriber = transcribe.make_transcriber(settings.transcribe)
+    store = open_store(settings)
     wanted = transcribe.describe(settings.transcribe)
     embedder = Embedder(settings.embedding)
     model_checked = False
+    executor = make_executor(settings.transcribe, reporter.progress)
+    # Everything that needs Whisper is submitted first, so the executor works ahead (several files
+    # at once, or the next file while this loop embeds the previous one); results are taken in order.
+    planned = [_plan(path, settings, wanted, retranscribe, executor) for path in files]
 
-    for number, path in enumerate(files, 1):
-        reporter.start(path, number, len(files))
-        try:
-            recording = _identify(path)
-            transcript = transcripts.load_if_exists(settings.transcripts_dir, recording.id)
-            fresh = transcript is None or (retranscribe and transcript.transcriber != wanted)
-            if fresh:
-                transcript = transcribe.transcribe_recording(recording, transcriber, reporter.progress)
-                transcripts.save(transcript, settings.transcripts_dir)
-                summary.transcribed += 1
-                summary.audio_seconds += transcript.duration
-            elif transcript.transcriber != wanted:
-                summary.stale += 1
-            if transcript.source != str(path):
-                # Moved or renamed: same content, same id; only the path changes.
-                transcript.source = str(path)
-                transcripts.save(transcript, settings.transcripts_dir)
-                store.set_recording_path(recording.id, str(path))
+    try:
+        for number, (path, recording, transcript, pending) in enumerate(planned, 1):
+            reporter.start(path, number, len(files))
+            try:
+                if isinstance(recording, RecordingError):
+                    raise recording
+                fresh = pending is not None
+                if fresh:
+                    transcript = pending.result()
+                    transcripts.save(transcript, settings.transcripts_dir)
+                    summary.transcribed += 1
+                    summary.audio_seconds += transcript.duration
+                elif transcript.transcriber != wanted:
+                    summary.stale += 1
+                if transcript.source != str(path):
+                    # Moved or renamed: same content, same id; only the path changes.
+                    transcript.source = str(path)
+                    transcripts.save(transcript, settings.transcripts_dir)
+                    store.set_recording_path(recording.id, str(path))
 
-            if not fresh and store.has_recording(recording.id):
-                summary.unchanged += 1
-                reporter.done(path, "unchanged")
-                continue
-            chunks = chunking.chunk_transcript(transcript, settings.chunking)
-            if not model_checked:
-                store.check_embedding_model(settings.embedding.model, embedder.dimension)
-                model_checked = True
-            store.replace_recording(recording.id, chunks, embedder.encode([c.text for c in chunks]))
-            summary.new += 1
-            summary.chunks_written += len(chunks)
-            reporter.done(path, f"indexed {len(chunks)} chunks")
-        except RecordingError as exc:
-            summary.failed += 1
-            summary.failures.append({"path": exc.path, "reason": exc.reason})
-            reporter.failed(path, exc.reason)
+                if not fresh and store.has_recording(recording.id):
+                    summary.unchanged += 1
+                    reporter.done(path, "unchanged")
+                    continue
+                chunks = chunking.chunk_transcript(transcript, settings.chunking)
+                if not model_checked:
+                    store.check_embedding_model(settings.embedding.model, embedder.dimension)
+                    model_checked = True
+                store.replace_recording(recording.id, chunks, embedder.encode([c.text for c in chunks]))
+                summary.new += 1
+                summary.chunks_written += len(chunks)
+                reporter.done(path, f"indexed {len(chunks)} chunks")
+            except RecordingError as exc:
+                summary.failed += 1
+                summary.failures.append({"path": exc.path, "reason": exc.reason})
+                reporter.failed(path, exc.reason)
+    finally:
+        executor.close()
+    if summary.new and settings.embedding.query_encoder == "onnx":
+        from pipeline.query_encoder import ensure_export
+
+        ensure_export(settings.embedding)  # once per model, so searches can skip torch
 
     summary.audio_seconds = round(summary.audio_seconds, 2)
     summary.wall_seconds = round(time.monotonic() - started, 2)
     return summary
+
+
+def _plan(path: Path, settings: Settings, wanted: dict, retranscribe: bool, executor):
+    """(path, recording or its error, stored transcript, pending transcription or None)."""
+    try:
+        recording = _identify(path)
+    except RecordingError as exc:
+        return path, exc, None, None
+    transcript = transcripts.load_if_exists(settings.transcripts_dir, recording.id)
+    if transcript is None or (retranscribe and transcript.transcriber != wanted):
+        return path, recording, transcript, executor.submit(recording)
+    return path, recording, transcript, None
 
 
 def _identify(path: Path) -> sources.Recording:

@@ -75,17 +75,18 @@ def search(
 
     `embedder` and `store` may be passed in by long-lived callers (the web app) to skip reloading.
     """
-    from pipeline.embed import Embedder
-    from pipeline.store import Store
+    from pipeline.query_encoder import query_encoder
+    from pipeline.store import open_store
 
     k = k or settings.search.k
-    store = store or Store(settings.index_dir, settings.store.collection, create=False)
-    embedder = embedder or Embedder(settings.embedding)
+    store = store or open_store(settings, create=False)
+    # Not sentence-transformers: its imports alone take longer than the search (see query_encoder.py).
+    embedder = embedder or query_encoder(settings.embedding)
     if store.embedding_model not in (None, settings.embedding.model):
         from pipeline.errors import ConfigError
 
         raise ConfigError(
-            f"{settings.index_dir}: the index was built with '{store.embedding_model}' but embedding.model "
+            f"{store.where}: the index was built with '{store.embedding_model}' but embedding.model "
             f"is '{settings.embedding.model}'; run `heard reindex` or change the setting back"
         )
     vector = embedder.encode([query])[0]

@@ -22,16 +22,18 @@ class Store:
     """A persistent Chroma collection under `<data dir>/index`. Vectors are always given explicitly:
     Chroma's default embedding function would try to download a model."""
 
-    def __init__(self, index_dir: Path, collection: str, create: bool = True):
+    def __init__(self, index_dir: Path, collection: str, create: bool = True, client=None, where: str | None = None):
+        """A local persistent collection under `index_dir`, or, given `client`, one in a Chroma server."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        if not create and not index_dir.is_dir():
-            raise IndexMissingError(f"{index_dir}: no index yet; run `heard ingest FOLDER` first")
         self.index_dir = index_dir
-        self._client = chromadb.PersistentClient(
-            path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+        self.where = where or str(index_dir)  # named in error messages: the folder or the server URL
+        if client is None:
+            if not create and not index_dir.is_dir():
+                raise IndexMissingError(f"{index_dir}: no index yet; run `heard ingest FOLDER` first")
+            client = chromadb.PersistentClient(path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False))
+        self._client = client
         if create:
             self._collection = self._client.get_or_create_collection(
                 collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
@@ -41,7 +43,7 @@ class Store:
                 self._collection = self._client.get_collection(collection, embedding_function=None)
             except Exception as exc:  # chromadb raises NotFoundError or ValueError by version
                 raise IndexMissingError(
-                    f"{index_dir}: no collection '{collection}' yet; run `heard ingest FOLDER` first"
+                    f"{self.where}: no collection '{collection}' yet; run `heard ingest FOLDER` first"
                 ) from exc
 
     @property
@@ -53,12 +55,12 @@ class Store:
         metadata = self._collection.metadata or {}
         if self.count() and metadata.get("embedding_model") not in (None, model):
             raise ConfigError(
-                f"{self.index_dir}: the index holds vectors of '{metadata['embedding_model']}' but "
+                f"{self.where}: the index holds vectors of '{metadata['embedding_model']}' but "
                 f"embedding.model is '{model}'; run `heard reindex` to rebuild it with the new model"
             )
         if self.count() and metadata.get("dimension") not in (None, dimension):
             raise ConfigError(
-                f"{self.index_dir}: the index holds {metadata['dimension']}-dimensional vectors but "
+                f"{self.where}: the index holds {metadata['dimension']}-dimensional vectors but "
                 f"'{model}' makes {dimension}; run `heard reindex`"
             )
         if metadata.get("embedding_model") != model or metadata.get("dimension") != dimension:
@@ -112,6 +114,47 @@ class Store:
                 result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
             )
         ]
+
+
+def open_store(settings, create: bool = True) -> Store:
+    """The index `settings` name: a Chroma server when store.url is set, else `<data dir>/index`.
+
+    A server lets several ingest machines write one index and searches run anywhere; each machine
+    keeps its own data dir (transcripts/ and its lock), see README "Past one machine".
+    """
+    if not settings.store.url:
+        return Store(settings.index_dir, settings.store.collection, create=create)
+    return Store(
+        settings.index_dir,
+        settings.store.collection,
+        create=create,
+        client=_http_client(settings.store.url, settings.store.token),
+        where=settings.store.url,
+    )
+
+
+def _http_client(url: str, token: str | None):
+    from urllib.parse import urlparse
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"store.url '{url}': expected http://host:port or https://host:port")
+    # A bearer token suits a Chroma server started with token auth, or a proxy in front of one.
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    try:
+        return chromadb.HttpClient(
+            host=parsed.hostname,
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            headers=headers,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+    except Exception as exc:  # connection and HTTP errors have no common base across chromadb versions
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"store.url '{url}': cannot reach the Chroma server ({first_line}); is it running?") from exc
 
 
 # Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.

@@ -27,7 +27,7 @@ class Transcriber(Protocol):
 
 def describe(settings: TranscribeSettings) -> dict[str, Any]:
     """What a transcript made with these settings records, without loading a model."""
-    return {
+    described = {
         "backend": settings.backend,
         "model": settings.model,
         "settings": {
@@ -36,6 +36,9 @@ def describe(settings: TranscribeSettings) -> dict[str, Any]:
             "vad_filter": settings.vad_filter if settings.backend == "faster-whisper" else False,
         },
     }
+    if settings.batch_size > 1 and settings.backend == "faster-whisper":
+        described["settings"]["batch_size"] = settings.batch_size  # batching changes the text a little
+    return described
 
 
 def make_transcriber(settings: TranscribeSettings) -> Transcriber:
@@ -100,16 +103,23 @@ class FasterWhisperTranscriber:
                 )
             except Exception as exc:  # hub, file and CTranslate2 errors have no common base
                 raise _model_error(self.settings.model, exc) from exc
+            self._batch_size = batch_size_for(self.settings, device)
+            if self._batch_size > 1:
+                from faster_whisper import BatchedInferencePipeline
+
+                self._model = BatchedInferencePipeline(self._model)
         return self._model
 
     def transcribe(self, samples, on_progress=None):
         model = self._load()
+        batched = {"batch_size": self._batch_size} if self._batch_size > 1 else {}
         pieces, info = model.transcribe(
             samples,
             beam_size=self.settings.beam_size,
             language=self.settings.language,
             vad_filter=self.settings.vad_filter,
             word_timestamps=True,
+            **batched,
         )
         segments = []
         for piece in pieces:
@@ -117,6 +127,17 @@ class FasterWhisperTranscriber:
             if on_progress:
                 on_progress(piece.end)
         return segments, info.language
+
+
+def batch_size_for(settings: TranscribeSettings, device: str) -> int:
+    """Windows decoded at once by faster-whisper's batched pipeline; 1 is the sequential decoder.
+
+    0 (auto) batches on CUDA only: on CPU the batched pipeline is faster but was seen to drop words
+    and loop on hard audio (docs/benchmarks.md), so there it is opt-in.
+    """
+    if settings.batch_size:
+        return settings.batch_size
+    return 16 if device == "cuda" else 1
 
 
 class OpenAIWhisperTranscriber:
