@@ -40,7 +40,7 @@ class EmbeddingSettings:
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 32
     device: str = "cpu"
-    query_encoder: str = "onnx"
+    runtime: str = "onnx"
 
 
 @dataclass
@@ -105,7 +105,7 @@ def load_settings(
 
 _CHOICES = {
     ("transcribe", "executor"): ("local", "ray"),
-    ("embedding", "query_encoder"): ("onnx", "sentence-transformers"),
+    ("embedding", "runtime"): ("onnx", "sentence-transformers"),
 }
 
 

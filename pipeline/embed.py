@@ -1,4 +1,8 @@
-"""Text to vectors with sentence-transformers, batched and normalized for cosine search."""
+"""Text to vectors, batched and normalized for cosine search.
+
+The model runs as ONNX (pipeline/onnx_encoder.py: same vectors, no torch, much faster to start)
+unless embedding.runtime is sentence-transformers or the model has layers ONNX export does not cover.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,10 @@ class Embedder:
         self._model = None
 
     def _load(self):
+        if self._model is None and self.settings.runtime == "onnx":
+            from pipeline import onnx_encoder
+
+            self._model = onnx_encoder.load(self.settings)
         if self._model is None:
             import transformers
             from sentence_transformers import SentenceTransformer
@@ -42,6 +50,8 @@ class Embedder:
     @property
     def dimension(self) -> int:
         model = self._load()
+        if hasattr(model, "dimension"):
+            return model.dimension
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
 
@@ -49,7 +59,10 @@ class Embedder:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._load().encode(
+        model = self._load()
+        if hasattr(model, "dimension"):  # the ONNX encoder: already unit length
+            return model.encode(texts, batch_size=self.settings.batch_size)
+        vectors = model.encode(
             texts,
             batch_size=self.settings.batch_size,
             normalize_embeddings=True,

@@ -96,11 +96,6 @@ def ingest(
                 reporter.failed(path, exc.reason)
     finally:
         executor.close()
-    if summary.new and settings.embedding.query_encoder == "onnx":
-        from pipeline.query_encoder import ensure_export
-
-        ensure_export(settings.embedding)  # once per model, so searches can skip torch
-
     summary.audio_seconds = round(summary.audio_seconds, 2)
     summary.wall_seconds = round(time.monotonic() - started, 2)
     return summary

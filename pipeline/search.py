@@ -75,13 +75,12 @@ def search(
 
     `embedder` and `store` may be passed in by long-lived callers (the web app) to skip reloading.
     """
-    from pipeline.query_encoder import query_encoder
+    from pipeline.embed import Embedder
     from pipeline.store import open_store
 
     k = k or settings.search.k
     store = store or open_store(settings, create=False)
-    # Not sentence-transformers: its imports alone take longer than the search (see query_encoder.py).
-    embedder = embedder or query_encoder(settings.embedding)
+    embedder = embedder or Embedder(settings.embedding)
     if store.embedding_model not in (None, settings.embedding.model):
         from pipeline.errors import ConfigError
 

@@ -1,10 +1,10 @@
-"""Queries to vectors without torch: the embedding model exported once to ONNX, run by onnxruntime.
+"""Texts to vectors without torch: the embedding model exported once to ONNX, run by onnxruntime.
 
 Importing sentence-transformers (torch, transformers, sklearn) takes seconds, more than a whole
 search should. The same weights, exported to ONNX and run with onnxruntime (which chromadb already
-installs) and `tokenizers`, give the same vectors (tests/test_query_encoder.py checks 1e-4 cosine)
-and load in a fraction of a second. The export needs torch, so it runs at ingest or at the first
-search, once per model, into weights.cache_dir(); later searches never import torch.
+installs) and `tokenizers`, give the same vectors (tests/test_onnx_encoder.py checks 1e-4 cosine)
+and load in a fraction of a second. The export needs torch, so it runs once per model, at the first
+ingest or search, into weights.cache_dir(); after that neither ingest nor search imports torch.
 
 Only models made of a Transformer, mean pooling and (optionally) normalization take this path;
 any other model is encoded by sentence-transformers as before.
@@ -114,8 +114,8 @@ def _export(folder: Path, target: Path) -> None:
             os.unlink(staging)
 
 
-class OnnxQueryEncoder:
-    """Encodes texts like Embedder.encode (mean pooled, unit length) with onnxruntime."""
+class OnnxEncoder:
+    """Mean-pooled, unit-length vectors like sentence-transformers' encode, with onnxruntime."""
 
     def __init__(self, onnx_file: Path, folder: Path, threads: int = 0):
         import onnxruntime
@@ -129,9 +129,20 @@ class OnnxQueryEncoder:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(_max_tokens(folder))
         self._tokenizer.enable_padding(pad_id=self._tokenizer.token_to_id("[PAD]") or 0)
+        self.dimension = _dimension(folder)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        encoded = self._tokenizer.encode_batch(list(texts))
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        texts = list(texts)
+        # Like sentence-transformers: batches of similar length waste little work on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for first in range(0, len(texts), batch_size):
+            picked = order[first:first + batch_size]
+            out[picked] = self._encode_batch([texts[i] for i in picked])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer.encode_batch(texts)
         feed = {
             "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
@@ -151,12 +162,14 @@ def _max_tokens(folder: Path) -> int:
     return 512
 
 
-def query_encoder(settings: EmbeddingSettings):
-    """The fastest encoder that gives this model's vectors: ONNX when it can, else sentence-transformers."""
-    if settings.query_encoder == "onnx":
-        folder = model_folder(settings)
-        if folder is not None:
-            return OnnxQueryEncoder(ensure_export(settings), folder, threads=1)
-    from pipeline.embed import Embedder
+def _dimension(folder: Path) -> int:
+    config = json.loads((folder / "config.json").read_text())
+    return int(config["hidden_size"])
 
-    return Embedder(settings)
+
+def load(settings: EmbeddingSettings) -> OnnxEncoder | None:
+    """The ONNX encoder for this model (exported first if needed), or None if it cannot run as ONNX."""
+    folder = model_folder(settings)
+    if folder is None:
+        return None
+    return OnnxEncoder(ensure_export(settings), folder)

@@ -1,4 +1,4 @@
-"""The ONNX query encoder gives the vectors sentence-transformers gives, and search never needs torch."""
+"""The ONNX encoder gives the vectors sentence-transformers gives, and search never needs torch."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 from pipeline.config import EmbeddingSettings
 from pipeline.embed import Embedder
-from pipeline.query_encoder import OnnxQueryEncoder, ensure_export, model_folder, query_encoder
+from pipeline.onnx_encoder import OnnxEncoder, ensure_export, model_folder
 
 TEXTS = [
     "what do customers say about exporting data",
@@ -41,16 +41,16 @@ def test_onnx_vectors_match_sentence_transformers_within_1e_4_cosine(cache):
     settings = EmbeddingSettings()
     onnx_file = ensure_export(settings)
     assert onnx_file is not None and onnx_file.is_relative_to(cache)
-    fast = OnnxQueryEncoder(onnx_file, model_folder(settings)).encode(TEXTS)
-    reference = Embedder(settings).encode(TEXTS)
+    fast = Embedder(settings).encode(TEXTS)
+    reference = Embedder(EmbeddingSettings(runtime="sentence-transformers")).encode(TEXTS)
     assert fast.shape == reference.shape == (len(TEXTS), 384)
     cosines = np.sum(fast * reference, axis=1)
     assert np.all(cosines > 1 - 1e-4), cosines
     # One at a time (no padding) gives the same vector as in a padded batch.
-    assert np.allclose(OnnxQueryEncoder(onnx_file, model_folder(settings)).encode(TEXTS[1:2])[0], fast[1], atol=1e-5)
+    assert np.allclose(OnnxEncoder(onnx_file, model_folder(settings)).encode(TEXTS[1:2])[0], fast[1], atol=1e-5)
 
 
-def test_a_model_that_is_not_a_plain_mean_pooled_transformer_uses_sentence_transformers(cache, tmp_path):
+def test_a_model_that_is_not_a_plain_mean_pooled_transformer_is_left_to_sentence_transformers(cache, tmp_path):
     folder = model_folder(EmbeddingSettings())
     odd = tmp_path / "cls-model"
     odd.mkdir()
@@ -59,8 +59,12 @@ def test_a_model_that_is_not_a_plain_mean_pooled_transformer_uses_sentence_trans
     (odd / "1_Pooling").mkdir()
     (odd / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
     assert model_folder(EmbeddingSettings(model=str(odd))) is None
-    assert isinstance(query_encoder(EmbeddingSettings(model=str(odd))), Embedder)
-    assert isinstance(query_encoder(EmbeddingSettings(query_encoder="sentence-transformers")), Embedder)
+    # The ONNX path declines it, so the Embedder goes to sentence-transformers (which fails on this fake
+    # folder, showing it was tried) rather than run it with the wrong pooling.
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cls-model"):
+        Embedder(EmbeddingSettings(model=str(odd))).encode(["x"])
 
 
 def test_heard_search_in_a_fresh_process_never_imports_torch(indexed_examples, test_config, cache):
