@@ -42,13 +42,26 @@ def decode_audio(path: str | Path) -> np.ndarray:
                 pieces.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError as exc:
             raise RecordingError(path, f"corrupt audio data ({_reason(exc)}); re-export or re-download it") from exc
-    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    samples = _join(pieces)
     if samples.size < SAMPLE_RATE // 10:
         raise RecordingError(path, "contains no audio (under 0.1 s decoded)")
     peak = float(np.max(np.abs(samples)))
     if peak < SILENCE_PEAK:
         db = 20 * np.log10(peak) if peak > 0 else float("-inf")
         raise RecordingError(path, f"silent (peak {db:.0f} dBFS): nothing to transcribe")
+    return samples
+
+
+def _join(pieces: list[np.ndarray]) -> np.ndarray:
+    """One array from many frames, freeing each frame as it is copied: peak memory stays near the
+    audio's own size instead of twice it (460 MB for 2 hours, not 920)."""
+    samples = np.empty(sum(len(p) for p in pieces), dtype=np.float32)
+    at = 0
+    pieces.reverse()
+    while pieces:
+        piece = pieces.pop()
+        samples[at:at + len(piece)] = piece
+        at += len(piece)
     return samples
 
 

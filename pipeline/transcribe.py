@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -56,7 +57,7 @@ def transcribe_recording(recording: Recording, transcriber: Transcriber, on_prog
     if report:
         report(0.0)
     try:
-        segments, language = transcriber.transcribe(samples, report)
+        segments, language = transcribe_in_windows(transcriber, samples, report)
     except (ConfigError, RecordingError):
         raise
     except Exception as exc:  # a decoder fault on odd audio must not stop the other recordings
@@ -72,6 +73,51 @@ def transcribe_recording(recording: Recording, transcriber: Transcriber, on_prog
         language=language,
         transcriber=transcriber.describe(),
         segments=segments,
+    )
+
+
+# Whisper's feature extraction holds a spectrogram of all the audio it is given at once (several
+# GB for 2 hours), so long recordings go in windows of about this length, cut at a quiet moment.
+WINDOW_SECONDS = 600.0
+CUT_SEARCH_SECONDS = 30.0  # how far before a window's end to look for the quietest point
+
+
+def transcribe_in_windows(transcriber: Transcriber, samples: np.ndarray, on_progress=None):
+    """Segments of the whole recording with times from its start; memory bounded by the window size."""
+    segments: list[Segment] = []
+    language = None
+    for start, end in windows(samples):
+        offset = start / audio.SAMPLE_RATE
+        report = (lambda done, offset=offset: on_progress(offset + done)) if on_progress else None
+        found, detected = transcriber.transcribe(samples[start:end], report)
+        language = language or detected
+        segments += [_shifted(segment, offset) for segment in found]
+    return segments, language
+
+
+def windows(samples: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of at most WINDOW_SECONDS, each cut at the quietest 0.1 s near its end."""
+    rate = audio.SAMPLE_RATE
+    size, search, frame = int(WINDOW_SECONDS * rate), int(CUT_SEARCH_SECONDS * rate), rate // 10
+    spans, start = [], 0
+    while len(samples) - start > size:
+        region = samples[start + size - search:start + size]
+        energy = np.square(region[: len(region) // frame * frame].reshape(-1, frame)).mean(axis=1)
+        cut = start + size - search + int(np.argmin(energy)) * frame + frame // 2
+        spans.append((start, cut))
+        start = cut
+    spans.append((start, len(samples)))
+    return spans
+
+
+def _shifted(segment: Segment, offset: float) -> Segment:
+    if not offset:
+        return segment
+    return dataclasses.replace(
+        segment,
+        start=round(segment.start + offset, 3),
+        end=round(segment.end + offset, 3),
+        words=[dataclasses.replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3)) for w in segment.words],
     )
 
 

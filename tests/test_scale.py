@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import EXAMPLES, REPO, last_json_line, run_heard
@@ -196,3 +197,29 @@ def test_ray_workers_transcribe_and_the_driver_writes_transcripts_and_index(ray_
                       "Northwind pricing": str(recordings / "northwind-pricing.ogg")}
     hits = run_heard(["search", "pricing per seat", "--format", "json"], data_dir, test_config)
     assert hits.exit_code == 0 and json.loads(hits.stdout)
+
+
+def test_a_long_recording_is_transcribed_in_windows_cut_at_pauses_with_times_from_its_start(monkeypatch, indexed_examples):
+    """Bounded memory for long recordings: shown here with 15 s windows on a 43 s interview."""
+    import jiwer
+
+    from pipeline import audio, sources, transcribe
+    from pipeline.config import TranscribeSettings
+
+    monkeypatch.setattr(transcribe, "WINDOW_SECONDS", 15.0)
+    monkeypatch.setattr(transcribe, "CUT_SEARCH_SECONDS", 5.0)
+    path = EXAMPLES / "acme-export.mp3"
+    samples = audio.decode_audio(path)
+    spans = transcribe.windows(samples)
+    assert len(spans) >= 3 and spans[0][0] == 0 and spans[-1][1] == len(samples)
+    assert all(a[1] == b[0] and b[0] - a[0] <= 15 * audio.SAMPLE_RATE for a, b in zip(spans, spans[1:]))
+    level = np.sqrt(np.mean(samples**2))
+    for _, cut in spans[:-1]:
+        # Cut in a pause, not inside a word.
+        assert np.sqrt(np.mean(samples[cut - 800:cut + 800] ** 2)) < 0.05 * level, cut / audio.SAMPLE_RATE
+
+    windowed = transcribe.transcribe_recording(sources.identify(path), transcribe.make_transcriber(TranscribeSettings()))
+    whole = next(load(p) for p in (indexed_examples[0] / "transcripts").glob("*.json") if load(p).title == "Acme export")
+    assert jiwer.wer(whole.text, windowed.text) < 0.05
+    starts = [w.start for s in windowed.segments for w in s.words]
+    assert starts == sorted(starts) and starts[-1] > 30
