@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo test examples clean
+.PHONY: demo test examples bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(VENV)/.installed-test
 # Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
 examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
+
+# Regenerates docs/benchmarks.md: each scripts/bench_*.py rewrites its own section (long: about an
+# hour on 2 cores; HEARD_BENCH_QUICK=1 make bench runs reduced sizes, labelled as such).
+bench: $(VENV)/.installed-test
+	@for script in scripts/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf index transcripts/*.json transcripts/*.md
