@@ -172,4 +172,8 @@ def load(settings: EmbeddingSettings) -> OnnxEncoder | None:
     folder = model_folder(settings)
     if folder is None:
         return None
-    return OnnxEncoder(ensure_export(settings), folder)
+    try:
+        return OnnxEncoder(ensure_export(settings), folder)
+    except (OSError, ImportError):
+        # A read-only cache or a missing `onnx` package: slower to start, same vectors.
+        return None

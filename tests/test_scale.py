@@ -223,3 +223,15 @@ def test_a_long_recording_is_transcribed_in_windows_cut_at_pauses_with_times_fro
     assert jiwer.wer(whole.text, windowed.text) < 0.05
     starts = [w.start for s in windowed.segments for w in s.words]
     assert starts == sorted(starts) and starts[-1] > 30
+
+
+def test_device_auto_batches_on_cuda_and_not_on_cpu_unless_asked():
+    """No GPU is needed to check the choice itself; the GPU run is recorded in docs/benchmarks.md when lent."""
+    from pipeline.config import TranscribeSettings
+    from pipeline.transcribe import batch_size_for, describe
+
+    assert batch_size_for(TranscribeSettings(), "cuda") == 16
+    assert batch_size_for(TranscribeSettings(), "cpu") == 1
+    assert batch_size_for(TranscribeSettings(batch_size=8), "cpu") == 8
+    # A batched transcript says so, so changing the setting marks old transcripts as made differently.
+    assert describe(TranscribeSettings(batch_size=8)) != describe(TranscribeSettings())
