@@ -283,12 +283,14 @@ def bench_embedding(count: int, runs: int) -> dict:
     onnx, torch_st = Embedder(EmbeddingSettings()), Embedder(EmbeddingSettings(runtime="sentence-transformers"))
     onnx.encode(texts[:8]), torch_st.encode(texts[:8])  # load outside the timing
     rows = {"onnx": [], "st": [], "upsert": []}
-    for _ in range(runs):
+    for run in range(runs):
         for key, embedder in (("onnx", onnx), ("st", torch_st)):
             started = time.perf_counter()
             vectors = embedder.encode(texts)
             rows[key].append(time.perf_counter() - started)
-        folder = WORK / "embed-store"
+        # A new folder per run: Chroma keeps a client per path alive in the process, and a deleted
+        # and recreated folder under a live client reads as a read-only database.
+        folder = WORK / f"embed-store-{run}"
         shutil.rmtree(folder, ignore_errors=True)
         store = Store(folder, "bench")
         chunks = [Chunk(recording_id=f"r{i // 50}", index=i % 50, text=t, start=float(i), end=float(i + 20),
@@ -551,17 +553,22 @@ def main() -> None:
     ensure_export(EmbeddingSettings())
     print("speech", flush=True)
     corpus, refs = prepare_speech()
-    print("transcription", flush=True)
-    results["transcription"] = bench_transcription(corpus, refs, runs)
-    print("ingest", flush=True)
-    results["ingest"] = bench_ingest(corpus, runs)
-    print("embedding", flush=True)
-    results["embedding"] = bench_embedding(300 if QUICK else 1000, runs)
-    print("search", flush=True)
-    results["search"] = bench_search([1000, 10000] if QUICK else [1000, 10000, 100000],
-                                     warm_queries=30 if QUICK else 100, cold_runs=3 if QUICK else 5)
-    print("memory", flush=True)
-    results["memory"] = bench_memory(corpus, [240.0, 720.0] if QUICK else [900.0, 7200.0])
+    # Each step's figures are kept as soon as they exist; HEARD_BENCH_RESUME=1 reuses them after a crash.
+    partial = WORK / ("partial-quick.json" if QUICK else "partial.json")
+    done = json.loads(partial.read_text()) if partial.is_file() and os.environ.get("HEARD_BENCH_RESUME") else {}
+    steps = {
+        "transcription": lambda: bench_transcription(corpus, refs, runs),
+        "ingest": lambda: bench_ingest(corpus, runs),
+        "embedding": lambda: bench_embedding(300 if QUICK else 1000, runs),
+        "search": lambda: bench_search([1000, 10000] if QUICK else [1000, 10000, 100000],
+                                       warm_queries=30 if QUICK else 100, cold_runs=3 if QUICK else 5),
+        "memory": lambda: bench_memory(corpus, [240.0, 720.0] if QUICK else [900.0, 7200.0]),
+    }
+    for name, step in steps.items():
+        print(name, flush=True)
+        results[name] = done[name] if name in done else step()
+        done[name] = results[name]
+        partial.write_text(json.dumps(done, default=str))
     results["load_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     (WORK / "speed.json").write_text(json.dumps(results, indent=1, default=str))
     write_section(render(results))

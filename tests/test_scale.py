@@ -235,3 +235,15 @@ def test_device_auto_batches_on_cuda_and_not_on_cpu_unless_asked():
     assert batch_size_for(TranscribeSettings(batch_size=8), "cpu") == 8
     # A batched transcript says so, so changing the setting marks old transcripts as made differently.
     assert describe(TranscribeSettings(batch_size=8)) != describe(TranscribeSettings())
+
+
+def test_an_unknown_executor_or_runtime_is_a_config_error_naming_the_key(tmp_path):
+    from pipeline.config import load_settings
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="transcribe.executor.*local, ray"):
+        load_settings(data_dir=tmp_path, environ={"HEARD_TRANSCRIBE_EXECUTOR": "spark"})
+    with pytest.raises(ConfigError, match="embedding.runtime"):
+        load_settings(data_dir=tmp_path, environ={"HEARD_EMBEDDING_RUNTIME": "tensorflow"})
+    result = run_heard(["ingest", EXAMPLES, "--workers", "0"], tmp_path)
+    assert result.exit_code == 2
