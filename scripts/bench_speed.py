@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -158,21 +157,33 @@ def run_timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
 
 
 def run_peak(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Like run_timed, with this child's own peak RSS (wait4 gives the rusage of one process)."""
+    """Like run_timed for `python -m cli ARGS`, with that command's own peak RSS in MB."""
+    assert cmd[1:3] == ["-m", "cli"], cmd
     started = time.perf_counter()
-    out_file = WORK / "child.out"
-    with open(out_file, "w") as out, open(WORK / "child.err", "w") as err:
-        process = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.run([cmd[0], __file__, "worker-cli", *cmd[3:]], capture_output=True, text=True, cwd=ROOT,
+                             env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)})
     wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):
-        raise RuntimeError(f"{' '.join(cmd)} failed ({process.returncode}):\n{(WORK / 'child.err').read_text()[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, out_file.read_text()
+        raise RuntimeError(f"{' '.join(cmd)} failed ({process.returncode}):\n{process.stderr[-3000:]}")
+    peak = float(re.findall(r"^peak-rss-mb (\S+)$", process.stderr, re.M)[-1])
+    return wall, peak, process.stdout
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS since exec. (rusage's maxrss of a forked child also counts the
+    memory of the parent it was forked from; VmHWM does not.)"""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
+
+
+def worker_cli(args: list[str]) -> None:
+    """`heard ARGS`, then its peak RSS on stderr as it exits."""
+    import atexit
+
+    import cli
+
+    atexit.register(lambda: print(f"peak-rss-mb {peak_rss_mb():.1f}", file=sys.stderr))
+    cli.main(args, prog_name="heard")
 
 
 def median(values):
@@ -528,6 +539,8 @@ def write_section(markdown: str) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["worker-cli"]:  # its own options are heard's: keep argparse off them
+        return worker_cli(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", nargs="?", default="all",
                         choices=["all", "worker-transcribe", "worker-bare"])
