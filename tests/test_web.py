@@ -267,3 +267,28 @@ def test_heard_serve_command_serves_the_index(web_data, test_config):
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
         process.stderr.close()
+
+
+def test_quotes_ingested_while_the_server_runs_are_found_without_a_restart(web_data, test_config, tmp_path):
+    import shutil
+
+    from pipeline.config import load_settings
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(web_data.data_dir, data_dir)
+    query = urllib.parse.urlencode({"q": "walk me through how you export data", "k": 50})
+    with RunningServer(load_settings(test_config, data_dir, environ={})) as server:
+        before = get_json(server, f"/api/search?{query}")["hits"]
+        # A new recording arrives: the first seconds of the Acme call, as a file of its own.
+        new = tmp_path / "new" / "acme-opening.mp3"
+        new.parent.mkdir()
+        new.write_bytes((web_data.recordings / "acme-export.mp3").read_bytes()[:40000])
+        # In another process, as a nightly job would: it shares no Chroma client with the server.
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "--config", str(test_config), "--data-dir", str(data_dir), "ingest", str(new),
+             "--format", "json"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        )
+        assert result.returncode == 0 and json.loads(result.stdout.splitlines()[-1])["new"] == 1, result.stderr
+        after = get_json(server, f"/api/search?{query}")["hits"]
+        assert "Acme opening" in {h["title"] for h in after} and "Acme opening" not in {h["title"] for h in before}
+        assert "Acme opening" in {r["title"] for r in get_json(server, "/api/recordings")}

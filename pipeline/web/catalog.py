@@ -33,21 +33,38 @@ class Catalog:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._store = None
+        self._store_version = None
         self._embedder = None
         self._lock = threading.Lock()
         self._transcripts: dict[str, tuple[float, Transcript]] = {}
 
     # Search ---------------------------------------------------------------------------------
     def _open(self):
-        """The Store and Embedder, opened once; until an index exists each call looks again."""
+        """The Store and Embedder, opened once; until an index exists each call looks again.
+
+        An ingest in another process changes the index on disk but not what an open Chroma client
+        has in memory, so the Store is opened again whenever the index's database file changed.
+        """
         from pipeline.embed import Embedder
         from pipeline.store import Store
 
+        version = self._index_version()
+        if self._store is not None and version != self._store_version:
+            self._store.close()
+            self._store = None
         if self._store is None:
             self._store = Store(self.settings.index_dir, self.settings.store.collection, create=False)
+            self._store_version = self._index_version()
         if self._embedder is None:
             self._embedder = Embedder(self.settings.embedding)
         return self._store, self._embedder
+
+    def _index_version(self) -> tuple[int, int] | None:
+        try:
+            found = (self.settings.index_dir / "chroma.sqlite3").stat()
+        except OSError:
+            return None
+        return found.st_mtime_ns, found.st_size
 
     def has_index(self) -> bool:
         try:

@@ -17,7 +17,7 @@ function playFrom(audio, seconds) {
 
 function setUpResults() {
   document.querySelectorAll(".card .play").forEach((button) => {
-    const audio = button.parentElement.querySelector("audio");
+    const audio = button.closest(".card").querySelector("audio");
     button.addEventListener("click", () => {
       // One voice at a time: pause whatever else plays.
       document.querySelectorAll("audio").forEach((other) => { if (other !== audio) other.pause(); });
