@@ -52,6 +52,9 @@ def test_api_search_returns_the_customers_quote_with_a_link_that_plays_it(web_se
     assert top["link"] == f"{web_server.url}/recordings/{top['recording_id']}?t={top['start']:.2f}&end={top['end']:.2f}"
     status, _, page = get(web_server, urllib.parse.urlsplit(top["link"]).path + "?" + urllib.parse.urlsplit(top["link"]).query)
     assert status == 200 and b'class="line quote"' in page
+    # A mangled time in a pasted link still opens the transcript.
+    status, _, page = get(web_server, f"/recordings/{top['recording_id']}?t=abc&end=nan")
+    assert status == 200 and b'class="line"' in page and b'class="line quote"' not in page
 
 
 def test_api_lists_recordings_and_transcripts_by_segment(web_server, web_data):

@@ -98,15 +98,17 @@ def create_app(settings: Settings, token: str | None = None):
         return page("recordings.html", recordings=catalog.recordings(), no_index=not catalog.has_index())
 
     @app.get("/recordings/{recording_id}", response_class=HTMLResponse, include_in_schema=False)
-    def recording_page(recording_id: str, t: float | None = None, end: float | None = None):
+    def recording_page(recording_id: str, t: str | None = None, end: str | None = None):
         transcript = catalog.transcript(recording_id)  # None for anything that is not a known id
         if transcript is None:
             return page("missing.html", status=404, what="recording")
+        # A hand-edited link with a bad time still opens the transcript, just without a highlight.
+        start, stop = _seconds(t), _seconds(end)
         return page(
             "recording.html",
             info=catalog.info(recording_id),
-            turns=_turns(transcript, t, end),
-            start=t,
+            turns=_turns(transcript, start, stop),
+            start=start,
         )
 
     @app.get("/media/{recording_id}", include_in_schema=False)
@@ -227,6 +229,14 @@ def _turns(transcript: Transcript, start: float | None, end: float | None) -> li
             turns.append({"speaker": segment.speaker, "start": segment.start, "lines": []})
         turns[-1]["lines"].append(line)
     return turns
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < float("inf") else None
 
 
 def _filename(query: str) -> str:
