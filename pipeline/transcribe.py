@@ -77,9 +77,10 @@ def transcribe_recording(recording: Recording, transcriber: Transcriber, on_prog
 
 
 # Whisper's feature extraction holds a spectrogram of all the audio it is given at once (several
-# GB for 2 hours), so long recordings go in windows of about this length, cut at a quiet moment.
-WINDOW_SECONDS = 600.0
-CUT_SEARCH_SECONDS = 30.0  # how far before a window's end to look for the quietest point
+# GB for 2 hours; about 470 MB above the model for 10 minutes, measured), so long recordings go in
+# windows of about this length, cut at a quiet moment. Whisper itself decodes 30 s at a time.
+WINDOW_SECONDS = 180.0
+CUT_SEARCH_SECONDS = 20.0  # how far before a window's end to look for the quietest point
 
 
 def transcribe_in_windows(transcriber: Transcriber, samples: np.ndarray, on_progress=None):
