@@ -168,8 +168,14 @@ class Run:
 
         recover_interrupted_swap(self.settings.index_dir)
         counts = self.catalog.counts()
-        if counts[INDEXED] and not (self.settings.index_dir / "chroma.sqlite3").is_file():
-            # The index folder was deleted: every recording is written again, from its transcript.
+        if (self.settings.index_dir / "chroma.sqlite3").is_file():
+            # Opening the store costs a second or two, even when no file changed, and is what
+            # detects a damaged one before the run claims success.
+            lost = counts[INDEXED] and self.store.count() == 0
+        else:
+            lost = counts[INDEXED]
+        if lost:
+            # The index was deleted or emptied: every recording is written again, from its transcript.
             self.catalog.mark_all_pending()
         model = self.settings.embedding.model
         others = self.catalog.embedding_models_in_use() - {model}

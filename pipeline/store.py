@@ -31,10 +31,15 @@ class Store:
         if not create and not index_dir.is_dir():
             raise IndexMissingError(f"{index_dir}: no index yet; run `heard ingest FOLDER` first")
         self.index_dir = index_dir
-        with _chroma_errors(index_dir):
-            self._client = chromadb.PersistentClient(
-                path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False)
-            )
+        try:
+            with _chroma_errors(index_dir):
+                self._client = chromadb.PersistentClient(
+                    path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False)
+                )
+        except BaseException:
+            # Chroma caches the half-started client for this path; the next attempt must start afresh.
+            forget_cached_client(index_dir)
+            raise
         if create:
             with _chroma_errors(index_dir):
                 self._collection = self._client.get_or_create_collection(
