@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -250,8 +251,12 @@ def _entry(row: sqlite3.Row) -> Entry:
 
 def _error(path: Path, exc: sqlite3.DatabaseError) -> Exception:
     text = str(exc)
-    if "full" in text or "readonly" in text or "disk I/O" in text:
+    if "full" in text or "disk I/O" in text:
+        if shutil.disk_usage(path.parent).free < 1 << 20:
+            text = "no space left on device"
         return StorageError(f"{path}: cannot write the catalog ({text}); free disk space and rerun")
+    if "readonly" in text:
+        return StorageError(f"{path}: cannot write the catalog ({text}); check the folder's permissions")
     from pipeline.errors import ConfigError
 
     return ConfigError(

@@ -208,7 +208,7 @@ class Run:
         except RecordingError as exc:
             self._record_failure(path, entry, exc.reason)
         except OSError as exc:
-            raise _storage_error(exc) from exc
+            raise _storage_error(exc, self.settings.data_dir) from exc
 
     # step 1: identify
 
@@ -251,10 +251,16 @@ class Run:
                 self.summary.stale += 1
             if transcript.source != str(recording.path):
                 transcript.source = str(recording.path)
-                transcripts.save(transcript, self.settings.transcripts_dir)
+                try:
+                    transcripts.save(transcript, self.settings.transcripts_dir)
+                except OSError as exc:
+                    raise _storage_error(exc, self.settings.transcripts_dir) from exc
             return transcript, False
         transcript = transcribe.transcribe_recording(recording, self._transcriber, self._progress)
-        transcripts.save(transcript, self.settings.transcripts_dir)
+        try:
+            transcripts.save(transcript, self.settings.transcripts_dir)
+        except OSError as exc:
+            raise _storage_error(exc, self.settings.transcripts_dir) from exc
         crash_point("transcript-saved")
         self.summary.transcribed += 1
         self.summary.audio_seconds += transcript.duration
@@ -394,11 +400,10 @@ def _under(path: Path, roots: list[Path]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
 
-def _storage_error(exc: OSError) -> HeardError:
+def _storage_error(exc: OSError, where: Path) -> HeardError:
     if exc.errno in STORAGE_ERRNOS:
-        where = exc.filename or "the data directory"
-        return StorageError(f"{where}: {exc.strerror}; free disk space and rerun (nothing was half-written)")
-    return StorageError(f"{exc.filename or 'the data directory'}: cannot write ({exc.strerror or exc})")
+        return StorageError(f"{where}: cannot write ({exc.strerror}); free disk space and rerun (nothing was half-written)")
+    return StorageError(f"{where}: cannot write ({exc.strerror or exc}); check the folder's permissions")
 
 
 def _end_run_quietly(catalog: Catalog, run_id: int, result: str, summary: IngestSummary) -> None:

@@ -49,11 +49,11 @@ def data_dir_lock(data_dir: Path, command: str = "ingest") -> Iterator[int | Non
     """Hold the data directory's lock; yields the PID of a previous holder that died holding it, if any."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = lock_path(data_dir)
-    # "a+" neither truncates a holder's PID before we own the lock nor fails when the file is new.
-    handle = open(path, "a+")
+    # O_CREAT without O_TRUNC: a holder's PID must survive our failed attempt.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             pid = holder_pid(data_dir)
             who = f"PID {pid}" if pid else "another process"
@@ -62,13 +62,19 @@ def data_dir_lock(data_dir: Path, command: str = "ingest") -> Iterator[int | Non
                 "wait for it to finish"
             ) from None
         previous = holder_pid(data_dir)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()} {command}\n")
-        handle.flush()
+        _write_pid(fd, f"{os.getpid()} {command}\n")
         yield previous
         # A clean exit empties the file, so a PID found there later was left by a process that died.
-        handle.seek(0)
-        handle.truncate()
+        _write_pid(fd, "")
     finally:
-        handle.close()  # releases the flock
+        os.close(fd)  # releases the flock
+
+
+def _write_pid(fd: int, text: str) -> None:
+    # The PID only serves messages: a full disk must not stop the run from reporting its real error.
+    try:
+        os.ftruncate(fd, 0)
+        if text:
+            os.pwrite(fd, text.encode(), 0)
+    except OSError:
+        pass

@@ -40,7 +40,7 @@ def make_clips(folder: Path) -> dict[str, Path]:
         "bright": write_wav(folder / "bright.wav", bright[: RATE * 12]),
         "north": write_wav(folder / "north.wav", north[: RATE * 12]),
         "acme-late": write_wav(folder / "acme-late.wav", acme[RATE * 25 : RATE * 37]),
-        "long": write_wav(folder / "long.wav", np.concatenate([acme, bright, north])),
+        "long": write_wav(folder / "long.wav", np.concatenate([bright, north, acme])),
     }
     return clips
 
