@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo test examples clean
+.PHONY: demo test bench examples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,13 @@ demo: $(VENV)/.installed-runtime
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
+bench: $(VENV)/.installed-test
+	set -e; for script in scripts/bench*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
 # Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
 examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
 
 clean:
-	rm -rf index transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock transcripts/*.json transcripts/*.md
