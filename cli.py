@@ -78,10 +78,10 @@ def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_f
     if output_format == "json":
         click.echo(json.dumps(summary.to_dict()))
     else:
-        moved = f", {summary.moved} moved" if summary.moved else ""
         updated = f", {summary.updated} updated" if summary.updated else ""
+        moved = f" ({summary.moved} moved)" if summary.moved else ""
         click.echo(
-            f"{summary.new} new{updated}{moved}, {summary.unchanged} unchanged, {summary.failed} failed, "
+            f"{summary.new} new{updated}, {summary.unchanged} unchanged{moved}, {summary.failed} failed, "
             f"{summary.removed} removed; {summary.chunks_written} chunks written; "
             f"{summary.audio_seconds:.0f} s of audio transcribed in {summary.wall_seconds:.0f} s"
         )

@@ -42,8 +42,8 @@ class IngestOptions:
 class IngestSummary:
     new: int = 0  # recordings indexed for the first time
     updated: int = 0  # content changed at the same path: re-transcribed, old chunks replaced
-    moved: int = 0  # same content at a new path: only the path was updated
     unchanged: int = 0  # nothing to do
+    moved: int = 0  # of the unchanged: same content found at a new path, only the path was updated
     failed: int = 0  # failed this run or earlier and not fixed; see failures
     removed: int = 0  # files gone: their chunks were removed
     kept_missing: int = 0  # files gone, chunks kept (--keep-missing)
@@ -95,8 +95,9 @@ def ingest(
 
 
 class Run:
-    """One ingest run; the store, embedder and transcriber load only when a recording needs them,
-    so a run over unchanged files costs a stat per file and a catalog lookup."""
+    """One ingest run. The embedder and the Whisper model load only when a recording needs them,
+    so a run over unchanged files costs opening the store once, then a stat and a catalog lookup
+    per file."""
 
     def __init__(self, settings: Settings, catalog: Catalog, options: IngestOptions, reporter: Reporter):
         self.settings = settings
@@ -195,10 +196,11 @@ class Run:
                 return
             recording = identify(path, entry, stat)
             previous = entry.recording_id if entry and entry.recording_id != recording.id else None
+            replaces = self._unused(previous, path)
             transcript, transcribed = self.obtain_transcript(recording)
-            if not transcribed and self._already_indexed(recording, path, stat, transcript):
+            if not transcribed and self._already_indexed(recording, path, stat, transcript, replaces):
                 return
-            written = self.index(recording.id, transcript, replaces=self._unused(previous, path))
+            written = self.index(recording.id, transcript, replaces=replaces)
             self._record(path, stat, recording, transcript, written)
             if entry and entry.status in (INDEXED, MISSING):
                 why = "content changed" if previous else "transcription settings changed"
@@ -271,19 +273,24 @@ class Run:
         if done > 0:
             crash_point("transcribing")
 
-    def _already_indexed(self, recording: sources.Recording, path: Path, stat: os.stat_result, transcript) -> bool:
+    def _already_indexed(
+        self, recording: sources.Recording, path: Path, stat: os.stat_result, transcript, replaces: tuple[str, ...]
+    ) -> bool:
         """Same content already indexed, under this path (touched) or another (moved, renamed or
-        copied): no work but pointing its chunks at this path."""
+        copied): no work but pointing its chunks at this path (and dropping what it replaces)."""
         holders = [e for e in self.catalog.with_recording_id(recording.id) if e.status in (INDEXED, MISSING)]
         if not holders:
             return False
+        for earlier in replaces:
+            self.summary.chunks_removed += self.store.remove_recording(earlier)
         if any(e.path == str(path) for e in holders):
             self._record(path, stat, recording, transcript, holders[0].chunks)
             self._count(path, "unchanged", "unchanged (only its modification time changed)")
             return True
         self.store.set_recording_path(recording.id, str(path))
         self._record(path, stat, recording, transcript, holders[0].chunks)
-        self._count(path, "moved", f"same content as {holders[0].path}: no work")
+        self.summary.moved += 1
+        self._count(path, "unchanged", f"same content as {holders[0].path}: no work")
         return True
 
     # step 3: index
