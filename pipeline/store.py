@@ -54,6 +54,8 @@ class Store:
                 ) from exc
 
     def close(self) -> None:
+        """Let go of the Chroma client. A Store opened afterwards reads the index from disk afresh:
+        a long-lived one does not see chunks that another process (a nightly ingest) wrote."""
         self._client.close()
 
     @property
