@@ -182,12 +182,13 @@ _DAMAGE_SIGNS = ("not a database", "malformed", "corrupt", "hnsw", "segment", "n
 
 
 def forget_cached_client(index_dir: Path) -> None:
-    """Chroma caches one client per path in a process; after the folder is swapped, drop it so the
-    next Store opens the new files (clients already open keep theirs)."""
+    """Chroma shares one client per path within a process; after the folder was swapped (or a
+    client failed to start), drop it so the next Store opens the files on disk now. Stores already
+    open keep the old one. The path's reference count stays, so closing one of those later cannot
+    stop the new client."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
     SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
-    SharedSystemClient._identifier_to_refcount.pop(str(index_dir), None)
 
 
 # Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.
