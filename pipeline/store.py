@@ -95,28 +95,34 @@ class Store:
     def replace_recording(
         self, recording_id: str, chunks: list[Chunk], vectors: np.ndarray, replaces: tuple[str, ...] = ()
     ) -> None:
-        """Write a recording's chunks, then drop its older chunks that were not rewritten and the
-        chunks of the recordings it `replaces` (earlier content of the same file).
+        """Write a recording's chunks in place of its older ones and those of the recordings it
+        `replaces` (earlier content of the same file), so that search sees the old set or the new
+        one, never both and never neither.
 
-        Writing before deleting means search never sees the recording missing; the chunk ids are
-        deterministic, so repeating this after a crash converges on the same index.
+        One upsert writes the new chunks and marks the old ones `superseded` (search skips those);
+        a delete then drops them. Chunk ids are deterministic, so repeating this after a crash
+        converges on the same index, and a crash between the two calls leaves only hidden leftovers
+        that the rerun deletes.
         """
         with _chroma_errors(self.index_dir):
             old_ids = self.chunk_ids(recording_id)
             for earlier in replaces:
                 if earlier != recording_id:
                     old_ids |= self.chunk_ids(earlier)
-            if chunks:
-                self._collection.upsert(
-                    ids=[c.id for c in chunks],
-                    embeddings=vectors.tolist(),
-                    documents=[c.text for c in chunks],
-                    metadatas=[_metadata(c) for c in chunks],
-                )
-            crash_point("store-written")
-            stale = old_ids - {c.id for c in chunks}
+            stale = sorted(old_ids - {c.id for c in chunks})
+            ids, embeddings = [c.id for c in chunks], vectors.tolist()
+            documents, metadatas = [c.text for c in chunks], [_metadata(c) for c in chunks]
             if stale:
-                self._collection.delete(ids=sorted(stale))
+                old = self._collection.get(ids=stale, include=["embeddings", "documents", "metadatas"])
+                ids += old["ids"]
+                embeddings += [list(map(float, e)) for e in old["embeddings"]]
+                documents += old["documents"]
+                metadatas += [{**m, SUPERSEDED: True} for m in old["metadatas"]]
+            if ids:
+                self._collection.upsert(ids=ids, embeddings=embeddings, documents=documents, metadatas=metadatas)
+            crash_point("store-written")
+            if stale:
+                self._collection.delete(ids=stale)
 
     def remove_recording(self, recording_id: str) -> int:
         """Delete a recording's chunks; returns how many there were."""
@@ -145,7 +151,7 @@ class Store:
             result = self._collection.query(
                 query_embeddings=[vector.tolist()],
                 n_results=min(k, self.count()),
-                where=where,
+                where=live(where),
                 include=["documents", "metadatas", "distances"],
             )
         return [
@@ -189,6 +195,17 @@ def forget_cached_client(index_dir: Path) -> None:
     from chromadb.api.shared_system_client import SharedSystemClient
 
     SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
+
+
+# Set on chunks that a replace_recording has replaced but not yet deleted; search skips them.
+SUPERSEDED = "superseded"
+
+
+def live(where: dict[str, Any] | None) -> dict[str, Any]:
+    """`where` narrowed to chunks that are not superseded (Chroma's $ne also matches chunks
+    without the key, which is all of them but for the moment of a replacement)."""
+    clause = {SUPERSEDED: {"$ne": True}}
+    return {"$and": [where, clause]} if where else clause
 
 
 # Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.

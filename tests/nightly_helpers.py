@@ -9,7 +9,7 @@ import av
 import numpy as np
 
 from conftest import EXAMPLES
-from pipeline.store import Store
+from pipeline.store import Store, forget_cached_client
 
 RATE = 16000
 
@@ -52,6 +52,8 @@ def place(clip: Path, dest: Path) -> Path:
 
 def snapshot(data_dir: Path) -> dict[str, tuple]:
     """Every chunk in the index: id -> (text, recording path, start, end)."""
+    # Chroma shares one client per path in a process: drop one that predates other processes' writes.
+    forget_cached_client(data_dir / "index")
     store = Store(data_dir / "index", "heard", create=False)
     try:
         found = store._collection.get(include=["documents", "metadatas"])

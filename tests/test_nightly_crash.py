@@ -38,6 +38,15 @@ def start_ingest(args, data_dir, config, crash_at=None) -> subprocess.Popen:
     )
 
 
+def heard_process(args, data_dir, config) -> str:
+    """`heard` as its own process: a fresh Chroma client, as every real search gets."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "--config", str(config), "--data-dir", str(data_dir), *map(str, args)],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, check=True,
+    )
+    return done.stdout
+
+
 def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 240) -> list[str]:
     seen = []
     deadline = time.monotonic() + timeout
@@ -84,6 +93,10 @@ def test_killed_ingest_reruns_to_the_index_of_a_clean_run(tmp_path, heard, test_
     #    were deleted (both in the store for a moment).
     place(clips["acme-late"], folder / "a.wav")
     assert killed_by_itself(start_ingest([folder], data_dir, test_config, crash_at="store-written"))
+    stored = {chunk_id.split(":")[0] for chunk_id, meta in snapshot(data_dir).items() if meta[1] == str(folder / "a.wav")}
+    found = json.loads(heard_process(["search", "export", "-k", "20", "--format", "json"], data_dir, test_config))
+    shown = {h["recording_id"] for h in found if h["recording"] == str(folder / "a.wav")}
+    assert len(stored) == 2 and len(shown) == 1, "both versions are stored, search shows one"
     # 4. Killed after a recording's chunks were stored, before the catalog said so.
     assert killed_by_itself(start_ingest([folder], data_dir, test_config, crash_at="indexed:2"))
     # 5. Killed right after a transcript was saved, before it was indexed.
