@@ -261,3 +261,21 @@ def test_logs_one_line_per_recording_and_a_json_summary_last_and_quiet_keeps_fai
     quiet = heard(["ingest", folder, "--quiet", "--retry-failed"], data_dir)
     assert quiet.stderr.strip().splitlines() == [line for line in quiet.stderr.strip().splitlines() if "FAILED" in line]
     assert len(quiet.stderr.strip().splitlines()) == 1 and quiet.exit_code == 1
+
+
+def test_missing_embedding_model_stops_with_one_line_and_the_next_run_resumes(tmp_path, heard, clips):
+    folder, data_dir = tmp_path / "rec", tmp_path / "data"
+    place(clips["acme"], folder / "a.wav")
+    config = tmp_path / "no-model.yaml"
+    config.write_text(f"transcribe:\n  model: tiny.en\nembedding:\n  model: {tmp_path / 'no-such-model'}\n")
+
+    result = run_heard(["ingest", folder], data_dir, config)
+
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no-such-model" in lines[0] and "all-MiniLM-L6-v2" in lines[0]
+    assert catalog_rows(data_dir) == {}
+    status = json.loads(heard(["status", "--format", "json"], data_dir).stdout)
+    assert status["last_run"]["result"].startswith("error: ") and status["chunks"] == 0
+    result, summary = ingest(heard, folder, data_dir)  # the transcript made before the fault is reused
+    assert result.exit_code == 0 and summary["new"] == 1 and summary["transcribed"] == 0

@@ -81,8 +81,10 @@ def test_killed_ingest_reruns_to_the_index_of_a_clean_run(tmp_path, heard, test_
     running.send_signal(signal.SIGSTOP)
     second = heard(["ingest", folder], data_dir)
     hits = heard(["search", "export timed out", "--format", "json"], data_dir)
+    status = json.loads(heard(["status", "--format", "json"], data_dir).stdout)
     running.send_signal(signal.SIGKILL)
     running.communicate()
+    assert status["running"] == {"pid": running.pid} and status["last_run"]["result"] == "running"
     assert second.exit_code == 3
     assert f"PID {running.pid}" in second.stderr and "ingest.lock" in second.stderr
     assert hits.exit_code == 0 and json.loads(hits.stdout)[0]["recording"] == str(folder / "a.wav")
@@ -112,6 +114,7 @@ def test_killed_ingest_reruns_to_the_index_of_a_clean_run(tmp_path, heard, test_
     assert killed == clean and len(clean) >= 3
     status = json.loads(heard(["status", "--format", "json"], data_dir).stdout)
     assert status["recordings"]["indexed"] == 3 and status["chunks"] == len(clean)
+    assert status["last_run"]["result"] == "ok" and status["running"] is None
     leftovers = [p for p in (data_dir / "transcripts").iterdir() if p.name.startswith(".")]
     assert leftovers == []
 
