@@ -106,7 +106,7 @@ def test_killed_ingest_reruns_to_the_index_of_a_clean_run(tmp_path, heard, test_
 
     result = heard(["ingest", folder, "--format", "json"], data_dir)
     assert result.exit_code == 0, result.output
-    assert f"took over the lock left by PID" in result.stderr
+    assert "took over the lock left by PID" in result.stderr
     clean_dir = tmp_path / "clean"
     assert heard(["ingest", folder], clean_dir).exit_code == 0
 
