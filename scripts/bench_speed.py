@@ -469,7 +469,8 @@ def render(results: dict) -> str:
                      f"{row['wer'] * 100:.1f}% | {row['rss_mb']:.0f} MB |")
     lines += [
         "",
-        f"Command: `python scripts/bench_speed.py worker-transcribe CONFIG build/bench/corpus` per configuration.",
+        "Command: `python scripts/bench_speed.py worker-transcribe CONFIG build/bench/corpus` per configuration "
+        "(`corpus-quick` at reduced sizes: jfk, the pyannote sample and one generated interview).",
         "",
         f"### End-to-end `heard ingest` vs bare faster-whisper, same files, median of {i['runs']} runs{label(i)}",
         "",
@@ -532,7 +533,10 @@ def render(results: dict) -> str:
                      f"{row['rss_mb'] - row['audio_mb']:.0f} MB | {row['chunks']} | {row['wall']:.0f} |")
     rows = list(m.values())
     growth = (rows[-1]["rss_mb"] - rows[-1]["audio_mb"]) - (rows[0]["rss_mb"] - rows[0]["audio_mb"])
-    lines += ["", f"Growth beyond the audio from the shortest to the longest: **{growth:+.0f} MB**.", ""]
+    minutes = (float(list(m)[-1]) - float(list(m)[0])) / 60
+    lines += ["", f"Growth beyond the audio from the shortest to the longest: **{growth:+.0f} MB** "
+              f"({growth / minutes:.1f} MB per extra minute, against {SR * 4 * 60 / 2**20:.1f} MB per minute of "
+              "decoded audio): what is left grows with the transcript (segments, words, chunks) and allocator slack.", ""]
     return "\n".join(lines)
 
 
