@@ -29,6 +29,7 @@ class TranscribeSettings:
 class ChunkingSettings:
     max_words: int = 60
     max_seconds: float = 30.0
+    overlap: int = 0  # sentences a chunk shares with the previous one of the same turn
 
 
 @dataclass
@@ -46,6 +47,15 @@ class StoreSettings:
 @dataclass
 class SearchSettings:
     k: int = 5
+    mode: str = "hybrid"
+    fusion: str = "rrf"
+    rrf_k: float = 60.0
+    dense_weight: float = 0.5
+    candidates: int = 50
+    interviewer_weight: float = 0.5
+    question_weight: float = 0.5
+    quote_sentences: int = 3
+    per_recording: int = 0
 
 
 @dataclass

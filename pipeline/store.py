@@ -29,6 +29,7 @@ class Store:
         if not create and not index_dir.is_dir():
             raise IndexMissingError(f"{index_dir}: no index yet; run `heard ingest FOLDER` first")
         self.index_dir = index_dir
+        self._keywords = None
         self._client = chromadb.PersistentClient(
             path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False)
         )
@@ -47,6 +48,10 @@ class Store:
     @property
     def embedding_model(self) -> str | None:
         return (self._collection.metadata or {}).get("embedding_model")
+
+    @property
+    def dimension(self) -> int | None:
+        return (self._collection.metadata or {}).get("dimension")
 
     def check_embedding_model(self, model: str, dimension: int) -> None:
         """Refuse to mix vectors of two models in one collection."""
@@ -74,11 +79,53 @@ class Store:
     def has_recording(self, recording_id: str) -> bool:
         return bool(self._collection.get(where={"recording_id": recording_id}, limit=1, include=[])["ids"])
 
+    @property
+    def keywords(self):
+        """The BM25 keyword index beside the collection, kept in step by every write below."""
+        if self._keywords is None:
+            from pipeline.keyword_index import KeywordIndex
+
+            self._keywords = KeywordIndex(self.index_dir)
+        return self._keywords
+
     def replace_recording(self, recording_id: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Write a recording's chunks, then drop any of its older chunks that were not rewritten.
 
         Upserting before deleting means search never sees the recording missing.
         """
+        self._replace_vectors(recording_id, chunks, vectors)
+        self.keywords.replace_recording(recording_id, chunks)
+
+    def remove_recording(self, recording_id: str) -> None:
+        """Drop every chunk of a recording from both indexes."""
+        old_ids = self.chunk_ids(recording_id)
+        if old_ids:
+            self._collection.delete(ids=sorted(old_ids))
+        self.keywords.remove_recording(recording_id)
+
+    def all_chunks(self) -> list[Chunk]:
+        found = self._collection.get(include=["documents", "metadatas"])
+        return [_chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        found = self._collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return {i: _chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])}
+
+    def ids_where(self, where: dict[str, Any]) -> set[str]:
+        return set(self._collection.get(where=where, include=[])["ids"])
+
+    def sync_keywords(self) -> None:
+        """Rebuild the keyword index from the collection when the two disagree.
+
+        Indexes written before the keyword index existed, or a crash between the two writes,
+        heal on the next search instead of silently missing keyword hits.
+        """
+        if self.keywords.count() != self.count():
+            self.keywords.rebuild(self.all_chunks())
+
+    def _replace_vectors(self, recording_id: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
         old_ids = self.chunk_ids(recording_id)
         if chunks:
             self._collection.upsert(
