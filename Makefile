@@ -35,10 +35,12 @@ examples: $(VENV)/.installed-test
 
 # Search quality on the dev set (docs/benchmarks.md, "Search quality"): synthesizes the 20 dev-set
 # interviews into build/devset/ if missing (about 1 min), ingests them into build/devset-data/ (about
-# 1.5 min the first time, nothing after), then prints dense, keyword and hybrid side by side.
+# 1.5 min the first time; later runs only re-chunk and re-embed the kept transcripts), then prints
+# dense, keyword and hybrid side by side.
 DEVSET := build/devset
 eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_devset.py --out $(DEVSET)
+	rm -rf build/devset-data/index  # rebuilt from the kept transcripts, so chunking changes count
 	$(BIN)/heard --data-dir build/devset-data ingest $(DEVSET)/recordings --quiet
 	$(BIN)/heard --data-dir build/devset-data eval $(DEVSET)/queries.yaml --mode all
 

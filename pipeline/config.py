@@ -48,12 +48,12 @@ class StoreSettings:
 class SearchSettings:
     k: int = 5
     mode: str = "hybrid"
-    fusion: str = "rrf"
+    fusion: str = "score"
     rrf_k: float = 60.0
-    dense_weight: float = 0.5
+    dense_weight: float = 0.8
     candidates: int = 50
-    interviewer_weight: float = 0.5
-    question_weight: float = 0.5
+    interviewer_weight: float = 0.1
+    question_weight: float = 0.1
     quote_sentences: int = 3
     per_recording: int = 0
 

@@ -35,6 +35,5 @@ def topic(query: str) -> str:
     """
     stripped = query.strip().rstrip("?.! ")
     match = _PREFIX.match(stripped)
-    if match and stripped[match.end():].strip():
-        stripped = stripped[match.end():]
-    return stripped.strip() or query.strip()
+    subject = stripped[match.end():].strip() if match else ""
+    return subject or query.strip()

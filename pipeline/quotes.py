@@ -63,7 +63,7 @@ class QuoteFinder:
             while len(_CACHE) > CACHE_RECORDINGS:
                 _CACHE.popitem(last=False)
         _CACHE.move_to_end(key)
-        return _CACHE[key] if key in _CACHE else None
+        return _CACHE[key]
 
     def sentences(self, recording_id: str) -> list[chunking.Sentence] | None:
         loaded = self._load(recording_id)
@@ -87,6 +87,14 @@ class QuoteFinder:
         shared = np.array([len(self.query_stems & {_stem(t) for t in terms(text)}) / len(self.query_stems)
                            for text in texts])
         return cosine + 0.1 * shared
+
+    def is_opening(self, chunk) -> bool:
+        """Whether the chunk lies before the recording's first question: an interview's opening."""
+        if chunk.index > 2:  # openings are short; spare loading transcripts for the rest
+            return False
+        sentences = self.sentences(chunk.recording_id) or []
+        first_question = next((s.start for s in sentences if s.text.rstrip().endswith("?")), None)
+        return first_question is not None and chunk.end <= first_question + 0.05
 
     def find(self, chunk) -> Quote:
         sentences = self.sentences(chunk.recording_id)

@@ -133,16 +133,19 @@ def question_share(text: str) -> float:
     return sum(len(p.split()) for p in parts if p.rstrip().endswith("?")) / total if total else 0.0
 
 
-def speech_weight(role: str | None, text: str, settings) -> float:
+def speech_weight(role: str | None, text: str, settings, opening: bool = False) -> float:
     """How much a chunk's score counts: the interviewer's questions should not outrank answers.
 
     With roles (speaker diarization) an interviewer or host chunk gets `interviewer_weight`;
-    without them, question sentences stand in for the interviewer.
+    without them, question sentences stand in for the interviewer, and so does the `opening`
+    (what is said before the recording's first question: "Let's talk about pricing.").
     """
     if role in QUESTION_ROLES:
         return settings.interviewer_weight
     if role is not None:
         return 1.0
+    if opening:
+        return settings.question_weight
     return 1.0 - (1.0 - settings.question_weight) * question_share(text)
 
 
@@ -211,15 +214,15 @@ def search(
             k=options.rrf_k, weights=[options.dense_weight, 1.0 - options.dense_weight])
     else:
         fused = score_fusion([dense, keyword], weights=[options.dense_weight, 1.0 - options.dense_weight])
-    scored = {
-        chunk_id: score * speech_weight(chunks[chunk_id].role, chunks[chunk_id].text, options)
-        for chunk_id, score in fused.items() if chunk_id in chunks
-    }
-    ranked = sorted(scored, key=lambda i: (-scored[i], i))
-
     from pipeline.quotes import QuoteFinder
 
     quotes = QuoteFinder(settings, embedder, vector, subject)
+    scored = {
+        chunk_id: score * speech_weight(chunks[chunk_id].role, chunks[chunk_id].text, options,
+                                        opening=chunks[chunk_id].role is None and quotes.is_opening(chunks[chunk_id]))
+        for chunk_id, score in fused.items() if chunk_id in chunks
+    }
+    ranked = sorted(scored, key=lambda i: (-scored[i], i))
     hits: list[Hit] = []
     spans: list[tuple[str, int, int, str | None]] = []  # (recording id, first, last sentence, speaker)
     for chunk_id in ranked:

@@ -60,7 +60,13 @@ def main():
     parser.add_argument("--chunkings", default=None, help="indexes into the chunking list, e.g. 0,2")
     parser.add_argument("--rankings", default=None, help="comma-separated ranking names")
     parser.add_argument("--question-weights", default=None)
+    parser.add_argument("--keep-phrasing", action="store_true",
+                        help="search for the whole question, not its subject (measures pipeline.query)")
     args = parser.parse_args()
+    if args.keep_phrasing:
+        import pipeline.query
+
+        pipeline.query.topic = lambda query: query
     queries = load_queries(args.queries)
     base = load_settings(data_dir=args.data, environ={})
     embedder = Embedder(base.embedding)
