@@ -240,7 +240,9 @@ def search(
                 merged = True  # the same sentences again: keep the better-ranked hit
                 break
             adjacent = quote.first == last + 1 or quote.last + 1 == first
-            if adjacent and speaker == quote.speaker:
+            # Without speakers, a question next to an answer is the interviewer's: not one passage.
+            asked = speaker is None and (hits[number].text.endswith("?") or quote.text.endswith("?"))
+            if adjacent and speaker == quote.speaker and not asked:
                 # The same passage continued: one hit, if it stays quote-sized.
                 union = quotes.span(chunk.recording_id, min(first, quote.first), max(last, quote.last))
                 if union.last - union.first + 1 <= options.quote_sentences:
