@@ -49,8 +49,9 @@ class KeywordIndex:
     def __init__(self, index_dir: Path):
         index_dir.mkdir(parents=True, exist_ok=True)
         self.path = index_dir / FILE_NAME
-        # Autocommit off: each write method is one transaction, so a killed ingest leaves the old state.
-        self._db = sqlite3.connect(self.path, timeout=60)
+        # Each write method is one transaction, so a killed ingest leaves the old state. Callers that
+        # share a Store across threads (the web app) serialize access themselves.
+        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
         self._db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
             "chunk_id UNINDEXED, recording_id UNINDEXED, text, tokenize='porter unicode61')"
