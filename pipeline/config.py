@@ -50,8 +50,9 @@ class SearchSettings:
     mode: str = "hybrid"
     fusion: str = "score"
     rrf_k: float = 60.0
-    dense_weight: float = 0.8
+    dense_weight: float = 0.7
     candidates: int = 50
+    sentence_rescore: int = 20
     interviewer_weight: float = 0.1
     question_weight: float = 0.1
     quote_sentences: int = 3

@@ -8,6 +8,7 @@ Rebuildable from the chunks at any time, like the vectors.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -107,3 +108,16 @@ class KeywordIndex:
         params.append(k)
         # FTS5's bm25() is negative, more negative meaning more relevant.
         return [KeywordHit(chunk_id, -score) for chunk_id, score in self._db.execute(sql, params)]
+
+    def query_weight(self, text: str) -> float:
+        """The sum of the query terms' IDFs, as FTS5's bm25() computes them: about the score of a
+        chunk that holds every term once. Dividing by it makes BM25 scores comparable across
+        queries, so a chunk that matched one common word of six stays small."""
+        words = list(dict.fromkeys(terms(text)))
+        total = self.count()
+        weight = 0.0
+        for word in words:
+            found = self._db.execute("SELECT count(*) FROM chunks WHERE chunks MATCH ?",
+                                     ('"' + word.replace('"', "") + '"',)).fetchone()[0]
+            weight += max(1e-6, math.log((total - found + 0.5) / (found + 0.5)))
+        return weight

@@ -20,10 +20,12 @@ MIN_QUOTE_WORDS = 8
 # A neighbouring sentence joins the quote when it scores within this much of the best one.
 JOIN_MARGIN = 0.1
 CONTEXT_WORDS = 25
-# Sentence vectors of recently quoted recordings: a web server or an eval run quotes the same
-# recordings again and again, and encoding their sentences is most of a search's time.
-_CACHE: OrderedDict[tuple, tuple[list[chunking.Sentence], np.ndarray | None]] = OrderedDict()
+# Sentences and sentence vectors of recently quoted recordings: a web server or an eval run
+# quotes the same recordings again and again, and encoding sentences is most of a search's time.
+_SENTENCES: OrderedDict[tuple, list[chunking.Sentence]] = OrderedDict()
+_VECTORS: OrderedDict[tuple, np.ndarray] = OrderedDict()
 CACHE_RECORDINGS = 256
+CACHE_SENTENCES = 20000
 
 
 @dataclass
@@ -51,42 +53,56 @@ class QuoteFinder:
         self.query_stems = {_stem(t) for t in terms(subject)}
         self.max_sentences = max_sentences or settings.search.quote_sentences
 
-    def _load(self, recording_id: str) -> tuple[list[chunking.Sentence], np.ndarray | None] | None:
+    def _load(self, recording_id: str) -> list[chunking.Sentence] | None:
         path = transcripts.json_path(self.transcripts_dir, recording_id)
         try:
-            key = (self.embedder.model_name, str(path), path.stat().st_mtime_ns)
+            key = (str(path), path.stat().st_mtime_ns)
         except OSError:
             return None
-        if key not in _CACHE:
-            found = chunking.sentences(transcripts.load(path))
-            _CACHE[key] = (found, None)
-            while len(_CACHE) > CACHE_RECORDINGS:
-                _CACHE.popitem(last=False)
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
+        if key not in _SENTENCES:
+            _SENTENCES[key] = chunking.sentences(transcripts.load(path))
+            while len(_SENTENCES) > CACHE_RECORDINGS:
+                _SENTENCES.popitem(last=False)
+        _SENTENCES.move_to_end(key)
+        return _SENTENCES[key]
 
     def sentences(self, recording_id: str) -> list[chunking.Sentence] | None:
-        loaded = self._load(recording_id)
-        return loaded[0] if loaded else None
+        return self._load(recording_id)
 
-    def _vectors(self, recording_id: str) -> np.ndarray:
-        path = transcripts.json_path(self.transcripts_dir, recording_id)
-        key = (self.embedder.model_name, str(path), path.stat().st_mtime_ns)
-        found, vectors = _CACHE[key]
-        if vectors is None:
-            vectors = self.embedder.encode([s.text for s in found])
-            _CACHE[key] = (found, vectors)
-        return vectors
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        model = self.embedder.model_name
+        missing = list(dict.fromkeys(t for t in texts if (model, t) not in _VECTORS))
+        if missing:
+            for text, vector in zip(missing, self.embedder.encode(missing)):
+                _VECTORS[(model, text)] = vector
+            while len(_VECTORS) > CACHE_SENTENCES:
+                _VECTORS.popitem(last=False)
+        return np.stack([_VECTORS[(model, t)] for t in texts])
 
     def score(self, recording_id: str, numbers: list[int]) -> np.ndarray:
         """Closeness of sentences to the query: cosine, plus a little for shared words."""
-        cosine = self._vectors(recording_id)[numbers] @ self.query_vector
+        texts = [self.sentences(recording_id)[i].text for i in numbers]
+        cosine = self._vectors(texts) @ self.query_vector
         if not self.query_stems:
             return cosine
-        texts = [self.sentences(recording_id)[i].text for i in numbers]
         shared = np.array([len(self.query_stems & {_stem(t) for t in terms(text)}) / len(self.query_stems)
                            for text in texts])
         return cosine + 0.1 * shared
+
+    def _inside(self, chunk) -> tuple[list[chunking.Sentence] | None, list[int]]:
+        sentences = self.sentences(chunk.recording_id)
+        inside = [] if sentences is None else [
+            i for i, s in enumerate(sentences) if s.start >= chunk.start - 0.05 and s.end <= chunk.end + 0.05
+        ]
+        return sentences, inside
+
+    def best_sentence_cosine(self, chunk) -> float | None:
+        """The cosine of the chunk's sentence closest to the query: a chunk is as relevant as its
+        best passage, which a whole-chunk vector can blur (several sentences, several topics)."""
+        sentences, inside = self._inside(chunk)
+        if len(inside) < 2:
+            return None
+        return float(np.max(self._vectors([sentences[i].text for i in inside]) @ self.query_vector))
 
     def is_opening(self, chunk) -> bool:
         """Whether the chunk lies before the recording's first question: an interview's opening."""
@@ -97,10 +113,7 @@ class QuoteFinder:
         return first_question is not None and chunk.end <= first_question + 0.05
 
     def find(self, chunk) -> Quote:
-        sentences = self.sentences(chunk.recording_id)
-        inside = [] if sentences is None else [
-            i for i, s in enumerate(sentences) if s.start >= chunk.start - 0.05 and s.end <= chunk.end + 0.05
-        ]
+        sentences, inside = self._inside(chunk)
         if not inside:
             return Quote(chunk.text, chunk.start, chunk.end, chunk.speaker, None, None)
         # Questions are the interviewer's: quote the answer, unless the chunk is nothing but questions.

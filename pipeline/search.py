@@ -106,16 +106,19 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: float = 60.0, weights: 
     return fused
 
 
-def score_fusion(scored: list[dict[str, float]], weights: list[float] | None = None) -> dict[str, float]:
-    """Weighted sum of min-max normalized scores; an id missing from a list gets 0 there."""
+def score_fusion(scored: list[dict[str, float]], weights: list[float] | None = None,
+                 normalize: list[bool] | None = None) -> dict[str, float]:
+    """Weighted sum of scores, each list min-max normalized unless `normalize` says it already is
+    on a 0-1 scale; an id missing from a list gets 0 there."""
     weights = weights or [1.0] * len(scored)
+    normalize = normalize or [True] * len(scored)
     fused: dict[str, float] = {}
-    for scores, weight in zip(scored, weights):
+    for scores, weight, norm_it in zip(scored, weights, normalize):
         if not scores:
             continue
         low, high = min(scores.values()), max(scores.values())
         for item, score in scores.items():
-            norm = (score - low) / (high - low) if high > low else 1.0
+            norm = ((score - low) / (high - low) if high > low else 1.0) if norm_it else score
             fused[item] = fused.get(item, 0.0) + weight * norm
     for scores in scored:
         for item in scores:
@@ -191,17 +194,29 @@ def search(
     where = filters.where() if filters else None
     pool = max(options.candidates, 4 * k)
 
+    from pipeline.quotes import QuoteFinder
+
+    quotes = QuoteFinder(settings, embedder, vector, subject)
     dense: dict[str, float] = {}
     chunks = {}
     if mode in ("hybrid", "dense"):
         for found in store.query(vector, pool, where=where):
             dense[found.chunk.id] = 1.0 - found.distance
             chunks[found.chunk.id] = found.chunk
+        # The best few chunks are scored by their best sentence too (search.sentence_rescore).
+        for chunk_id in sorted(dense, key=dense.get, reverse=True)[:options.sentence_rescore]:
+            best = quotes.best_sentence_cosine(chunks[chunk_id])
+            if best is not None:
+                dense[chunk_id] = max(dense[chunk_id], best)
     keyword: dict[str, float] = {}
     if mode in ("hybrid", "keyword"):
         store.sync_keywords()
         allowed = store.ids_where(where) if where else None
         keyword = {h.chunk_id: h.score for h in store.keywords.query(subject, pool, allowed)}
+        if keyword and options.fusion == "score":
+            # Against the query's own weight, not min-max: a lone weak match must not count as 1.
+            ideal = store.keywords.query_weight(subject)
+            keyword = {i: min(1.0, score / ideal) for i, score in keyword.items()} if ideal > 0 else keyword
         chunks.update(store.get_chunks([i for i in keyword if i not in chunks]))
 
     if mode == "dense":
@@ -213,10 +228,8 @@ def search(
             [sorted(dense, key=dense.get, reverse=True), sorted(keyword, key=keyword.get, reverse=True)],
             k=options.rrf_k, weights=[options.dense_weight, 1.0 - options.dense_weight])
     else:
-        fused = score_fusion([dense, keyword], weights=[options.dense_weight, 1.0 - options.dense_weight])
-    from pipeline.quotes import QuoteFinder
-
-    quotes = QuoteFinder(settings, embedder, vector, subject)
+        fused = score_fusion([dense, keyword], weights=[options.dense_weight, 1.0 - options.dense_weight],
+                             normalize=[True, False])
     scored = {
         chunk_id: score * speech_weight(chunks[chunk_id].role, chunks[chunk_id].text, options,
                                         opening=chunks[chunk_id].role is None and quotes.is_opening(chunks[chunk_id]))
