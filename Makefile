@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test chromium examples eval clean
+.PHONY: demo serve test bench chromium examples eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ serve: $(VENV)/.installed-runtime
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
+bench: $(VENV)/.installed-test
+	set -e; for script in scripts/bench*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
 # The browser tests drive Debian's chromium with Playwright (Playwright's own browser downloads
 # are not reachable offline). Installed with apt-get when missing: as root, else with sudo.
 chromium:
@@ -51,9 +55,9 @@ examples: $(VENV)/.installed-test
 DEVSET := build/devset
 eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_devset.py --out $(DEVSET)
-	rm -rf build/devset-data/index  # rebuilt from the kept transcripts, so chunking changes count
 	$(BIN)/heard --data-dir build/devset-data ingest $(DEVSET)/recordings --quiet
+	$(BIN)/heard --data-dir build/devset-data reindex  # from the kept transcripts: chunking changes count
 	$(BIN)/heard --data-dir build/devset-data eval $(DEVSET)/queries.yaml --mode all
 
 clean:
-	rm -rf index transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock transcripts/*.json transcripts/*.md
