@@ -153,15 +153,33 @@ def _reporter(quiet: bool):
 @click.argument("query")
 @click.option("-k", "--top", "k", type=click.IntRange(min=1), default=None, help="How many quotes [default: search.k, 5].")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
+@click.option("--per-recording", type=click.IntRange(min=1), default=None,
+              help="At most N quotes from one recording [default: search.per_recording, no cap].")
+@click.option("--group", is_flag=True, help="Group the quotes by recording (json: a list of recordings with their hits).")
 @click.pass_context
-def search(ctx, query, k, output_format):
-    """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp."""
+def search(ctx, query, k, output_format, per_recording, group):
+    """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
+
+    QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
+    """
     from pipeline import formats
+    from pipeline.search import group_by_recording
     from pipeline.search import search as run_search
 
     settings = _settings(ctx)
     with user_errors():
-        hits = run_search(query, settings, k=k)
+        hits = run_search(query, settings, k=k, per_recording=per_recording)
+    if group and output_format != "csv":
+        groups = group_by_recording(hits)
+        if output_format == "json":
+            click.echo(formats.groups_to_json(groups))
+        elif output_format == "md":
+            click.echo(formats.groups_to_markdown(groups, query))
+        else:
+            formats.print_groups_table(groups, query)
+        return
+    if group:  # csv rows carry their recording: grouping is an order
+        hits = [hit for g in group_by_recording(hits) for hit in g.hits]
     if output_format == "json":
         click.echo(formats.hits_to_json(hits))
     elif output_format == "md":
@@ -170,6 +188,35 @@ def search(ctx, query, k, output_format):
         click.echo(formats.hits_to_csv(hits), nl=False)
     else:
         formats.print_hits_table(hits, query)
+
+
+@main.command("eval")
+@click.argument("queries_file", metavar="QUERIES.yaml", type=click.Path(dir_okay=False))
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword", "all"]), default=None,
+              help="Retrieval to measure [default: search.mode]; all: dense, keyword and hybrid side by side.")
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="Cut-off for the misses listed.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def eval_command(ctx, queries_file, mode, k, output_format):
+    """Measure search on labeled queries against the current index (ingests nothing).
+
+    QUERIES.yaml lists queries, each with the spans that answer it:
+    queries: [{query: ..., relevant: [{recording: name.mp3, start: 12.0, end: 20.5}]}].
+    A hit is relevant when at least half of it lies inside a labeled span.
+    """
+    from pipeline import eval as evaluation
+
+    settings = _settings(ctx)
+    with user_errors():
+        queries = evaluation.load_queries(queries_file)
+        modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
+        reports = [evaluation.evaluate(queries, settings, mode=m) for m in modes]
+    if output_format == "json":
+        click.echo(json.dumps([{"mode": r.mode, "queries": len(r.results), **r.averages, "by_kind": r.by_kind(),
+                                "misses": [{"query": res.query.query, "missed": [s.__dict__ for s in missed]}
+                                           for res, missed in r.misses(k)]} for r in reports]))
+        return
+    click.echo(evaluation.report_text(reports, k))
 
 
 @main.command()

@@ -89,7 +89,7 @@ def test_ingest_and_search_against_a_chroma_server_keep_no_local_index(chroma_se
     result = run_heard(["ingest", EXAMPLES / "acme-export.mp3", "--format", "json"], data_dir, config)
     assert result.exit_code == 0, result.output
     assert last_json_line(result.stdout)["new"] == 1
-    assert not (data_dir / "index").exists()
+    assert not (data_dir / "index" / "chroma.sqlite3").exists()  # vectors live in the server
 
     # Another machine: its own (empty) data dir, the same server.
     elsewhere = tmp_path / "elsewhere"

@@ -22,27 +22,29 @@ def _turn_containing(truth, recording_name: str, phrase: str) -> dict:
     [
         # Paraphrased: none of the query's content words is in the answer.
         ("the download of our records kept failing for big accounts", "acme-export.mp3", "times out"),
-        # Until speakers and roles are known, the interviewer's question on the same topic outranks
-        # the answer; strict, so these fail loudly once they pass.
-        pytest.param("getting the team set up took ages", "brightside-onboarding.m4a", None,
-                     marks=pytest.mark.xfail(strict=True, reason="interviewer question ranks first without roles")),
-        pytest.param("costs too much money as the company adds people", "northwind-pricing.ogg", None,
-                     marks=pytest.mark.xfail(strict=True, reason="interviewer question ranks first without roles")),
+        ("getting the team set up took ages", "brightside-onboarding.m4a", None),
+        ("costs too much money as the company adds people", "northwind-pricing.ogg", None),
     ],
 )
-def test_paraphrased_query_finds_the_customers_answer_at_its_time(indexed_examples, heard, truth, query, recording_name, phrase):
+def test_paraphrased_query_finds_the_customers_answer_above_the_interviewers_question(
+        indexed_examples, heard, truth, query, recording_name, phrase):
     data_dir, _ = indexed_examples
     result = heard(["search", query, "--format", "json"], data_dir)
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
     assert hits
-    top = hits[0]
-    assert top["recording"].endswith(recording_name)
-    customer_turns = [t for t in truth[recording_name]["turns"] if t["speaker"] == "customer"]
-    if phrase:
-        customer_turns = [_turn_containing(truth, recording_name, phrase)]
-    # The quote's span overlaps a customer turn that the query is about.
-    assert any(top["start"] < t["end"] and t["start"] < top["end"] for t in customer_turns), (top, customer_turns)
+    turns = truth[recording_name]["turns"]
+    answers = [_turn_containing(truth, recording_name, phrase)] if phrase else [t for t in turns if t["speaker"] == "customer"]
+    questions = [t for t in turns if t["speaker"] == "interviewer"]
+
+    def rank(of_turns):
+        return next((n for n, hit in enumerate(hits) if hit["recording"].endswith(recording_name)
+                     and any(hit["start"] < t["end"] and t["start"] < hit["end"] for t in of_turns)), len(hits))
+
+    # Among the first three (a single paraphrase competes with the other customers' answers; the
+    # dev set in docs/benchmarks.md measures ranking at scale), and above the interviewer's questions.
+    assert rank(answers) < 3, (hits[:3], answers)
+    assert rank(answers) < rank(questions)
 
 
 def test_search_json_has_the_documented_fields(indexed_examples, heard):
