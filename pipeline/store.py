@@ -159,20 +159,27 @@ class Store:
         self.keywords.remove_recording(recording_id)
         return len(ids)
 
-    def all_chunks(self) -> list[Chunk]:
-        with _chroma_errors(self.index_dir):
-            found = self._collection.get(where=live(None), include=["documents", "metadatas"])
-        return [_chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+    def all_chunks(self, page: int = 5000) -> list[Chunk]:
+        # In pages: one get of 100k chunks fails in Chroma's SQLite ("too many SQL variables").
+        chunks: list[Chunk] = []
+        with _chroma_errors(self.where):
+            while True:
+                found = self._collection.get(
+                    where=live(None), include=["documents", "metadatas"], limit=page, offset=len(chunks)
+                )
+                chunks += [_chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+                if len(found["ids"]) < page:
+                    return chunks
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:
             return {}
-        with _chroma_errors(self.index_dir):
+        with _chroma_errors(self.where):
             found = self._collection.get(ids=list(ids), where=live(None), include=["documents", "metadatas"])
         return {i: _chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])}
 
     def ids_where(self, where: dict[str, Any] | None) -> set[str]:
-        with _chroma_errors(self.index_dir):
+        with _chroma_errors(self.where):
             return set(self._collection.get(where=live(where), include=[])["ids"])
 
     def sync_keywords(self) -> None:
