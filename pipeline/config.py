@@ -32,6 +32,13 @@ class ChunkingSettings:
 
 
 @dataclass
+class SpeakersSettings:
+    diarize: bool = True
+    count: int | None = None  # speakers per recording; None finds 1-6 (a recording's metadata overrides)
+    threads: int = 0
+
+
+@dataclass
 class EmbeddingSettings:
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 32
@@ -46,6 +53,9 @@ class StoreSettings:
 @dataclass
 class SearchSettings:
     k: int = 5
+    # Scores of interviewer/host speech are multiplied by this: people search for what customers
+    # and guests said, and the question about a topic otherwise outranks the answer. 1 turns it off.
+    asker_weight: float = 0.5
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Settings:
     data_dir: Path = field(default_factory=Path.cwd)
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    speakers: SpeakersSettings = field(default_factory=SpeakersSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     search: SearchSettings = field(default_factory=SearchSettings)

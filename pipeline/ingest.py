@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import chunking, sources, transcribe, transcripts
+from pipeline import chunking, importers, metadata, sources, speakers, transcribe, transcripts
 from pipeline.config import Settings
 from pipeline.errors import RecordingError
 from pipeline.progress import Reporter, SilentReporter
@@ -16,6 +16,7 @@ from pipeline.progress import Reporter, SilentReporter
 @dataclass
 class IngestSummary:
     new: int = 0  # recordings indexed for the first time
+    updated: int = 0  # re-indexed without transcribing: metadata or speakers changed
     unchanged: int = 0  # already transcribed and indexed: no work
     failed: int = 0
     removed: int = 0
@@ -47,7 +48,7 @@ def ingest(
     reporter = reporter or SilentReporter()
     started = time.monotonic()
     summary = IngestSummary()
-    files = sources.discover(paths)
+    files = sources.discover(paths, exclude=(settings.transcripts_dir, settings.index_dir))
     store = Store(settings.index_dir, settings.store.collection)
     transcriber = transcribe.make_transcriber(settings.transcribe)
     wanted = transcribe.describe(settings.transcribe)
@@ -58,31 +59,43 @@ def ingest(
         reporter.start(path, number, len(files))
         try:
             recording = _identify(path)
+            meta = metadata.for_recording(recording.path)
             transcript = transcripts.load_if_exists(settings.transcripts_dir, recording.id)
-            fresh = transcript is None or (retranscribe and transcript.transcriber != wanted)
+            other_model = transcript is not None and transcript.transcriber != wanted and not importers.is_imported(transcript)
+            fresh = transcript is None or (retranscribe and other_model)
             if fresh:
-                transcript = transcribe.transcribe_recording(recording, transcriber, reporter.progress)
+                transcript = importers.import_or_transcribe(recording, transcriber, reporter.progress)
                 transcripts.save(transcript, settings.transcripts_dir)
-                summary.transcribed += 1
-                summary.audio_seconds += transcript.duration
-            elif transcript.transcriber != wanted:
+                if not importers.is_imported(transcript):
+                    summary.transcribed += 1
+                    summary.audio_seconds += transcript.duration
+            elif other_model:
                 summary.stale += 1
+            if settings.speakers.diarize and speakers.ensure_diarized(
+                transcript, recording.path if recording.has_audio else None,
+                meta.get("num_speakers") or settings.speakers.count, settings.speakers.threads,
+            ):
+                transcripts.save(transcript, settings.transcripts_dir)
             if transcript.source != str(path):
                 # Moved or renamed: same content, same id; only the path changes.
                 transcript.source = str(path)
                 transcripts.save(transcript, settings.transcripts_dir)
                 store.set_recording_path(recording.id, str(path))
 
-            if not fresh and store.has_recording(recording.id):
+            indexed = store.fingerprint(recording.id)
+            if not fresh and indexed == speakers.index_fingerprint(transcript, meta):
                 summary.unchanged += 1
                 reporter.done(path, "unchanged")
                 continue
-            chunks = chunking.chunk_transcript(transcript, settings.chunking)
+            chunks = speakers.label_chunks(chunking.chunk_transcript(transcript, settings.chunking), transcript, meta)
             if not model_checked:
                 store.check_embedding_model(settings.embedding.model, embedder.dimension)
                 model_checked = True
             store.replace_recording(recording.id, chunks, embedder.encode([c.text for c in chunks]))
-            summary.new += 1
+            if indexed is None:
+                summary.new += 1
+            else:
+                summary.updated += 1
             summary.chunks_written += len(chunks)
             reporter.done(path, f"indexed {len(chunks)} chunks")
         except RecordingError as exc:

@@ -44,10 +44,13 @@ class SearchFilters:
     def where(self) -> dict[str, Any] | None:
         """The Chroma `where` clause, or None when nothing is filtered."""
         clauses: list[dict[str, Any]] = []
-        for key in ("role", "speaker", "company", "segment"):
+        if self.role:
+            clauses.append({"role": self.role.casefold()})
+        # Names, companies, segments and tags match whatever their case (lower-cased copies in the store).
+        for key in ("speaker", "company", "segment"):
             if getattr(self, key):
-                clauses.append({key: getattr(self, key)})
-        clauses += [{"tags": {"$contains": tag}} for tag in self.tags]
+                clauses.append({f"{key}_key": getattr(self, key).casefold()})
+        clauses += [{"tags_key": {"$contains": tag.casefold()}} for tag in self.tags]
         if self.since:
             clauses.append({"date_key": {"$gte": _date_key(self.since)}})
         if self.until:
@@ -89,7 +92,10 @@ def search(
             f"is '{settings.embedding.model}'; run `heard reindex` or change the setting back"
         )
     vector = embedder.encode([query])[0]
-    return [
+    weight = settings.search.asker_weight
+    # Down-weighted questions may fall below answers further down: look a little deeper.
+    candidates = k if weight == 1 else k * 3
+    hits = [
         Hit(
             text=found.chunk.text,
             recording=found.chunk.recording,
@@ -103,5 +109,19 @@ def search(
             role=found.chunk.role,
             metadata=found.chunk.metadata,
         )
-        for found in store.query(vector, k, where=filters.where() if filters else None)
+        for found in store.query(vector, candidates, where=filters.where() if filters else None)
     ]
+    return weigh_roles(hits, weight)[:k]
+
+
+ASKER_ROLES = ("interviewer", "host")
+
+
+def weigh_roles(hits: list[Hit], asker_weight: float) -> list[Hit]:
+    """Multiply interviewer/host scores by `asker_weight` and re-rank."""
+    if asker_weight == 1:
+        return hits
+    for hit in hits:
+        if hit.role in ASKER_ROLES:
+            hit.score = round(hit.score * asker_weight, 4)
+    return sorted(hits, key=lambda h: -h.score)

@@ -71,6 +71,13 @@ class Store:
         found = self._collection.get(where={"recording_id": recording_id}, include=[])
         return set(found["ids"])
 
+    def fingerprint(self, recording_id: str) -> str | None:
+        """The metadata fingerprint a recording's chunks were indexed with ('' if none, None if not indexed)."""
+        found = self._collection.get(where={"recording_id": recording_id}, limit=1, include=["metadatas"])
+        if not found["ids"]:
+            return None
+        return found["metadatas"][0].get("fingerprint", "")
+
     def has_recording(self, recording_id: str) -> bool:
         return bool(self._collection.get(where={"recording_id": recording_id}, limit=1, include=[])["ids"])
 
@@ -116,6 +123,8 @@ class Store:
 
 # Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.
 RECORDING_KEYS = ("company", "segment", "kind", "date", "tags")
+# Chroma matches strings exactly: lower-cased copies (<key>_key) make these filters case-insensitive.
+FOLDED_KEYS = ("speaker", "company", "segment", "tags")
 
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:
@@ -130,6 +139,11 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "role": chunk.role,
         **{key: chunk.metadata.get(key) for key in RECORDING_KEYS},
     }
+    meta["fingerprint"] = chunk.metadata.get("fingerprint")
+    for key in FOLDED_KEYS:
+        value = meta.get(key)
+        if value:
+            meta[f"{key}_key"] = [v.casefold() for v in value] if isinstance(value, list) else str(value).casefold()
     if meta["date"]:
         # Chroma compares numbers only: dates also go in as yyyymmdd for --since/--until.
         meta["date_key"] = int(str(meta["date"])[:10].replace("-", ""))
