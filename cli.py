@@ -52,9 +52,11 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
               help="json: print one JSON summary object as the last line of output.")
 @click.option("--retranscribe", is_flag=True,
               help="Transcribe again recordings whose transcripts were made with other transcription settings.")
+@click.option("--speakers", "num_speakers", type=click.IntRange(1, 6), default=None,
+              help="Speakers per recording (1-6) instead of finding the count; a recording's metadata overrides it.")
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
 @click.pass_context
-def ingest(ctx, paths, output_format, retranscribe, quiet):
+def ingest(ctx, paths, output_format, retranscribe, num_speakers, quiet):
     """Transcribe and index the recordings under PATHS (folders are searched recursively).
 
     Exit codes: 0 all indexed, 1 some recordings failed (the others were indexed), 2 usage or config error.
@@ -63,6 +65,8 @@ def ingest(ctx, paths, output_format, retranscribe, quiet):
     from pipeline.progress import reporter_for
 
     settings = _settings(ctx)
+    if num_speakers is not None:
+        settings.speakers.count = num_speakers
     reporter = reporter_for(sys.stderr, quiet=quiet)
     try:
         with user_errors():
@@ -88,15 +92,33 @@ def ingest(ctx, paths, output_format, retranscribe, quiet):
 @click.argument("query")
 @click.option("-k", "--top", "k", type=click.IntRange(min=1), default=None, help="How many quotes [default: search.k, 5].")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
+@click.option("--role", type=click.Choice(["interviewer", "customer", "host", "guest"], case_sensitive=False),
+              help="Only quotes by speakers in this role.")
+@click.option("--speaker", help="Only quotes by this speaker (name as shown in hits, any case).")
+@click.option("--company", help="Only recordings of this company (any case).")
+@click.option("--segment", help="Only recordings of this customer segment (any case).")
+@click.option("--tag", "tags", multiple=True, help="Only recordings with this tag; repeat to require several.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or after YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or before YYYY-MM-DD.")
+@click.option("--recording", help="Only this recording: its id, or the path of the file.")
 @click.pass_context
-def search(ctx, query, k, output_format):
-    """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp."""
+def search(ctx, query, k, output_format, role, speaker, company, segment, tags, since, until, recording):
+    """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
+
+    Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
+    """
     from pipeline import formats
+    from pipeline.search import SearchFilters, recording_id_of
     from pipeline.search import search as run_search
 
     settings = _settings(ctx)
     with user_errors():
-        hits = run_search(query, settings, k=k)
+        filters = SearchFilters(
+            role=role, speaker=speaker, company=company, segment=segment, tags=tuple(tags),
+            since=since.date() if since else None, until=until.date() if until else None,
+            recording=recording_id_of(recording) if recording else None,
+        )
+        hits = run_search(query, settings, k=k, filters=filters)
     if output_format == "json":
         click.echo(formats.hits_to_json(hits))
     elif output_format == "md":

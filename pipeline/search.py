@@ -62,6 +62,18 @@ class SearchFilters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def recording_id_of(recording: str) -> str:
+    """A recording id from an id or the path of a recording (or transcript) file."""
+    from pathlib import Path
+
+    from pipeline import sources
+
+    path = Path(recording).expanduser()
+    if path.is_file():
+        return sources.identify(path.resolve()).id
+    return recording
+
+
 def _date_key(day: datetime.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
