@@ -131,9 +131,9 @@ def speech_regions(samples: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) in mel frames of speech, from the Silero VAD that faster-whisper ships."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    # Shorter silences than Whisper's default (2 s) split regions, so a pause between two speakers
-    # keeps their windows apart.
-    options = VadOptions(min_silence_duration_ms=250, speech_pad_ms=60, min_speech_duration_ms=150)
+    # Far shorter silences than Whisper's default (2 s) split regions, so even a quick reply (0.15 s
+    # gap) starts a region of its own and no window straddles the two voices.
+    options = VadOptions(min_silence_duration_ms=100, speech_pad_ms=60, min_speech_duration_ms=150)
     return [(s["start"] // HOP, s["end"] // HOP) for s in get_speech_timestamps(samples, options)]
 
 
