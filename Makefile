@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo test examples clean
+.PHONY: demo test examples bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(VENV)/.installed-test
 # Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
 examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
+
+# Measurements that take minutes, never part of `make test`: runs every scripts/bench_*.py in turn
+# and prints their tables (copied into docs/benchmarks.md by hand). Needs PyPI for the pyannote sample.
+bench: $(VENV)/.installed-test
+	@for script in scripts/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf index transcripts/*.json transcripts/*.md
