@@ -98,6 +98,16 @@ class Store:
         if stale:
             self._collection.delete(ids=sorted(stale))
 
+    def drop_replaced(self, path: str, recording_id: str) -> int:
+        """Remove chunks of earlier contents of the file at `path` (an edited transcript or recording
+        has a new id); returns how many were removed."""
+        found = self._collection.get(
+            where={"$and": [{"recording": path}, {"recording_id": {"$ne": recording_id}}]}, include=[]
+        )
+        if found["ids"]:
+            self._collection.delete(ids=found["ids"])
+        return len(found["ids"])
+
     def set_recording_path(self, recording_id: str, path: str) -> None:
         """Point a moved or renamed recording's chunks at its new path."""
         found = self._collection.get(where={"recording_id": recording_id}, include=["metadatas"])

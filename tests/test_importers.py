@@ -192,3 +192,18 @@ def test_malformed_transcript_fails_alone_and_nothing_of_it_is_indexed(tmp_path,
     assert "broken.srt" in summary["failures"][0]["path"] and "line 5" in summary["failures"][0]["reason"]
     recordings = {m["recording"] for m in Store(data_dir / "index", "heard", create=False)._collection.get()["metadatas"]}
     assert recordings == {str(folder / "good.vtt")}
+
+
+def test_edited_transcript_replaces_what_was_indexed_from_it(tmp_path, heard):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = _write(folder, "call.vtt", VTT_VOICES)
+    data_dir = tmp_path / "data"
+    assert heard(["ingest", folder], data_dir).exit_code == 0
+    path.write_text(VTT_VOICES.replace("it times out on big workspaces", "the download never finishes"))
+
+    summary = last_json_line(heard(["ingest", folder, "--format", "json"], data_dir).stdout)
+
+    assert summary["new"] == 1
+    texts = Store(data_dir / "index", "heard", create=False)._collection.get()["documents"]
+    assert any("never finishes" in t for t in texts) and not any("times out" in t for t in texts)
