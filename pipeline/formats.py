@@ -72,16 +72,19 @@ def print_hits_table(hits: list[Hit], query: str, console=None) -> None:
     table.add_column("#", justify="right")
     table.add_column("At", no_wrap=True)
     table.add_column("Speaker")
-    table.add_column("Recording")
-    table.add_column("Quote", ratio=1)
+    table.add_column("Quote and recording", ratio=1)
     table.add_column("Score", justify="right")
     for number, hit in enumerate(hits, 1):
+        # The recording goes under the quote, where the widest column leaves long titles whole.
+        quote = Text(f"“{hit.text}”\n")
+        quote.append(hit.title, style="bold")
+        if context(hit):
+            quote.append(f"\n{context(hit)}", style="dim")
         table.add_row(
             str(number),
             format_timestamp(hit.start),
-            Text(who(hit) if hit.speaker else "?"),
-            Text(hit.title + (f"\n{context(hit)}" if context(hit) else "")),
-            Text(f"“{hit.text}”"),
+            Text(f"{hit.speaker}\n{hit.role}" if hit.speaker and hit.role else hit.speaker or "?"),
+            quote,
             f"{hit.score:.2f}",
         )
     console.print(table)

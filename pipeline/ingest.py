@@ -91,7 +91,7 @@ def ingest(
             if not model_checked:
                 store.check_embedding_model(settings.embedding.model, embedder.dimension)
                 model_checked = True
-            store.replace_recording(recording.id, chunks, embedder.encode([c.text for c in chunks]))
+            store.replace_recording(recording.id, chunks, embedder.encode(speakers.embedding_texts(chunks)))
             store.drop_replaced(str(path), recording.id)
             if indexed is None:
                 summary.new += 1

@@ -22,7 +22,7 @@ MANIFEST_FILE = "manifest.csv"
 KINDS = ("interview", "podcast")
 KEYS = ("title", "date", "kind", "company", "segment", "tags", "speakers", "num_speakers")
 # Bump when the way metadata and speakers turn into indexed fields changes: indexes re-derive.
-VERSION = 1
+VERSION = 2
 
 
 def sidecar_path(recording: Path) -> Path:

@@ -126,11 +126,10 @@ def search(
     return weigh_roles(hits, weight)[:k]
 
 
-ASKER_ROLES = ("interviewer", "host")
-
-
 def weigh_roles(hits: list[Hit], asker_weight: float) -> list[Hit]:
     """Multiply interviewer/host scores by `asker_weight` and re-rank."""
+    from pipeline.speakers import ASKER_ROLES
+
     if asker_weight == 1:
         return hits
     for hit in hits:

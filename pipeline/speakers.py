@@ -39,6 +39,7 @@ MAX_PAUSE_SECONDS = 1.0  # one speaker's silences shorter than this stay inside 
 METHOD = "vad+resemblyzer+agglomerative/1"
 
 ROLES = {"interview": ("interviewer", "customer"), "podcast": ("host", "guest")}
+ASKER_ROLES = ("interviewer", "host")
 
 
 @dataclass
@@ -453,3 +454,17 @@ def label_chunks(chunks: list, transcript: Transcript, meta: dict[str, Any]) -> 
         chunk.title = meta.get("title") or chunk.title
         chunk.metadata = dict(fields)
     return chunks
+
+
+def embedding_texts(chunks: list) -> list[str]:
+    """What each chunk is embedded as: its own words, and for an answer the question just before it.
+
+    "Almost three weeks." means nothing without "How long did onboarding take?". The quote shown
+    stays the answer alone; only its vector carries the question's topic.
+    """
+    texts = []
+    for i, chunk in enumerate(chunks):
+        before = chunks[i - 1] if i else None
+        asked = before is not None and before.role in ASKER_ROLES and before.text.rstrip().endswith("?")
+        texts.append(f"{before.text} {chunk.text}" if asked and chunk.role not in ASKER_ROLES else chunk.text)
+    return texts
