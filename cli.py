@@ -78,7 +78,7 @@ def ingest(ctx, paths, output_format, retranscribe, num_speakers, quiet):
         click.echo(json.dumps(summary.to_dict()))
     else:
         click.echo(
-            f"{summary.new} new, {summary.unchanged} unchanged, {summary.failed} failed; "
+            f"{summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed; "
             f"{summary.chunks_written} chunks written; {summary.audio_seconds:.0f} s of audio transcribed "
             f"in {summary.wall_seconds:.0f} s"
         )
