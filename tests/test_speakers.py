@@ -185,3 +185,29 @@ def test_metadata_names_and_roles_override_the_evidence():
 
 def test_a_lone_speaker_is_the_customer():
     assert speakers.infer_roles(_interview([("S1", "We love it. Why would we leave?")])) == {"S1": "customer"}
+
+
+def test_speakers_flag_forces_the_count_and_changing_it_never_retranscribes(tmp_path, heard, truth):
+    """A subtitle file without names beside its audio: the audio is diarized, the text kept."""
+    import shutil
+
+    from conftest import last_json_line
+
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "acme-export.mp3", folder / "call.mp3")
+    cues = []
+    for number, turn in enumerate(truth["acme-export.mp3"]["turns"], 1):
+        start, end = (f"00:00:{t:06.3f}".replace(".", ",") for t in (turn["start"], turn["end"]))
+        cues += [str(number), f"{start} --> {end}", turn["text"], ""]
+    (folder / "call.srt").write_text("\n".join(cues))
+    data_dir = tmp_path / "data"
+
+    def speakers_found(args):
+        summary = last_json_line(heard(["ingest", folder, "--format", "json", *args], data_dir).stdout)
+        assert summary["transcribed"] == 0
+        hits = json.loads(heard(["search", "export", "--format", "json", "-k", "20"], data_dir).stdout)
+        return {h["speaker"] for h in hits}, {h["role"] for h in hits}
+
+    assert speakers_found(["--speakers", "1"]) == ({"S1"}, {"customer"})
+    assert speakers_found([]) == ({"S1", "S2"}, {"interviewer", "customer"})
