@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo test examples bench clean
+.PHONY: demo serve test chromium examples bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,19 @@ demo: $(VENV)/.installed-runtime
 	$(BIN)/heard ingest examples
 	$(BIN)/heard search "$(QUERY)"
 
-test: $(VENV)/.installed-test
+# The search page on http://127.0.0.1:8765/ over what `make demo` ingested.
+serve: $(VENV)/.installed-runtime
+	$(BIN)/heard serve
+
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium with Playwright (Playwright's own browser downloads
+# are not reachable offline). Installed with apt-get when missing: as root, else with sudo.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
 examples: $(VENV)/.installed-test

@@ -129,6 +129,22 @@ def search(ctx, query, k, output_format, role, speaker, company, segment, tags, 
         formats.print_hits_table(hits, query)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but a loopback address needs --token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--token", envvar="HEARD_TOKEN",
+              help="Access token every request must carry [env HEARD_TOKEN]; required off 127.0.0.1.")
+@click.pass_context
+def serve(ctx, host, port, token):
+    """Open the search page: quotes you can play, transcripts, exports and a JSON API at /api/."""
+    from pipeline.web.serve import serve as run_serve
+
+    settings = _settings(ctx)
+    with user_errors():
+        run_serve(settings, host=host, port=port, token=token, announce=lambda line: click.echo(line, err=True))
+
+
 @main.command("convert-model")
 @click.argument("model")
 @click.argument("output", type=click.Path(dir_okay=False))

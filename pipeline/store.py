@@ -44,6 +44,11 @@ class Store:
                     f"{index_dir}: no collection '{collection}' yet; run `heard ingest FOLDER` first"
                 ) from exc
 
+    def close(self) -> None:
+        """Let go of the Chroma client. A Store opened afterwards reads the index from disk afresh:
+        a long-lived one does not see chunks that another process (a nightly ingest) wrote."""
+        self._client.close()
+
     @property
     def embedding_model(self) -> str | None:
         return (self._collection.metadata or {}).get("embedding_model")

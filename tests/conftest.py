@@ -11,6 +11,9 @@ from click.testing import CliRunner
 
 import cli
 
+# The web tests' data and server (tests/web_fixtures.py).
+pytest_plugins = ("web_fixtures",)
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 TRUTH = Path(__file__).resolve().parent / "data"

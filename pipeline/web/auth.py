@@ -1,0 +1,40 @@
+"""The optional access token: when set, every request must carry it.
+
+A browser brings it once as `?token=...`; the reply stores it in an HttpOnly cookie and sends the
+browser back to the same address without it, so links copied from the address bar never carry it.
+Scripts send `Authorization: Bearer TOKEN`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlencode
+
+COOKIE = "heard_token"
+
+MESSAGE = (
+    "This heard server needs its access token. Open the page once with ?token=THE_TOKEN added to "
+    "the address (ask whoever started `heard serve`), or send the header 'Authorization: Bearer THE_TOKEN'."
+)
+
+
+def token_middleware(token: str):
+    from starlette.responses import PlainTextResponse, RedirectResponse
+
+    def matches(candidate: str | None) -> bool:
+        return candidate is not None and hmac.compare_digest(candidate.encode(), token.encode())
+
+    async def check(request, call_next):
+        header = request.headers.get("authorization", "")
+        bearer = header[7:].strip() if header.lower().startswith("bearer ") else None
+        if matches(bearer) or matches(request.cookies.get(COOKIE)):
+            return await call_next(request)
+        if matches(request.query_params.get("token")):
+            rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+            target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+            response = RedirectResponse(target, status_code=303)
+            response.set_cookie(COOKIE, token, httponly=True, samesite="lax")
+            return response
+        return PlainTextResponse(MESSAGE, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    return check

@@ -1,0 +1,69 @@
+"""Run the web app with uvicorn on a socket we bind ourselves, so a busy port is a clear error."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from pipeline.config import Settings
+from pipeline.errors import ConfigError
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0 picks a free one)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host}: not an address of this machine ({exc.strerror})") from exc
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"{host}:{port}: cannot listen there ({exc.strerror}); pick another --port") from exc
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(settings: Settings, token: str | None = None, log_level: str = "info"):
+    """A uvicorn Server for the app; call `.run(sockets=[bind(...)])` to serve."""
+    import uvicorn
+
+    from pipeline.web.app import create_app
+
+    config = uvicorn.Config(create_app(settings, token=token), log_level=log_level, access_log=False)
+    return uvicorn.Server(config)
+
+
+def check_exposure(host: str, token: str | None) -> None:
+    """Anyone who can reach the port could read every transcript: beyond this machine, a token is required."""
+    if not is_loopback(host) and not token:
+        raise ConfigError(
+            f"--host {host} makes heard reachable from other machines; give it an access token with "
+            "--token TOKEN (or HEARD_TOKEN), or leave --host at 127.0.0.1"
+        )
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+          announce=print) -> None:
+    """Serve until interrupted; `announce` gets the lines that tell a person where to go."""
+    check_exposure(host, token)
+    sock = bind(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{sock.getsockname()[1]}/"
+    server = make_server(settings, token=token, log_level="warning")
+    announce(f"heard: searching {settings.data_dir} at {url} (Ctrl+C stops)")
+    if token:
+        announce(f"heard: each browser opens {url}?token=... once; scripts send 'Authorization: Bearer ...'")
+    server.run(sockets=[sock])

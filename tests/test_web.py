@@ -1,0 +1,297 @@
+"""heard serve over HTTP: the JSON API, media by id with Range requests, exports, empty states,
+escaping, the access token and paths that must never reach the file system."""
+
+from __future__ import annotations
+
+import csv
+import http.client
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.parse
+
+import pytest
+from web_fixtures import INJECTED, RunningServer
+
+from conftest import REPO, run_heard
+
+QUERY = "the download of our records kept failing for big accounts"
+
+
+def get(server, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """A raw GET: http.client sends the path byte for byte, without normalizing `..` or escapes."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def get_json(server, path: str):
+    status, _, body = get(server, path)
+    assert status == 200, body
+    return json.loads(body)
+
+
+def search_url(query: str, **filters) -> str:
+    return "/api/search?" + urllib.parse.urlencode({"q": query, **filters}, doseq=True)
+
+
+def test_api_search_returns_the_customers_quote_with_a_link_that_plays_it(web_server, web_data, truth):
+    found = get_json(web_server, search_url(QUERY, k=3))
+    top = found["hits"][0]
+    assert top["recording_id"] == web_data.ids["acme-export.mp3"]
+    answer = next(t for t in truth["acme-export.mp3"]["turns"] if "times out" in t["text"])
+    assert top["start"] < answer["end"] and answer["start"] < top["end"]
+    assert {"text", "speaker", "role", "title", "start", "end", "timestamp", "link", "media", "metadata"} <= top.keys()
+    assert top["link"] == f"{web_server.url}/recordings/{top['recording_id']}?t={top['start']:.2f}&end={top['end']:.2f}"
+    status, _, page = get(web_server, urllib.parse.urlsplit(top["link"]).path + "?" + urllib.parse.urlsplit(top["link"]).query)
+    assert status == 200 and b'class="line quote"' in page
+    # A mangled time in a pasted link still opens the transcript.
+    status, _, page = get(web_server, f"/recordings/{top['recording_id']}?t=abc&end=nan")
+    assert status == 200 and b'class="line"' in page and b'class="line quote"' not in page
+
+
+def test_api_lists_recordings_and_transcripts_by_segment(web_server, web_data):
+    recordings = {r["id"]: r for r in get_json(web_server, "/api/recordings")}
+    assert set(recordings) == set(web_data.ids.values())
+    northwind = recordings[web_data.ids["northwind-pricing.ogg"]]
+    assert northwind["available"] is False and recordings[web_data.ids["acme-export.mp3"]]["available"] is True
+    transcript = get_json(web_server, f"/api/recordings/{web_data.ids['brightside-onboarding.m4a']}/transcript")
+    assert {s["speaker"] for s in transcript["segments"]} == {"Tom", "Priya"}
+    assert any(INJECTED in s["text"] for s in transcript["segments"])
+    assert "words" not in transcript["segments"][0]
+
+
+def test_openapi_documents_the_api(web_server):
+    spec = get_json(web_server, "/openapi.json")
+    assert {"/api/search", "/api/recordings", "/api/recordings/{recording_id}/transcript"} <= set(spec["paths"])
+    status, _, docs = get(web_server, "/docs")
+    assert status == 200 and b"swagger" in docs.lower()
+
+
+@pytest.mark.parametrize(
+    "filters, check",
+    [
+        ({"company": "Brightside Health"}, lambda h: h["metadata"]["company"] == "Brightside Health"),
+        ({"role": "customer"}, lambda h: h["role"] == "customer"),
+        ({"speaker": "Tom"}, lambda h: h["speaker"] == "Tom"),
+        ({"tag": ["onboarding", "sso"]}, lambda h: {"onboarding", "sso"} <= set(h["tags"])),
+        ({"since": "2024-05-01", "until": "2024-05-31"}, lambda h: h["metadata"]["date"] == "2024-05-02"),
+    ],
+)
+def test_filters_narrow_results_as_in_the_cli(web_server, filters, check):
+    everything = get_json(web_server, search_url("problems with setup", k=20))["hits"]
+    narrowed = get_json(web_server, search_url("problems with setup", k=20, **filters))["hits"]
+    assert narrowed and all(check(h) for h in narrowed)
+    assert len(narrowed) < len(everything)
+
+
+def test_a_date_range_that_excludes_everything_finds_nothing(web_server):
+    assert get_json(web_server, search_url("problems", until="2023-12-31"))["hits"] == []
+
+
+def test_bad_filter_values_are_explained(web_server):
+    status, _, body = get(web_server, search_url("problems", since="2024-13-01"))
+    assert status == 400 and b"YYYY-MM-DD" in body
+    status, _, page = get(web_server, "/?q=problems&role=ceo")
+    assert status == 200 and b"role &#39;ceo&#39; is not one of" in page
+
+
+def test_media_answers_range_requests_with_the_files_bytes(web_server, web_data):
+    path = web_data.recordings / "acme-export.mp3"
+    expected = path.read_bytes()
+    rid = web_data.ids["acme-export.mp3"]
+    status, headers, body = get(web_server, f"/media/{rid}")
+    assert status == 200 and body == expected and headers["content-type"] == "audio/mpeg"
+    assert headers["accept-ranges"] == "bytes"
+    status, headers, body = get(web_server, f"/media/{rid}", {"Range": "bytes=1000-1999"})
+    assert status == 206 and body == expected[1000:2000]
+    assert headers["content-range"] == f"bytes 1000-1999/{len(expected)}"
+    status, _, _ = get(web_server, f"/media/{web_data.ids['brightside-onboarding.m4a']}")
+    assert status == 200
+
+
+def test_a_moved_recording_is_explained_not_broken(web_server, web_data):
+    rid = web_data.ids["northwind-pricing.ogg"]
+    status, _, body = get(web_server, f"/media/{rid}")
+    assert status == 404 and b"no longer at" in body and b"heard ingest" in body
+    status, _, page = get(web_server, f"/recordings/{rid}")
+    assert status == 200 and b'id="moved"' in page and b"heard ingest" in page
+    assert b'class="line' in page  # the transcript is still there to read
+    cards = get(web_server, "/?" + urllib.parse.urlencode({"q": "price per seat as the team grows"}))[2].decode()
+    assert "The audio file is no longer at" in cards
+
+
+@pytest.fixture(scope="module")
+def secret(tmp_path_factory):
+    path = tmp_path_factory.mktemp("outside") / "secret.txt"
+    path.write_text("TOP-SECRET-MARKER")
+    return path
+
+
+def traversal_paths(secret, recording_id):
+    absolute = str(secret)
+    up = "../" * 12 + absolute.lstrip("/")
+    return [
+        "/media/" + up,
+        "/media/" + urllib.parse.quote(up, safe=""),
+        "/media/" + up.replace(".", "%2e").replace("/", "%2f"),
+        "/media/" + absolute,
+        "/media/" + urllib.parse.quote(absolute, safe=""),
+        "/media/" + urllib.parse.quote(urllib.parse.quote(absolute, safe=""), safe=""),
+        f"/media/{recording_id}/" + up,
+        f"/media/{recording_id}%2f" + urllib.parse.quote(up, safe=""),
+        "/media/..%5c..%5c..%5c" + absolute.lstrip("/").replace("/", "%5c"),
+        "/media/" + absolute + "%00",
+        "/static/" + up,
+        "/static/" + urllib.parse.quote(up, safe=""),
+        "/static/%2e%2e/%2e%2e/%2e%2e/cli.py",
+        "/static/../../../cli.py",
+        "/recordings/" + urllib.parse.quote(up, safe=""),
+        f"/api/recordings/{urllib.parse.quote(up, safe='')}/transcript",
+        "/api/recordings/" + urllib.parse.quote("../../config", safe="") + "/transcript",
+    ]
+
+
+def test_no_request_path_reaches_the_file_system(web_server, web_data, secret):
+    rid = web_data.ids["acme-export.mp3"]
+    for path in traversal_paths(secret, rid):
+        status, _, body = get(web_server, path)
+        assert status in (400, 404, 422), (path, status)
+        assert b"TOP-SECRET-MARKER" not in body and b"heard's command line" not in body, path
+
+
+def test_transcript_text_is_escaped_everywhere(web_server, web_data):
+    rid = web_data.ids["brightside-onboarding.m4a"]
+    escaped = b"&lt;script&gt;window.pwned = 1&lt;/script&gt;"
+    status, _, page = get(web_server, f"/recordings/{rid}")
+    assert status == 200 and escaped in page and b"<script>window.pwned" not in page
+    query = urllib.parse.urlencode({"q": "single sign on was our problem", "company": "Brightside Health"})
+    results = get(web_server, "/?" + query)[2]
+    assert escaped in results and b"<script>window.pwned" not in results and b"<img src=x" not in results
+    markdown = get(web_server, "/export.md?" + query)[2].decode()
+    assert "\\<script\\>" in markdown and "<script>" not in markdown
+    # The query itself is echoed back on the page: escaped too.
+    page = get(web_server, "/?" + urllib.parse.urlencode({"q": "<script>window.pwned = 3</script>"}))[2]
+    assert b"<script>window.pwned = 3" not in page and b"&lt;script&gt;window.pwned = 3" in page
+
+
+def test_exports_carry_quote_speaker_recording_timestamp_and_link(web_server):
+    params = urllib.parse.urlencode({"q": "single sign on", "company": "Brightside Health", "k": 3})
+    hits = get_json(web_server, f"/api/search?{params}")["hits"]
+    status, headers, body = get(web_server, f"/export.csv?{params}")
+    assert status == 200 and headers["content-type"].startswith("text/csv")
+    assert "attachment" in headers["content-disposition"] and ".csv" in headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert [r["quote"] for r in rows] == [h["text"] for h in hits]
+    assert [r["speaker"] for r in rows] == [h["speaker"] for h in hits]
+    assert [r["link"] for r in rows] == [h["link"] for h in hits]
+    assert {r["recording"] for r in rows} == {"Brightside onboarding"} and rows[0]["timestamp"] == hits[0]["timestamp"]
+    markdown = get(web_server, f"/export.md?{params}")[2].decode()
+    for hit in hits:
+        assert f"[{hit['timestamp']}]({hit['link']})" in markdown and hit["speaker"] in markdown
+
+
+def test_no_results_suggest_broader_words(web_server):
+    page = get(web_server, "/?" + urllib.parse.urlencode({"q": "pricing", "company": "No Such Company"}))[2]
+    assert b'id="no-results"' in page and b"broader" in page and b"search without filters" in page
+
+
+def test_an_empty_data_dir_says_how_to_ingest(tmp_path, test_config):
+    from pipeline.config import load_settings
+
+    with RunningServer(load_settings(test_config, tmp_path / "empty", environ={})) as server:
+        for path in ("/", "/?q=anything", "/recordings"):
+            status, _, page = get(server, path)
+            assert status == 200 and b'id="no-index"' in page and b"ingest FOLDER" in page, path
+        status, _, body = get(server, "/api/search?q=anything")
+        assert status == 409 and b"heard ingest" in body
+        assert get(server, "/api/recordings")[2] == b"[]"
+    assert not (tmp_path / "empty" / "index").exists()
+
+
+def test_with_a_token_every_request_needs_it(web_data, test_config):
+    from pipeline.config import load_settings
+
+    rid = web_data.ids["acme-export.mp3"]
+    with RunningServer(load_settings(test_config, web_data.data_dir, environ={}), token="s3cret-t0ken") as server:
+        for path in ("/", "/?q=export", "/recordings", f"/recordings/{rid}", f"/media/{rid}", "/api/recordings",
+                     "/api/search?q=export", "/export.csv?q=export", "/docs", "/openapi.json", "/static/app.js",
+                     "/?token=wrong", f"/media/{rid}?token=s3cret"):
+            status, _, body = get(server, path)
+            assert status == 401 and b"token" in body, path
+            assert get(server, path, {"Authorization": "Bearer wrong"})[0] == 401, path
+        assert get(server, "/api/recordings", {"Authorization": "Bearer s3cret-t0ken"})[0] == 200
+        # A browser brings it once in the address; a cookie carries it from then on, and the
+        # address it is sent back to no longer holds it.
+        status, headers, _ = get(server, "/?q=export&token=s3cret-t0ken")
+        assert status == 303 and headers["location"] == "/?q=export"
+        cookie = headers["set-cookie"].split(";")[0]
+        assert "httponly" in headers["set-cookie"].lower()
+        assert get(server, f"/media/{rid}", {"Cookie": cookie, "Range": "bytes=0-9"})[0] == 206
+
+
+def test_serve_refuses_to_listen_beyond_this_machine_without_a_token(tmp_path, monkeypatch):
+    monkeypatch.delenv("HEARD_TOKEN", raising=False)
+    result = run_heard(["serve", "--host", "0.0.0.0"], tmp_path)
+    assert result.exit_code == 2 and "--token" in result.stderr and "HEARD_TOKEN" in result.stderr
+
+
+def test_serve_says_when_the_port_is_taken(tmp_path, web_server):
+    result = run_heard(["serve", "--port", str(web_server.port)], tmp_path)
+    assert result.exit_code == 2 and str(web_server.port) in result.stderr and "--port" in result.stderr
+
+
+def test_heard_serve_command_serves_the_index(web_data, test_config):
+    env = {**os.environ, "HEARD_TOKEN": "from-the-environment", "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "cli", "--config", str(test_config), "--data-dir", str(web_data.data_dir),
+               "serve", "--port", "0"]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()
+        assert "http://127.0.0.1:" in line, line
+        port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+
+        class Server:
+            pass
+
+        server = Server()
+        server.port = port
+        assert get(server, "/api/recordings")[0] == 401
+        status, _, body = get(server, "/api/recordings", {"Authorization": "Bearer from-the-environment"})
+        assert status == 200 and len(json.loads(body)) == 3
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        process.stderr.close()
+
+
+def test_quotes_ingested_while_the_server_runs_are_found_without_a_restart(web_data, test_config, tmp_path):
+    import shutil
+
+    from pipeline.config import load_settings
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(web_data.data_dir, data_dir)
+    query = urllib.parse.urlencode({"q": "walk me through how you export data", "k": 50})
+    with RunningServer(load_settings(test_config, data_dir, environ={})) as server:
+        before = get_json(server, f"/api/search?{query}")["hits"]
+        # A new recording arrives: the first seconds of the Acme call, as a file of its own.
+        new = tmp_path / "new" / "acme-opening.mp3"
+        new.parent.mkdir()
+        new.write_bytes((web_data.recordings / "acme-export.mp3").read_bytes()[:40000])
+        # In another process, as a nightly job would: it shares no Chroma client with the server.
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "--config", str(test_config), "--data-dir", str(data_dir), "ingest", str(new),
+             "--format", "json"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        )
+        assert result.returncode == 0 and json.loads(result.stdout.splitlines()[-1])["new"] == 1, result.stderr
+        after = get_json(server, f"/api/search?{query}")["hits"]
+        assert "Acme opening" in {h["title"] for h in after} and "Acme opening" not in {h["title"] for h in before}
+        assert "Acme opening" in {r["title"] for r in get_json(server, "/api/recordings")}

@@ -1,0 +1,167 @@
+"""heard serve in a real browser: Debian's Chromium driven by Playwright.
+
+The browser is the system's /usr/bin/chromium (`make test` installs it with apt-get); Playwright's
+own browser downloads are never used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import urllib.parse
+
+import pytest
+from web_fixtures import INJECTED
+
+from conftest import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         # Tests press play without a sound card; muted autoplay rules must not stop them.
+         "--autoplay-policy=no-user-gesture-required", "--mute-audio"]
+SCREENSHOT = REPO / "docs" / "screenshot-results.png"
+QUERY = "the download of our records kept failing for big accounts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def search(page, server, query: str) -> None:
+    page.goto(server.url + "/")
+    page.get_by_role("searchbox").fill(query)
+    page.get_by_role("searchbox").press("Enter")
+    page.wait_for_selector(".card")
+
+
+def card_texts(page) -> list[str]:
+    return page.locator(".card .quote").all_inner_texts()
+
+
+def test_search_then_play_starts_the_audio_at_the_quotes_start(page, web_server, web_data, truth):
+    search(page, web_server, QUERY)
+    first = page.locator(".card").first
+    assert "times out" in first.locator(".quote").inner_text()
+    assert first.get_attribute("data-recording") == web_data.ids["acme-export.mp3"]
+    assert first.locator(".title").inner_text() == "Acme export"
+    start = float(first.get_attribute("data-start"))
+    answer = next(t for t in truth["acme-export.mp3"]["turns"] if "times out" in t["text"])
+    assert abs(start - answer["start"]) < 1.5
+    assert f"q={urllib.parse.quote_plus(QUERY)}" in page.url
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+    first.get_by_role("button", name="Play from").click()
+    audio = first.locator("audio")
+    # Playing from the quote: past its start, well before the recording's end, and moving on.
+    page.wait_for_function(
+        "([a, s]) => !a.paused && a.currentTime >= s && a.currentTime < s + 5", arg=[audio.element_handle(), start],
+        timeout=20000,
+    )
+    position = audio.evaluate("a => a.currentTime")
+    page.wait_for_function("([a, t]) => a.currentTime > t", arg=[audio.element_handle(), position], timeout=10000)
+    assert start <= audio.evaluate("a => a.currentTime") < start + 8
+
+
+def test_play_works_for_every_container_the_examples_use(page, web_server):
+    # m4a (AAC in MP4) from Brightside; mp3 is covered above.
+    search(page, web_server, "single sign on configuration was confusing")
+    card = page.locator(".card", has=page.locator(".title", has_text="Brightside onboarding")).first
+    start = float(card.get_attribute("data-start"))
+    card.get_by_role("button", name="Play from").click()
+    page.wait_for_function(
+        "([a, s]) => !a.paused && a.currentTime >= s && a.currentTime < s + 5",
+        arg=[card.locator("audio").element_handle(), start], timeout=20000,
+    )
+
+
+def test_share_link_opens_the_same_filtered_results_in_a_fresh_page(browser, page, web_server):
+    page.goto(web_server.url + "/")
+    page.get_by_role("searchbox").fill("getting the team set up")
+    page.locator("summary").click()
+    page.get_by_label("Role").select_option("customer")
+    page.get_by_label("Company").fill("Brightside Health")
+    page.get_by_label("Company").press("Enter")
+    page.wait_for_selector(".card")
+    shared = page.url
+    expected = card_texts(page)
+    assert expected and all(r == "customer" for r in page.locator(".card .role").all_inner_texts())
+    assert set(page.locator(".card .speaker").all_inner_texts()) == {"Priya"}
+    assert "role=customer" in shared and "company=Brightside+Health" in shared
+
+    fresh = browser.new_context()
+    try:
+        other = fresh.new_page()
+        other.goto(shared)
+        assert card_texts(other) == expected
+        assert other.get_by_label("Role").input_value() == "customer"
+        assert other.get_by_label("Company").input_value() == "Brightside Health"
+    finally:
+        fresh.close()
+
+
+def test_export_csv_downloads_the_results_shown(page, web_server):
+    search(page, web_server, QUERY)
+    shown = card_texts(page)
+    with page.expect_download() as info:
+        page.locator("#export-csv").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    assert [r["quote"] for r in rows] == shown
+    assert all(r["link"].startswith(web_server.url + "/recordings/") for r in rows)
+    assert {"quote", "speaker", "recording", "timestamp", "link"} <= rows[0].keys()
+
+
+def test_recording_page_highlights_the_quote_and_seeks_when_a_line_is_clicked(page, web_server):
+    search(page, web_server, QUERY)
+    first = page.locator(".card").first
+    quote_start = float(first.get_attribute("data-start"))
+    first.locator(".timestamp").click()
+    page.wait_for_selector(".transcript .line.quote")
+    highlighted = page.locator(".line.quote").first
+    assert abs(float(highlighted.get_attribute("data-start")) - quote_start) < 1.0
+    assert "times out" in " ".join(page.locator(".line.quote").all_inner_texts())
+    # Scrolled into view and the player waiting at the quote.
+    assert highlighted.evaluate("e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+    player = page.locator("#player")
+    page.wait_for_function("([a, s]) => a.readyState >= 1 && Math.abs(a.currentTime - s) < 0.5",
+                           arg=[player.element_handle(), quote_start], timeout=20000)
+
+    last = page.locator(".transcript .line").last
+    line_start = float(last.get_attribute("data-start"))
+    last.click()
+    page.wait_for_function("([a, s]) => !a.paused && a.currentTime >= s && a.currentTime < s + 5",
+                           arg=[player.element_handle(), line_start], timeout=20000)
+
+
+def test_markup_in_a_transcript_is_shown_as_text_and_never_runs(page, web_server, web_data):
+    search(page, web_server, "single sign on was our problem")
+    assert any(INJECTED in text for text in page.locator(".card blockquote").all_inner_texts())
+    page.goto(f"{web_server.url}/recordings/{web_data.ids['brightside-onboarding.m4a']}")
+    assert INJECTED in page.locator(".transcript").inner_text()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.pwned") is None
+    assert page.locator(".transcript script, .transcript img, .card script").count() == 0
