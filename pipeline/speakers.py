@@ -26,6 +26,8 @@ HOP = 160  # samples per mel frame (10 ms), as the encoder was trained
 N_FFT = 400  # 25 ms analysis window
 WINDOW_FRAMES = 160  # 1.6 s windows, the encoder's training length
 STEP_FRAMES = 40  # a window every 0.4 s
+MAX_WINDOWS = 4000  # about 27 minutes of speech at that step; longer recordings get a longer step
+BATCH = 128  # windows per encoder pass: bounds memory on long recordings
 MIN_WINDOW_FRAMES = 50  # shorter speech regions are still embedded, as one shorter window
 MAX_SPEAKERS = 6
 # Cosine distance between cluster averages above which two clusters are two voices. Windows of
@@ -86,7 +88,10 @@ class VoiceEncoder:
     def embed(self, mels: np.ndarray) -> np.ndarray:
         """(windows, frames, 40) mel power frames -> (windows, 256) unit vectors."""
         with self._torch.inference_mode():
-            return self.model(self._torch.from_numpy(np.ascontiguousarray(mels, dtype=np.float32))).numpy()
+            return np.concatenate([
+                self.model(self._torch.from_numpy(np.ascontiguousarray(mels[i: i + BATCH], dtype=np.float32))).numpy()
+                for i in range(0, len(mels), BATCH)
+            ])
 
 
 def mel_frames(samples: np.ndarray) -> np.ndarray:
@@ -153,19 +158,24 @@ def diarize(samples: np.ndarray, num_speakers: int | None = None, encoder: Voice
     centers = np.asarray(centers)
     for start, end in regions:
         frames = np.arange(start, min(end, len(mels)))
-        inside = np.flatnonzero((centers >= start - WINDOW_FRAMES) & (centers < end + WINDOW_FRAMES))
-        nearest = inside[np.argmin(np.abs(centers[inside][None, :] - frames[:, None]), axis=1)]
+        # The nearest window centre of each frame: the one at or after it, or the one before.
+        after = np.clip(np.searchsorted(centers, frames), 0, len(centers) - 1)
+        before = np.clip(after - 1, 0, len(centers) - 1)
+        nearest = np.where(np.abs(centers[before] - frames) <= np.abs(centers[after] - frames), before, after)
         frame_labels[frames] = labels[nearest]
     return _turns(frame_labels)
 
 
 def _window_embeddings(mels: np.ndarray, regions: list[tuple[int, int]], encoder: VoiceEncoder):
     full, full_centers, short = [], [], []
+    # Long recordings get sparser windows, so clustering (quadratic in windows) stays affordable.
+    speech = sum(min(end, len(mels)) - start for start, end in regions)
+    step = max(STEP_FRAMES, speech // MAX_WINDOWS)
     for start, end in regions:
         end = min(end, len(mels))
         length = end - start
         if length >= WINDOW_FRAMES:
-            starts = list(range(start, end - WINDOW_FRAMES + 1, STEP_FRAMES))
+            starts = list(range(start, end - WINDOW_FRAMES + 1, step))
             if starts[-1] != end - WINDOW_FRAMES:
                 starts.append(end - WINDOW_FRAMES)
             for s in starts:
@@ -223,7 +233,7 @@ def _means(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def _drop_small_clusters(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    seconds_per_window = STEP_FRAMES * HOP / SAMPLE_RATE
+    seconds_per_window = STEP_FRAMES * HOP / SAMPLE_RATE  # at least: long recordings step further
     counts = {label: int((labels == label).sum()) for label in set(labels.tolist())}
     keep = [label for label, count in counts.items() if count * seconds_per_window >= MIN_SPEAKER_SECONDS]
     if not keep:
