@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test chromium examples bench clean
+.PHONY: demo serve test bench chromium examples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ serve: $(VENV)/.installed-runtime
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
+bench: $(VENV)/.installed-test
+	set -e; for script in scripts/bench*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
 # The browser tests drive Debian's chromium with Playwright (Playwright's own browser downloads
 # are not reachable offline). Installed with apt-get when missing: as root, else with sudo.
 chromium:
@@ -44,10 +48,5 @@ chromium:
 examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
 
-# Measurements that take minutes, never part of `make test`: runs every scripts/bench_*.py in turn
-# and prints their tables (copied into docs/benchmarks.md by hand). Needs PyPI for the pyannote sample.
-bench: $(VENV)/.installed-test
-	@for script in scripts/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
-
 clean:
-	rm -rf index transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock transcripts/*.json transcripts/*.md

@@ -52,40 +52,97 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
               help="json: print one JSON summary object as the last line of output.")
 @click.option("--retranscribe", is_flag=True,
               help="Transcribe again recordings whose transcripts were made with other transcription settings.")
+@click.option("--keep-missing", is_flag=True,
+              help="Keep the chunks of recordings whose files are gone (default: remove them).")
+@click.option("--prune", is_flag=True, help="Also delete the transcripts of recordings whose files are gone.")
+@click.option("--retry-failed", is_flag=True,
+              help="Retry recordings that failed before, now, even if unchanged (default: when the file "
+                   "changes or ingest.retry_failed_after_hours have passed).")
 @click.option("--speakers", "num_speakers", type=click.IntRange(1, 6), default=None,
               help="Speakers per recording (1-6) instead of finding the count; a recording's metadata overrides it.")
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
 @click.pass_context
-def ingest(ctx, paths, output_format, retranscribe, num_speakers, quiet):
+def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_failed, num_speakers, quiet):
     """Transcribe and index the recordings under PATHS (folders are searched recursively).
 
-    Exit codes: 0 all indexed, 1 some recordings failed (the others were indexed), 2 usage or config error.
+    Recordings that are unchanged cost a stat; moved ones no work; changed ones are re-transcribed;
+    deleted ones leave the index. Safe to kill and rerun; one ingest per data dir at a time.
+
+    Exit codes: 0 all indexed, 1 some recordings failed (the others were indexed), 2 usage, config
+    or disk error, 3 another ingest or reindex holds the data dir's lock.
     """
     from pipeline.ingest import ingest as run_ingest
-    from pipeline.progress import reporter_for
 
     settings = _settings(ctx)
     if num_speakers is not None:
         settings.speakers.count = num_speakers
-    reporter = reporter_for(sys.stderr, quiet=quiet)
-    try:
-        with user_errors():
-            summary = run_ingest(list(paths), settings, reporter=reporter, retranscribe=retranscribe)
-    finally:
-        if hasattr(reporter, "close"):
-            reporter.close()
+    with _reporter(quiet) as reporter, user_errors():
+        summary = run_ingest(list(paths), settings, reporter=reporter, retranscribe=retranscribe,
+                             keep_missing=keep_missing, prune=prune, retry_failed=retry_failed)
     if output_format == "json":
         click.echo(json.dumps(summary.to_dict()))
     else:
+        updated = f", {summary.updated} updated" if summary.updated else ""
+        moved = f" ({summary.moved} moved)" if summary.moved else ""
         click.echo(
-            f"{summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed; "
-            f"{summary.chunks_written} chunks written; {summary.audio_seconds:.0f} s of audio transcribed "
-            f"in {summary.wall_seconds:.0f} s"
+            f"{summary.new} new{updated}, {summary.unchanged} unchanged{moved}, {summary.failed} failed, "
+            f"{summary.removed} removed; {summary.chunks_written} chunks written; "
+            f"{summary.audio_seconds:.0f} s of audio transcribed in {summary.wall_seconds:.0f} s"
         )
-        if summary.stale:
-            click.echo(f"{summary.stale} transcripts were made with other transcription settings; "
-                       "rerun with --retranscribe to redo them", err=True)
+    if summary.stale:
+        click.echo(f"{summary.stale} transcripts were made with other transcription settings; "
+                   "rerun with --retranscribe to redo them", err=True)
+    if summary.reindex_needed:
+        click.echo(f"{summary.reindex_needed} recordings were chunked with other chunking settings; "
+                   "run `heard reindex` to rebuild the index", err=True)
     ctx.exit(summary.exit_code)
+
+
+@main.command()
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              help="json: print one JSON summary object as the last line of output.")
+@click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
+@click.pass_context
+def reindex(ctx, output_format, quiet):
+    """Rebuild the index from transcripts/ without transcribing: after changing embedding.model or
+    chunking, or when the index is damaged. Search keeps answering from the old index meanwhile.
+    """
+    from pipeline.reindex import reindex as run_reindex
+
+    settings = _settings(ctx)
+    with _reporter(quiet) as reporter, user_errors():
+        summary = run_reindex(settings, reporter=reporter)
+    if output_format == "json":
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        click.echo(f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
+                   f"{summary.failed} failed, in {summary.wall_seconds:.0f} s")
+    ctx.exit(summary.exit_code)
+
+
+@main.command()
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def status(ctx, output_format):
+    """Recordings by status, chunks, audio hours, the last run, recent failures, models and index size."""
+    from pipeline.status import collect_status, format_status
+
+    settings = _settings(ctx)
+    with user_errors():
+        found = collect_status(settings)
+    click.echo(json.dumps(found) if output_format == "json" else format_status(found))
+
+
+@contextlib.contextmanager
+def _reporter(quiet: bool):
+    from pipeline.progress import reporter_for
+
+    reporter = reporter_for(sys.stderr, quiet=quiet)
+    try:
+        yield reporter
+    finally:
+        if hasattr(reporter, "close"):
+            reporter.close()
 
 
 @main.command()

@@ -51,6 +51,13 @@ class StoreSettings:
 
 
 @dataclass
+class IngestSettings:
+    # An unchanged recording that failed is tried again once this long has passed since it failed
+    # (so each nightly run retries it, a rerun straight after does not); a changed file at once.
+    retry_failed_after_hours: float = 20.0
+
+
+@dataclass
 class SearchSettings:
     k: int = 5
     # Scores of interviewer/host speech are multiplied by this: people search for what customers
@@ -67,6 +74,7 @@ class Settings:
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     config_file: Path | None = None
 
     @property

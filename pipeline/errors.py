@@ -24,3 +24,17 @@ class RecordingError(HeardError):
 
 class IndexMissingError(HeardError):
     """Search was asked of a data directory that has no index yet."""
+
+
+class LockHeldError(HeardError):
+    """Another ingest or reindex holds the data directory's lock."""
+
+    exit_code = 3
+
+
+class StorageError(HeardError):
+    """The disk is full or read-only: the run stops, and what was written stays consistent."""
+
+
+class IndexDamagedError(HeardError):
+    """The Chroma store on disk cannot be read; `heard reindex` rebuilds it from transcripts/."""

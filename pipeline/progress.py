@@ -12,6 +12,8 @@ class Reporter(Protocol):
     def progress(self, done_seconds: float, total_seconds: float) -> None: ...
     def done(self, path: Path, detail: str) -> None: ...
     def failed(self, path: Path, reason: str) -> None: ...
+    def removed(self, path: Path, detail: str) -> None: ...
+    def note(self, message: str) -> None: ...
 
 
 class SilentReporter:
@@ -19,6 +21,8 @@ class SilentReporter:
     def progress(self, done_seconds, total_seconds): pass
     def done(self, path, detail): pass
     def failed(self, path, reason): pass
+    def removed(self, path, detail): pass
+    def note(self, message): pass
 
 
 class LogReporter:
@@ -41,6 +45,13 @@ class LogReporter:
 
     def failed(self, path, reason):
         print(f"{self._prefix} {path}: FAILED: {reason}", file=self.stream, flush=True)
+
+    def removed(self, path, detail):
+        if not self.quiet:
+            print(f"[gone] {path}: {detail}", file=self.stream, flush=True)
+
+    def note(self, message):
+        print(message, file=self.stream, flush=True)
 
 
 class RichReporter:
@@ -82,6 +93,16 @@ class RichReporter:
         from rich.markup import escape
 
         self.console.print(f"{self._label}: [red]FAILED[/red]: {escape(reason)}", highlight=False)
+
+    def removed(self, path, detail):
+        from rich.markup import escape
+
+        self.console.print(escape(f"[gone] {path}: {detail}"), highlight=False)
+
+    def note(self, message):
+        from rich.markup import escape
+
+        self.console.print(escape(message), highlight=False)
 
     def close(self):
         if self._task is not None:

@@ -444,19 +444,12 @@ def shared_encoder(threads: int = 0) -> VoiceEncoder:
     return VoiceEncoder(threads)
 
 
-def index_fingerprint(transcript: Transcript, meta: dict[str, Any]) -> str:
-    """Changes whenever what indexing derives (names, roles, metadata) would change."""
-    from pipeline.metadata import fingerprint
-
-    return fingerprint(meta, {"diarization": transcript.diarization, "title": transcript.title})
-
-
 def label_chunks(chunks: list, transcript: Transcript, meta: dict[str, Any]) -> list:
     """Give chunks their speaker's name and role, and the recording's title and metadata."""
     from pipeline.metadata import chunk_fields
 
     found = people(transcript, meta)
-    fields = {**chunk_fields(meta), "fingerprint": index_fingerprint(transcript, meta)}
+    fields = chunk_fields(meta)
     for chunk in chunks:
         person = found.get(chunk.speaker) if chunk.speaker else None
         if person is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from pipeline.chunking import Chunk
-from pipeline.errors import ConfigError, IndexMissingError
+from pipeline.crash import crash_point
+from pipeline.errors import ConfigError, HeardError, IndexDamagedError, IndexMissingError, StorageError
 
 
 @dataclass
@@ -29,13 +31,20 @@ class Store:
         if not create and not index_dir.is_dir():
             raise IndexMissingError(f"{index_dir}: no index yet; run `heard ingest FOLDER` first")
         self.index_dir = index_dir
-        self._client = chromadb.PersistentClient(
-            path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+        try:
+            with _chroma_errors(index_dir):
+                self._client = chromadb.PersistentClient(
+                    path=str(index_dir), settings=ChromaSettings(anonymized_telemetry=False)
+                )
+        except BaseException:
+            # Chroma caches the half-started client for this path; the next attempt must start afresh.
+            forget_cached_client(index_dir)
+            raise
         if create:
-            self._collection = self._client.get_or_create_collection(
-                collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-            )
+            with _chroma_errors(index_dir):
+                self._collection = self._client.get_or_create_collection(
+                    collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+                )
         else:
             try:
                 self._collection = self._client.get_collection(collection, embedding_function=None)
@@ -70,70 +79,133 @@ class Store:
             self._collection.modify(metadata={"embedding_model": model, "dimension": dimension})
 
     def count(self) -> int:
-        return self._collection.count()
+        with _chroma_errors(self.index_dir):
+            return self._collection.count()
 
     def chunk_ids(self, recording_id: str) -> set[str]:
         found = self._collection.get(where={"recording_id": recording_id}, include=[])
         return set(found["ids"])
 
-    def fingerprint(self, recording_id: str) -> str | None:
-        """The metadata fingerprint a recording's chunks were indexed with ('' if none, None if not indexed)."""
-        found = self._collection.get(where={"recording_id": recording_id}, limit=1, include=["metadatas"])
-        if not found["ids"]:
-            return None
-        return found["metadatas"][0].get("fingerprint", "")
-
     def has_recording(self, recording_id: str) -> bool:
         return bool(self._collection.get(where={"recording_id": recording_id}, limit=1, include=[])["ids"])
 
-    def replace_recording(self, recording_id: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Write a recording's chunks, then drop any of its older chunks that were not rewritten.
+    # Every write of a recording's chunks goes through replace_recording / remove_recording /
+    # set_recording_path: a second index (keywords) hooks in here and stays in step with this one.
 
-        Upserting before deleting means search never sees the recording missing.
+    def replace_recording(
+        self, recording_id: str, chunks: list[Chunk], vectors: np.ndarray, replaces: tuple[str, ...] = ()
+    ) -> None:
+        """Write a recording's chunks in place of its older ones and those of the recordings it
+        `replaces` (earlier content of the same file), so that search sees the old set or the new
+        one, never both and never neither.
+
+        One upsert writes the new chunks and marks the old ones `superseded` (search skips those);
+        a delete then drops them. Chunk ids are deterministic, so repeating this after a crash
+        converges on the same index, and a crash between the two calls leaves only hidden leftovers
+        that the rerun deletes.
         """
-        old_ids = self.chunk_ids(recording_id)
-        if chunks:
-            self._collection.upsert(
-                ids=[c.id for c in chunks],
-                embeddings=vectors.tolist(),
-                documents=[c.text for c in chunks],
-                metadatas=[_metadata(c) for c in chunks],
-            )
-        stale = old_ids - {c.id for c in chunks}
-        if stale:
-            self._collection.delete(ids=sorted(stale))
+        with _chroma_errors(self.index_dir):
+            old_ids = self.chunk_ids(recording_id)
+            for earlier in replaces:
+                if earlier != recording_id:
+                    old_ids |= self.chunk_ids(earlier)
+            stale = sorted(old_ids - {c.id for c in chunks})
+            ids, embeddings = [c.id for c in chunks], vectors.tolist()
+            documents, metadatas = [c.text for c in chunks], [_metadata(c) for c in chunks]
+            if stale:
+                old = self._collection.get(ids=stale, include=["embeddings", "documents", "metadatas"])
+                ids += old["ids"]
+                embeddings += [list(map(float, e)) for e in old["embeddings"]]
+                documents += old["documents"]
+                metadatas += [{**m, SUPERSEDED: True} for m in old["metadatas"]]
+            if ids:
+                self._collection.upsert(ids=ids, embeddings=embeddings, documents=documents, metadatas=metadatas)
+            crash_point("store-written")
+            if stale:
+                self._collection.delete(ids=stale)
 
-    def drop_replaced(self, path: str, recording_id: str) -> int:
-        """Remove chunks of earlier contents of the file at `path` (an edited transcript or recording
-        has a new id); returns how many were removed."""
-        found = self._collection.get(
-            where={"$and": [{"recording": path}, {"recording_id": {"$ne": recording_id}}]}, include=[]
-        )
-        if found["ids"]:
-            self._collection.delete(ids=found["ids"])
-        return len(found["ids"])
+    def remove_recording(self, recording_id: str) -> int:
+        """Delete a recording's chunks; returns how many there were."""
+        with _chroma_errors(self.index_dir):
+            ids = self.chunk_ids(recording_id)
+            if ids:
+                self._collection.delete(ids=sorted(ids))
+        return len(ids)
+
+    def recording_ids(self) -> set[str]:
+        with _chroma_errors(self.index_dir):
+            found = self._collection.get(include=["metadatas"])
+        return {m["recording_id"] for m in found["metadatas"]}
 
     def set_recording_path(self, recording_id: str, path: str) -> None:
         """Point a moved or renamed recording's chunks at its new path."""
-        found = self._collection.get(where={"recording_id": recording_id}, include=["metadatas"])
-        if found["ids"] and any(m.get("recording") != path for m in found["metadatas"]):
-            self._collection.update(ids=found["ids"], metadatas=[{**m, "recording": path} for m in found["metadatas"]])
+        with _chroma_errors(self.index_dir):
+            found = self._collection.get(where={"recording_id": recording_id}, include=["metadatas"])
+            if found["ids"] and any(m.get("recording") != path for m in found["metadatas"]):
+                self._collection.update(ids=found["ids"], metadatas=[{**m, "recording": path} for m in found["metadatas"]])
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[StoredChunk]:
         if self.count() == 0:
             return []
-        result = self._collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(k, self.count()),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        with _chroma_errors(self.index_dir):
+            result = self._collection.query(
+                query_embeddings=[vector.tolist()],
+                n_results=min(k, self.count()),
+                where=live(where),
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             StoredChunk(_chunk(chunk_id, doc, meta), float(dist))
             for chunk_id, doc, meta, dist in zip(
                 result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
             )
         ]
+
+
+@contextlib.contextmanager
+def _chroma_errors(index_dir: Path):
+    """Chroma's faults, some raised as pyo3 panics (BaseException), as one-line errors with the fix."""
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except HeardError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - pyo3's PanicException derives from BaseException
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        lowered = text.lower()
+        if "disk is full" in lowered or "no space left" in lowered or "readonly" in lowered or "read-only" in lowered:
+            raise StorageError(f"{index_dir}: cannot write the index ({text}); free disk space and rerun") from exc
+        if isinstance(exc, Exception) and not any(sign in lowered for sign in _DAMAGE_SIGNS):
+            raise
+        raise IndexDamagedError(
+            f"{index_dir}: the index is damaged ({text}); run `heard reindex` to rebuild it from transcripts/"
+        ) from exc
+
+
+# How Chroma and SQLite describe a store they cannot read.
+_DAMAGE_SIGNS = ("not a database", "malformed", "corrupt", "hnsw", "segment", "no such table", "expect it to be fetched")
+
+
+def forget_cached_client(index_dir: Path) -> None:
+    """Chroma shares one client per path within a process; after the folder was swapped (or a
+    client failed to start), drop it so the next Store opens the files on disk now. Stores already
+    open keep the old one. The path's reference count stays, so closing one of those later cannot
+    stop the new client."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
+
+
+# Set on chunks that a replace_recording has replaced but not yet deleted; search skips them.
+SUPERSEDED = "superseded"
+
+
+def live(where: dict[str, Any] | None) -> dict[str, Any]:
+    """`where` narrowed to chunks that are not superseded (Chroma's $ne also matches chunks
+    without the key, which is all of them but for the moment of a replacement)."""
+    clause = {SUPERSEDED: {"$ne": True}}
+    return {"$and": [where, clause]} if where else clause
 
 
 # Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.
@@ -154,7 +226,6 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "role": chunk.role,
         **{key: chunk.metadata.get(key) for key in RECORDING_KEYS},
     }
-    meta["fingerprint"] = chunk.metadata.get("fingerprint")
     for key in FOLDED_KEYS:
         value = meta.get(key)
         if value:

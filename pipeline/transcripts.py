@@ -86,6 +86,12 @@ def load_if_exists(transcripts_dir: Path, recording_id: str) -> Transcript | Non
     return load(path) if path.is_file() else None
 
 
+def delete(transcripts_dir: Path, recording_id: str) -> None:
+    path = json_path(transcripts_dir, recording_id)
+    path.unlink(missing_ok=True)
+    path.with_suffix(".md").unlink(missing_ok=True)
+
+
 def load_all(transcripts_dir: Path) -> list[Transcript]:
     return [load(p) for p in sorted(transcripts_dir.glob("*.json"))]
 
