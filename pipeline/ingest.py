@@ -190,11 +190,13 @@ class Run:
     def process(self, path: Path) -> None:
         """One recording, start to finish; its faults are recorded and the run goes on."""
         entry = self.catalog.get(str(path))
+        companion = None
         try:
             stat = _stat(path)
             # Metadata and a transcript file beside the recording shape its index too.
             meta = metadata.for_recording(path)
-            companion = companion_fingerprint(path, meta)
+            count = meta.get("num_speakers") or self.settings.speakers.count
+            companion = companion_fingerprint(path, meta, count if self.settings.speakers.diarize else "off")
             same_companion = entry is not None and entry.companion == companion
             if entry and entry.same_file(stat.st_size, stat.st_mtime_ns) and same_companion and self._settled(path, entry):
                 return
@@ -203,7 +205,7 @@ class Run:
             replaces = self._unused(previous, path)
             transcript, transcribed = self.obtain_transcript(recording)
             rediarized = self.find_speakers(recording, transcript, meta)
-            if not transcribed and not rediarized and same_companion and self._already_indexed(
+            if not transcribed and not rediarized and self._already_indexed(
                 recording, path, stat, transcript, replaces, companion
             ):
                 return
@@ -216,7 +218,7 @@ class Run:
             else:
                 self._count(path, "new", f"indexed {written} chunks", written)
         except RecordingError as exc:
-            self._record_failure(path, entry, exc.reason)
+            self._record_failure(path, entry, exc.reason, companion)
         except OSError as exc:
             raise _storage_error(exc, self.settings.data_dir) from exc
 
@@ -304,7 +306,8 @@ class Run:
         """Same content already indexed, under this path (touched) or another (moved, renamed or
         copied): no work but pointing its chunks at this path (and dropping what it replaces)."""
         holders = [e for e in self.catalog.with_recording_id(recording.id) if e.status in (INDEXED, MISSING)]
-        if not holders:
+        # Indexed with other metadata (or another transcript beside it): index again.
+        if not holders or all(e.companion != companion for e in holders):
             return False
         for earlier in replaces:
             self.summary.chunks_removed += self.store.remove_recording(earlier)
@@ -353,7 +356,7 @@ class Run:
             )
         )
 
-    def _record_failure(self, path: Path, entry: Entry | None, reason: str) -> None:
+    def _record_failure(self, path: Path, entry: Entry | None, reason: str, companion: str | None = None) -> None:
         try:
             stat = path.stat()
             size, mtime_ns = stat.st_size, stat.st_mtime_ns
@@ -366,7 +369,7 @@ class Run:
             Entry(
                 path=str(path), size=size, mtime_ns=mtime_ns, sha256=None,
                 recording_id=entry.recording_id if entry else None, status=FAILED, last_error=reason,
-                failures=(entry.failures if entry and entry.status == FAILED else 0) + 1,
+                failures=(entry.failures if entry and entry.status == FAILED else 0) + 1, companion=companion,
             )
         )
         self.summary.failed += 1
@@ -412,14 +415,15 @@ class Run:
                 self.reporter.removed(path, f"file is gone; removed {removed} chunks{kept}")
 
 
-def companion_fingerprint(path: Path, meta: dict) -> str:
-    """What beside the file shapes its index: its metadata, and a transcript file of the same name."""
+def companion_fingerprint(path: Path, meta: dict, speakers_count: Any = None) -> str:
+    """What beside the file shapes its index: its metadata, a transcript file of the same name, and
+    the number of speakers asked for."""
     beside = sources.transcript_beside(path) if path.suffix.lower() in sources.AUDIO_EXTENSIONS else None
     stamp = None
     if beside is not None:
         stat = beside.stat()
         stamp = [str(beside), stat.st_size, stat.st_mtime_ns]
-    return metadata.fingerprint(meta, {"transcript": stamp})
+    return metadata.fingerprint(meta, {"transcript": stamp, "speakers": speakers_count})
 
 
 def identify(path: Path, entry: Entry | None, stat: os.stat_result) -> sources.Recording:
