@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test bench chromium examples clean
+.PHONY: demo serve test bench chromium examples eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,17 @@ chromium:
 # Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
 examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
+
+# Search quality on the dev set (docs/benchmarks.md, "Search quality"): synthesizes the 20 dev-set
+# interviews into build/devset/ if missing (about 1 min), ingests them into build/devset-data/ (about
+# 1.5 min the first time; later runs only re-chunk and re-embed the kept transcripts), then prints
+# dense, keyword and hybrid side by side.
+DEVSET := build/devset
+eval: $(VENV)/.installed-test
+	$(BIN)/python scripts/make_devset.py --out $(DEVSET)
+	$(BIN)/heard --data-dir build/devset-data ingest $(DEVSET)/recordings --quiet
+	$(BIN)/heard --data-dir build/devset-data reindex  # from the kept transcripts: chunking changes count
+	$(BIN)/heard --data-dir build/devset-data eval $(DEVSET)/queries.yaml --mode all
 
 clean:
 	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock transcripts/*.json transcripts/*.md

@@ -149,6 +149,9 @@ def _reporter(quiet: bool):
 @click.argument("query")
 @click.option("-k", "--top", "k", type=click.IntRange(min=1), default=None, help="How many quotes [default: search.k, 5].")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
+@click.option("--per-recording", type=click.IntRange(min=1), default=None,
+              help="At most N quotes from one recording [default: search.per_recording, no cap].")
+@click.option("--group", is_flag=True, help="Group the quotes by recording (json: a list of recordings with their hits).")
 @click.option("--role", type=click.Choice(["interviewer", "customer", "host", "guest"], case_sensitive=False),
               help="Only quotes by speakers in this role.")
 @click.option("--speaker", help="Only quotes by this speaker (name as shown in hits, any case).")
@@ -159,13 +162,15 @@ def _reporter(quiet: bool):
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or before YYYY-MM-DD.")
 @click.option("--recording", help="Only this recording: its id, or the path of the file.")
 @click.pass_context
-def search(ctx, query, k, output_format, role, speaker, company, segment, tags, since, until, recording):
+def search(ctx, query, k, output_format, per_recording, group, role, speaker, company, segment, tags, since, until,
+           recording):
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
+    QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
     Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
     """
     from pipeline import formats
-    from pipeline.search import SearchFilters, recording_id_of
+    from pipeline.search import SearchFilters, group_by_recording, recording_id_of
     from pipeline.search import search as run_search
 
     settings = _settings(ctx)
@@ -175,7 +180,18 @@ def search(ctx, query, k, output_format, role, speaker, company, segment, tags, 
             since=since.date() if since else None, until=until.date() if until else None,
             recording=recording_id_of(recording) if recording else None,
         )
-        hits = run_search(query, settings, k=k, filters=filters)
+        hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
+    if group and output_format != "csv":
+        groups = group_by_recording(hits)
+        if output_format == "json":
+            click.echo(formats.groups_to_json(groups))
+        elif output_format == "md":
+            click.echo(formats.groups_to_markdown(groups, query))
+        else:
+            formats.print_groups_table(groups, query)
+        return
+    if group:  # csv rows carry their recording: grouping is an order
+        hits = [hit for g in group_by_recording(hits) for hit in g.hits]
     if output_format == "json":
         click.echo(formats.hits_to_json(hits))
     elif output_format == "md":
@@ -184,6 +200,35 @@ def search(ctx, query, k, output_format, role, speaker, company, segment, tags, 
         click.echo(formats.hits_to_csv(hits), nl=False)
     else:
         formats.print_hits_table(hits, query)
+
+
+@main.command("eval")
+@click.argument("queries_file", metavar="QUERIES.yaml", type=click.Path(dir_okay=False))
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword", "all"]), default=None,
+              help="Retrieval to measure [default: search.mode]; all: dense, keyword and hybrid side by side.")
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="Cut-off for the misses listed.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def eval_command(ctx, queries_file, mode, k, output_format):
+    """Measure search on labeled queries against the current index (ingests nothing).
+
+    QUERIES.yaml lists queries, each with the spans that answer it:
+    queries: [{query: ..., relevant: [{recording: name.mp3, start: 12.0, end: 20.5}]}].
+    A hit is relevant when at least half of it lies inside a labeled span.
+    """
+    from pipeline import eval as evaluation
+
+    settings = _settings(ctx)
+    with user_errors():
+        queries = evaluation.load_queries(queries_file)
+        modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
+        reports = [evaluation.evaluate(queries, settings, mode=m) for m in modes]
+    if output_format == "json":
+        click.echo(json.dumps([{"mode": r.mode, "queries": len(r.results), **r.averages, "by_kind": r.by_kind(),
+                                "misses": [{"query": res.query.query, "missed": [s.__dict__ for s in missed]}
+                                           for res, missed in r.misses(k)]} for r in reports]))
+        return
+    click.echo(evaluation.report_text(reports, k))
 
 
 @main.command()

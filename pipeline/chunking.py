@@ -72,39 +72,50 @@ def sentences(transcript: Transcript) -> list[Sentence]:
 
 
 def chunk_transcript(transcript: Transcript, settings: ChunkingSettings) -> list[Chunk]:
+    """Consecutive sentences of one speaker, up to max_words / max_seconds, sharing `overlap`
+    sentences with the previous chunk of the same turn. A question is a chunk of its own: in an
+    interview it is the interviewer's, and glued to an answer it would pull that answer toward
+    the question's topic (speakers are not always known to split them)."""
     chunks: list[Chunk] = []
-    group: list[Sentence] = []
+    all_sentences = sentences(transcript)
 
-    def emit():
-        if group:
-            chunks.append(
-                Chunk(
-                    recording_id=transcript.recording_id,
-                    index=len(chunks),
-                    text=" ".join(s.text for s in group),
-                    start=group[0].start,
-                    end=group[-1].end,
-                    speaker=group[0].speaker,
-                    title=transcript.title,
-                    recording=transcript.source,
-                )
+    def emit(group: list[Sentence]):
+        chunks.append(
+            Chunk(
+                recording_id=transcript.recording_id,
+                index=len(chunks),
+                text=" ".join(s.text for s in group),
+                start=group[0].start,
+                end=group[-1].end,
+                speaker=group[0].speaker,
+                title=transcript.title,
+                recording=transcript.source,
             )
-            group.clear()
-
-    word_count = 0
-    for sentence in sentences(transcript):
-        n = len(sentence.text.split())
-        too_long = group and (
-            word_count + n > settings.max_words or sentence.end - group[0].start > settings.max_seconds
         )
-        if group and (sentence.speaker != group[0].speaker or too_long):
-            emit()
-            word_count = 0
-        group.append(sentence)
-        word_count += n
-        # In an interview a question usually ends a turn: the answer deserves a chunk of its own.
-        if sentence.text.endswith("?"):
-            emit()
-            word_count = 0
-    emit()
+
+    # Runs: maximal stretches of one speaker's non-question sentences; each question is a run alone.
+    runs: list[list[Sentence]] = []
+    for sentence in all_sentences:
+        is_question = sentence.text.endswith("?")
+        if (not runs or is_question or runs[-1][-1].text.endswith("?")
+                or sentence.speaker != runs[-1][0].speaker):
+            runs.append([sentence])
+        else:
+            runs[-1].append(sentence)
+
+    overlap = max(0, settings.overlap)
+    for run in runs:
+        first = 0
+        while first < len(run):
+            last, words = first, len(run[first].text.split())
+            while last + 1 < len(run):
+                n = len(run[last + 1].text.split())
+                if words + n > settings.max_words or run[last + 1].end - run[first].start > settings.max_seconds:
+                    break
+                last, words = last + 1, words + n
+            emit(run[first:last + 1])
+            if last + 1 >= len(run):
+                break
+            # Step on, keeping `overlap` sentences of context but always moving forward.
+            first = max(first + 1, last + 1 - overlap)
     return chunks

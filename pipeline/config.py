@@ -29,6 +29,7 @@ class TranscribeSettings:
 class ChunkingSettings:
     max_words: int = 60
     max_seconds: float = 30.0
+    overlap: int = 0  # sentences a chunk shares with the previous one of the same turn
 
 
 @dataclass
@@ -60,9 +61,16 @@ class IngestSettings:
 @dataclass
 class SearchSettings:
     k: int = 5
-    # Scores of interviewer/host speech are multiplied by this: people search for what customers
-    # and guests said, and the question about a topic otherwise outranks the answer. 1 turns it off.
-    asker_weight: float = 0.5
+    mode: str = "hybrid"
+    fusion: str = "score"
+    rrf_k: float = 60.0
+    dense_weight: float = 0.7
+    candidates: int = 50
+    sentence_rescore: int = 20
+    interviewer_weight: float = 0.1
+    question_weight: float = 0.1
+    quote_sentences: int = 3
+    per_recording: int = 0
 
 
 @dataclass

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from pipeline.search import Hit
+from pipeline.search import Hit, RecordingHits
 from pipeline.transcripts import format_timestamp
 
 FORMATS = ("table", "json", "md", "csv")
@@ -88,3 +88,28 @@ def print_hits_table(hits: list[Hit], query: str, console=None) -> None:
             f"{hit.score:.2f}",
         )
     console.print(table)
+
+
+def groups_to_json(groups: list[RecordingHits]) -> str:
+    return json.dumps([g.to_dict() for g in groups], ensure_ascii=False, indent=2)
+
+
+def groups_to_markdown(groups: list[RecordingHits], query: str) -> str:
+    lines = [f"## {query}", ""]
+    for group in groups:
+        lines += [f"### {group.title}", "", f"`{group.recording}`", ""]
+        for hit in group.hits:
+            lines.append(f"- {format_timestamp(hit.start)} {hit.speaker or 'Unknown speaker'}: > {hit.text}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def print_groups_table(groups: list[RecordingHits], query: str, console=None) -> None:
+    from rich.console import Console
+
+    console = console or Console()
+    if not groups:
+        print_hits_table([], query, console)
+        return
+    for group in groups:
+        print_hits_table(group.hits, f"{query} — {group.title}", console)

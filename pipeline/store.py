@@ -31,6 +31,7 @@ class Store:
         if not create and not index_dir.is_dir():
             raise IndexMissingError(f"{index_dir}: no index yet; run `heard ingest FOLDER` first")
         self.index_dir = index_dir
+        self._keywords = None
         try:
             with _chroma_errors(index_dir):
                 self._client = chromadb.PersistentClient(
@@ -57,6 +58,22 @@ class Store:
         """Let go of the Chroma client. A Store opened afterwards reads the index from disk afresh:
         a long-lived one does not see chunks that another process (a nightly ingest) wrote."""
         self._client.close()
+        if self._keywords is not None:
+            self._keywords.close()
+            self._keywords = None
+
+    @property
+    def keywords(self):
+        """The BM25 keyword index beside the collection, kept in step by every write below."""
+        if self._keywords is None:
+            from pipeline.keyword_index import KeywordIndex
+
+            self._keywords = KeywordIndex(self.index_dir)
+        return self._keywords
+
+    @property
+    def dimension(self) -> int | None:
+        return (self._collection.metadata or {}).get("dimension")
 
     @property
     def embedding_model(self) -> str | None:
@@ -123,6 +140,10 @@ class Store:
             crash_point("store-written")
             if stale:
                 self._collection.delete(ids=stale)
+        for earlier in replaces:
+            if earlier != recording_id:
+                self.keywords.remove_recording(earlier)
+        self.keywords.replace_recording(recording_id, chunks)
 
     def remove_recording(self, recording_id: str) -> int:
         """Delete a recording's chunks; returns how many there were."""
@@ -130,7 +151,34 @@ class Store:
             ids = self.chunk_ids(recording_id)
             if ids:
                 self._collection.delete(ids=sorted(ids))
+        self.keywords.remove_recording(recording_id)
         return len(ids)
+
+    def all_chunks(self) -> list[Chunk]:
+        with _chroma_errors(self.index_dir):
+            found = self._collection.get(where=live(None), include=["documents", "metadatas"])
+        return [_chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        with _chroma_errors(self.index_dir):
+            found = self._collection.get(ids=list(ids), where=live(None), include=["documents", "metadatas"])
+        return {i: _chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])}
+
+    def ids_where(self, where: dict[str, Any] | None) -> set[str]:
+        with _chroma_errors(self.index_dir):
+            return set(self._collection.get(where=live(where), include=[])["ids"])
+
+    def sync_keywords(self) -> None:
+        """Rebuild the keyword index from the collection when the two disagree in size.
+
+        Indexes written before the keyword index existed, or a crash between the two writes,
+        heal on the next search instead of silently missing keyword hits. (Mid-replacement the
+        collection briefly holds superseded chunks too; a rebuild then is merely early.)
+        """
+        if self.keywords.count() != self.count():
+            self.keywords.rebuild(self.all_chunks())
 
     def recording_ids(self) -> set[str]:
         with _chroma_errors(self.index_dir):
