@@ -215,14 +215,31 @@ def test_failed_recording_is_kept_in_the_catalog_and_retried_when_changed_or_ask
     assert catalog_rows(data_dir)[str(bad)][0] == "indexed"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
-def test_unreadable_recording_fails_alone(tmp_path, heard, clips):
+def test_unreadable_recording_fails_alone(tmp_path, clips, test_config):
+    """Root reads any file, so as root the run gives up the capabilities that let it (DAC override)
+    and meets a real EACCES, as any other user would."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
     folder = tmp_path / "rec"
     place(clips["acme"], folder / "good.wav")
     locked = place(clips["north"], folder / "locked.wav")
     locked.chmod(0)
-    result, summary = ingest(heard, folder, tmp_path / "data")
-    assert result.exit_code == 1 and summary["new"] == 1
+    drop = []
+    if os.geteuid() == 0:
+        caps = "-dac_override,-dac_read_search"
+        drop = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+    out = subprocess.run(
+        [*drop, sys.executable, "-m", "cli", "--config", str(test_config), "--data-dir", str(tmp_path / "data"),
+         "ingest", str(folder), "--format", "json"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 1, out.stderr
+    summary = last_json_line(out.stdout)
+    assert summary["new"] == 1 and summary["failed"] == 1
+    assert summary["failures"][0]["path"].endswith("locked.wav")
     assert "permission" in summary["failures"][0]["reason"].lower()
 
 
