@@ -18,9 +18,7 @@ from web_fixtures import INJECTED, RunningServer
 
 from conftest import REPO, run_heard
 
-# A quote is one speaker's words now: with the harder paraphrase ("the download of our records kept
-# failing for big accounts", xfail in test_search.py) dense ranking puts the adjacent answer first.
-QUERY = "the CSV export keeps timing out for our big workspace"
+QUERY = "the download of our records kept failing for big accounts"
 
 
 def get(server, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:

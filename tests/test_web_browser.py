@@ -22,9 +22,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          # Tests press play without a sound card; muted autoplay rules must not stop them.
          "--autoplay-policy=no-user-gesture-required", "--mute-audio"]
 SCREENSHOT = REPO / "docs" / "screenshot-results.png"
-# A quote is one speaker's words now: with the harder paraphrase ("the download of our records kept
-# failing for big accounts", xfail in test_search.py) dense ranking puts the adjacent answer first.
-QUERY = "the CSV export keeps timing out for our big workspace"
+QUERY = "the download of our records kept failing for big accounts"
 
 
 @pytest.fixture(scope="module")
