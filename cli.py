@@ -58,6 +58,8 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 @click.option("--retry-failed", is_flag=True,
               help="Retry recordings that failed before, now, even if unchanged (default: when the file "
                    "changes or ingest.retry_failed_after_hours have passed).")
+@click.option("--speakers", "num_speakers", type=click.IntRange(1, 6), default=None,
+              help="Speakers per recording (1-6) instead of finding the count; a recording's metadata overrides it.")
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Recordings transcribed at once, CPU threads split between them [default: transcribe.workers, 1].")
@@ -65,7 +67,7 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
               help="ray: transcribe on a Ray cluster (pip install 'heard[ray]') [default: transcribe.executor, local].")
 @click.option("--address", default=None, help="Ray cluster address, e.g. ray://head:10001 [default: transcribe.address].")
 @click.pass_context
-def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_failed, quiet, workers, executor, address):
+def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_failed, num_speakers, quiet, workers, executor, address):
     """Transcribe and index the recordings under PATHS (folders are searched recursively).
 
     Recordings that are unchanged cost a stat; moved ones no work; changed ones are re-transcribed;
@@ -80,6 +82,8 @@ def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_f
     for key, value in (("workers", workers), ("executor", executor), ("address", address)):
         if value is not None:
             setattr(settings.transcribe, key, value)
+    if num_speakers is not None:
+        settings.speakers.count = num_speakers
     with _reporter(quiet) as reporter, user_errors():
         summary = run_ingest(list(paths), settings, reporter=reporter, retranscribe=retranscribe,
                              keep_missing=keep_missing, prune=prune, retry_failed=retry_failed)
@@ -156,19 +160,35 @@ def _reporter(quiet: bool):
 @click.option("--per-recording", type=click.IntRange(min=1), default=None,
               help="At most N quotes from one recording [default: search.per_recording, no cap].")
 @click.option("--group", is_flag=True, help="Group the quotes by recording (json: a list of recordings with their hits).")
+@click.option("--role", type=click.Choice(["interviewer", "customer", "host", "guest"], case_sensitive=False),
+              help="Only quotes by speakers in this role.")
+@click.option("--speaker", help="Only quotes by this speaker (name as shown in hits, any case).")
+@click.option("--company", help="Only recordings of this company (any case).")
+@click.option("--segment", help="Only recordings of this customer segment (any case).")
+@click.option("--tag", "tags", multiple=True, help="Only recordings with this tag; repeat to require several.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or after YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or before YYYY-MM-DD.")
+@click.option("--recording", help="Only this recording: its id, or the path of the file.")
 @click.pass_context
-def search(ctx, query, k, output_format, per_recording, group):
+def search(ctx, query, k, output_format, per_recording, group, role, speaker, company, segment, tags, since, until,
+           recording):
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
+    Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
     """
     from pipeline import formats
-    from pipeline.search import group_by_recording
+    from pipeline.search import SearchFilters, group_by_recording, recording_id_of
     from pipeline.search import search as run_search
 
     settings = _settings(ctx)
     with user_errors():
-        hits = run_search(query, settings, k=k, per_recording=per_recording)
+        filters = SearchFilters(
+            role=role, speaker=speaker, company=company, segment=segment, tags=tuple(tags),
+            since=since.date() if since else None, until=until.date() if until else None,
+            recording=recording_id_of(recording) if recording else None,
+        )
+        hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
     if group and output_format != "csv":
         groups = group_by_recording(hits)
         if output_format == "json":

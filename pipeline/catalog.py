@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS recordings (
     duration REAL NOT NULL DEFAULT 0,
     last_error TEXT,
     failures INTEGER NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    companion TEXT
 );
 CREATE INDEX IF NOT EXISTS recordings_by_id ON recordings (recording_id);
 CREATE TABLE IF NOT EXISTS runs (
@@ -77,6 +78,9 @@ class Entry:
     last_error: str | None = None
     failures: int = 0
     updated_at: str = ""
+    # Fingerprint of what beside the file shapes its index (metadata, a transcript file): a change
+    # re-indexes the recording without transcribing it.
+    companion: str | None = None
 
     def same_file(self, size: int, mtime_ns: int) -> bool:
         return self.size == size and self.mtime_ns == mtime_ns
@@ -100,6 +104,9 @@ class Catalog:
             # WAL lets `heard status` read while an ingest writes.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(recordings)")}
+            if "companion" not in columns:  # catalogs written before metadata existed
+                self._db.execute("ALTER TABLE recordings ADD COLUMN companion TEXT")
         except sqlite3.DatabaseError as exc:
             raise _error(path, exc) from exc
         self._db.row_factory = sqlite3.Row

@@ -37,6 +37,13 @@ class ChunkingSettings:
 
 
 @dataclass
+class SpeakersSettings:
+    diarize: bool = True
+    count: int | None = None  # speakers per recording; None finds 1-6 (a recording's metadata overrides)
+    threads: int = 0
+
+
+@dataclass
 class EmbeddingSettings:
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 32
@@ -78,6 +85,7 @@ class Settings:
     data_dir: Path = field(default_factory=Path.cwd)
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    speakers: SpeakersSettings = field(default_factory=SpeakersSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     search: SearchSettings = field(default_factory=SearchSettings)

@@ -10,7 +10,22 @@ from pipeline.search import Hit, RecordingHits
 from pipeline.transcripts import format_timestamp
 
 FORMATS = ("table", "json", "md", "csv")
-CSV_FIELDS = ("score", "timestamp", "start", "end", "speaker", "title", "recording", "recording_id", "text")
+CSV_FIELDS = ("score", "timestamp", "start", "end", "speaker", "role", "title", "company", "segment", "kind", "date",
+              "tags", "recording", "recording_id", "text")
+
+
+def who(hit: Hit) -> str:
+    """'Sam Lee (customer)', 'S2 (customer)', or 'Unknown speaker'."""
+    name = hit.speaker or "Unknown speaker"
+    return f"{name} ({hit.role})" if hit.role else name
+
+
+def context(hit: Hit) -> str:
+    """The recording's metadata in one line: 'Acme Logistics, enterprise, 2026-03-14, #export'."""
+    meta = hit.metadata or {}
+    parts = [str(meta[k]) for k in ("company", "segment", "date") if meta.get(k)]
+    parts += [f"#{t}" for t in meta.get("tags") or []]
+    return ", ".join(parts)
 
 
 def hits_to_json(hits: list[Hit]) -> str:
@@ -20,9 +35,9 @@ def hits_to_json(hits: list[Hit]) -> str:
 def hits_to_markdown(hits: list[Hit], query: str) -> str:
     lines = [f"## {query}", ""]
     for number, hit in enumerate(hits, 1):
-        who = hit.speaker or "Unknown speaker"
         lines.append(f"{number}. > {hit.text}")
-        lines.append(f"   — {who}, *{hit.title}* at {format_timestamp(hit.start)} (`{hit.recording}`)")
+        where = f" ({context(hit)})" if context(hit) else ""
+        lines.append(f"   — {who(hit)}, *{hit.title}*{where} at {format_timestamp(hit.start)} (`{hit.recording}`)")
         lines.append("")
     return "\n".join(lines)
 
@@ -32,7 +47,15 @@ def hits_to_csv(hits: list[Hit]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for hit in hits:
-        writer.writerow({**hit.to_dict(), "timestamp": format_timestamp(hit.start), "speaker": hit.speaker or ""})
+        meta = hit.metadata or {}
+        writer.writerow({
+            **{k: meta.get(k, "") for k in ("company", "segment", "kind", "date")},
+            **hit.to_dict(),
+            "tags": ";".join(meta.get("tags") or []),
+            "timestamp": format_timestamp(hit.start),
+            "speaker": hit.speaker or "",
+            "role": hit.role or "",
+        })
     return out.getvalue()
 
 
@@ -49,16 +72,19 @@ def print_hits_table(hits: list[Hit], query: str, console=None) -> None:
     table.add_column("#", justify="right")
     table.add_column("At", no_wrap=True)
     table.add_column("Speaker")
-    table.add_column("Recording")
-    table.add_column("Quote", ratio=1)
+    table.add_column("Quote and recording", ratio=1)
     table.add_column("Score", justify="right")
     for number, hit in enumerate(hits, 1):
+        # The recording goes under the quote, where the widest column leaves long titles whole.
+        quote = Text(f"“{hit.text}”\n")
+        quote.append(hit.title, style="bold")
+        if context(hit):
+            quote.append(f"\n{context(hit)}", style="dim")
         table.add_row(
             str(number),
             format_timestamp(hit.start),
-            Text(hit.speaker or "?"),
-            Text(hit.title),
-            Text(f"“{hit.text}”"),
+            Text(f"{hit.speaker}\n{hit.role}" if hit.speaker and hit.role else hit.speaker or "?"),
+            quote,
             f"{hit.score:.2f}",
         )
     console.print(table)

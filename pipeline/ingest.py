@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import chunking, sources, transcribe, transcripts
+from pipeline import chunking, importers, metadata, sources, speakers, transcribe, transcripts
 from pipeline.catalog import FAILED, INDEXED, MISSING, Catalog, Entry, catalog_path, now
 from pipeline.config import Settings
 from pipeline.crash import crash_point
@@ -41,7 +41,7 @@ class IngestOptions:
 @dataclass
 class IngestSummary:
     new: int = 0  # recordings indexed for the first time
-    updated: int = 0  # content changed at the same path: re-transcribed, old chunks replaced
+    updated: int = 0  # content changed at the same path (re-transcribed), or its metadata or speakers (re-indexed only)
     unchanged: int = 0  # nothing to do
     moved: int = 0  # of the unchanged: same content found at a new path, only the path was updated
     failed: int = 0  # failed this run or earlier and not fixed; see failures
@@ -82,7 +82,7 @@ def ingest(
     """
     options = IngestOptions(retranscribe, keep_missing, prune, retry_failed)
     reporter = reporter or SilentReporter()
-    files = sources.discover(paths)
+    files = sources.discover(paths, exclude=(settings.transcripts_dir, settings.index_dir))
     roots = [Path(p).expanduser().resolve() for p in paths]
     with data_dir_lock(settings.data_dir, "ingest") as dead_holder:
         if dead_holder:
@@ -197,25 +197,35 @@ class Run:
     def process(self, path: Path) -> None:
         """One recording, start to finish; its faults are recorded and the run goes on."""
         entry = self.catalog.get(str(path))
+        companion = None
         try:
             stat = _stat(path)
-            if entry and entry.same_file(stat.st_size, stat.st_mtime_ns) and self._settled(path, entry):
+            # Metadata and a transcript file beside the recording shape its index too.
+            meta = metadata.for_recording(path)
+            count = meta.get("num_speakers") or self.settings.speakers.count
+            companion = companion_fingerprint(path, meta, count if self.settings.speakers.diarize else "off")
+            same_companion = entry is not None and entry.companion == companion
+            if entry and entry.same_file(stat.st_size, stat.st_mtime_ns) and same_companion and self._settled(path, entry):
                 return
-            recording = identify(path, entry, stat)
+            recording = identify(path, entry if same_companion else None, stat)
             previous = entry.recording_id if entry and entry.recording_id != recording.id else None
             replaces = self._unused(previous, path)
             transcript, transcribed = self.obtain_transcript(recording)
-            if not transcribed and self._already_indexed(recording, path, stat, transcript, replaces):
+            rediarized = self.find_speakers(recording, transcript, meta)
+            if not transcribed and not rediarized and self._already_indexed(
+                recording, path, stat, transcript, replaces, companion
+            ):
                 return
-            written = self.index(recording.id, transcript, replaces=replaces)
-            self._record(path, stat, recording, transcript, written)
+            written = self.index(recording.id, transcript, replaces=replaces, meta=meta)
+            self._record(path, stat, recording, transcript, written, companion)
             if entry and entry.status in (INDEXED, MISSING):
-                why = "content changed" if previous else "transcription settings changed"
+                why = ("content changed" if previous else "transcription settings changed") if transcribed else (
+                    "metadata or speakers changed: re-indexed, not re-transcribed")
                 self._count(path, "updated", f"{why}: re-transcribed, indexed {written} chunks", written)
             else:
                 self._count(path, "new", f"indexed {written} chunks", written)
         except RecordingError as exc:
-            self._record_failure(path, entry, exc.reason)
+            self._record_failure(path, entry, exc.reason, companion)
         except OSError as exc:
             raise _storage_error(exc, self.settings.data_dir) from exc
 
@@ -255,8 +265,9 @@ class Run:
     def obtain_transcript(self, recording: sources.Recording) -> tuple[transcripts.Transcript, bool]:
         """The saved transcript, or a new one when there is none (or --retranscribe asks for it)."""
         transcript = transcripts.load_if_exists(self.settings.transcripts_dir, recording.id)
-        if transcript is not None and not (self.options.retranscribe and transcript.transcriber != self.wanted):
-            if transcript.transcriber != self.wanted:
+        other_model = transcript is not None and transcript.transcriber != self.wanted and not importers.is_imported(transcript)
+        if transcript is not None and not (self.options.retranscribe and other_model):
+            if other_model:
                 self.summary.stale += 1
             if transcript.source != str(recording.path):
                 transcript.source = str(recording.path)
@@ -269,14 +280,15 @@ class Run:
         if pending is not None:
             transcript = pending.result()
         else:
-            transcript = transcribe.transcribe_recording(recording, self._transcriber, self._progress)
+            transcript = importers.import_or_transcribe(recording, self._transcriber, self._progress)
         try:
             transcripts.save(transcript, self.settings.transcripts_dir)
         except OSError as exc:
             raise _storage_error(exc, self.settings.transcripts_dir) from exc
         crash_point("transcript-saved")
-        self.summary.transcribed += 1
-        self.summary.audio_seconds += transcript.duration
+        if not importers.is_imported(transcript):
+            self.summary.transcribed += 1
+            self.summary.audio_seconds += transcript.duration
         return transcript, True
 
     def _submit_ahead(self, files: list[Path]) -> None:
@@ -300,6 +312,8 @@ class Run:
                 recording = identify(path, entry, stat)
             except (OSError, RecordingError):
                 continue  # the loop reports it
+            if recording.transcript is not None:
+                continue  # imported from its transcript file, no Whisper
             if transcripts.json_path(self.settings.transcripts_dir, recording.id).is_file():
                 saved = transcripts.load_if_exists(self.settings.transcripts_dir, recording.id)
                 if not (self.options.retranscribe and saved.transcriber != self.wanted):
@@ -309,37 +323,55 @@ class Run:
                     self._executor = make_executor(ts)
                 self._pending[recording.id] = self._executor.submit(recording)
 
+    def find_speakers(self, recording: sources.Recording, transcript: transcripts.Transcript, meta: dict) -> bool:
+        """Diarize unless done (with the same requested count); True if the speakers changed."""
+        if not self.settings.speakers.diarize:
+            return False
+        count = meta.get("num_speakers") or self.settings.speakers.count
+        audio = recording.path if recording.has_audio else None
+        if not speakers.ensure_diarized(transcript, audio, count, self.settings.speakers.threads):
+            return False
+        try:
+            transcripts.save(transcript, self.settings.transcripts_dir)
+        except OSError as exc:
+            raise _storage_error(exc, self.settings.transcripts_dir) from exc
+        return True
+
     def _progress(self, done: float, total: float) -> None:
         self.reporter.progress(done, total)
         if done > 0:
             crash_point("transcribing")
 
     def _already_indexed(
-        self, recording: sources.Recording, path: Path, stat: os.stat_result, transcript, replaces: tuple[str, ...]
+        self, recording: sources.Recording, path: Path, stat: os.stat_result, transcript, replaces: tuple[str, ...],
+        companion: str | None = None,
     ) -> bool:
         """Same content already indexed, under this path (touched) or another (moved, renamed or
         copied): no work but pointing its chunks at this path (and dropping what it replaces)."""
         holders = [e for e in self.catalog.with_recording_id(recording.id) if e.status in (INDEXED, MISSING)]
-        if not holders:
+        # Indexed with other metadata (or another transcript beside it): index again.
+        if not holders or all(e.companion != companion for e in holders):
             return False
         for earlier in replaces:
             self.summary.chunks_removed += self.store.remove_recording(earlier)
         if any(e.path == str(path) for e in holders):
-            self._record(path, stat, recording, transcript, holders[0].chunks)
+            self._record(path, stat, recording, transcript, holders[0].chunks, companion)
             self._count(path, "unchanged", "unchanged (only its modification time changed)")
             return True
         self.store.set_recording_path(recording.id, str(path))
-        self._record(path, stat, recording, transcript, holders[0].chunks)
+        self._record(path, stat, recording, transcript, holders[0].chunks, companion)
         self.summary.moved += 1
         self._count(path, "unchanged", f"same content as {holders[0].path}: no work")
         return True
 
     # step 3: index
 
-    def index(self, recording_id: str, transcript: transcripts.Transcript, replaces: tuple[str, ...] = ()) -> int:
+    def index(self, recording_id: str, transcript: transcripts.Transcript, replaces: tuple[str, ...] = (),
+              meta: dict | None = None) -> int:
         """Chunk, embed and write one transcript's chunks, replacing `replaces`' chunks in the same step."""
         chunks = chunking.chunk_transcript(transcript, self.settings.chunking)
-        vectors = self.embedder.encode([c.text for c in chunks])
+        speakers.label_chunks(chunks, transcript, meta or {})
+        vectors = self.embedder.encode(speakers.embedding_texts(chunks))
         if not self._model_checked:
             self.store.check_embedding_model(self.settings.embedding.model, self.embedder.dimension)
             self._model_checked = True
@@ -356,17 +388,18 @@ class Run:
 
     # bookkeeping
 
-    def _record(self, path: Path, stat: os.stat_result, recording: sources.Recording, transcript, chunks: int) -> None:
+    def _record(self, path: Path, stat: os.stat_result, recording: sources.Recording, transcript, chunks: int,
+                companion: str | None = None) -> None:
         self.catalog.put(
             Entry(
                 path=str(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=recording.sha256,
                 recording_id=recording.id, status=INDEXED, transcriber=transcript.transcriber,
                 embedding_model=self.settings.embedding.model, chunking=self.chunking, chunks=chunks,
-                duration=transcript.duration,
+                duration=transcript.duration, companion=companion,
             )
         )
 
-    def _record_failure(self, path: Path, entry: Entry | None, reason: str) -> None:
+    def _record_failure(self, path: Path, entry: Entry | None, reason: str, companion: str | None = None) -> None:
         try:
             stat = path.stat()
             size, mtime_ns = stat.st_size, stat.st_mtime_ns
@@ -379,7 +412,7 @@ class Run:
             Entry(
                 path=str(path), size=size, mtime_ns=mtime_ns, sha256=None,
                 recording_id=entry.recording_id if entry else None, status=FAILED, last_error=reason,
-                failures=(entry.failures if entry and entry.status == FAILED else 0) + 1,
+                failures=(entry.failures if entry and entry.status == FAILED else 0) + 1, companion=companion,
             )
         )
         self.summary.failed += 1
@@ -425,10 +458,22 @@ class Run:
                 self.reporter.removed(path, f"file is gone; removed {removed} chunks{kept}")
 
 
+def companion_fingerprint(path: Path, meta: dict, speakers_count: Any = None) -> str:
+    """What beside the file shapes its index: its metadata, a transcript file of the same name, and
+    the number of speakers asked for."""
+    beside = sources.transcript_beside(path) if path.suffix.lower() in sources.AUDIO_EXTENSIONS else None
+    stamp = None
+    if beside is not None:
+        stat = beside.stat()
+        stamp = [str(beside), stat.st_size, stat.st_mtime_ns]
+    return metadata.fingerprint(meta, {"transcript": stamp, "speakers": speakers_count})
+
+
 def identify(path: Path, entry: Entry | None, stat: os.stat_result) -> sources.Recording:
     """The Recording for a file, hashing it only if the catalog has no hash for this size and mtime."""
     if entry and entry.sha256 and entry.same_file(stat.st_size, stat.st_mtime_ns):
-        return sources.Recording(path=path, sha256=entry.sha256, size=stat.st_size)
+        transcript = path if importers.is_transcript_file(path) else sources.transcript_beside(path)
+        return sources.Recording(path=path, sha256=entry.sha256, size=stat.st_size, transcript=transcript)
     try:
         return sources.identify(path)
     except OSError as exc:

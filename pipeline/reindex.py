@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import chunking, transcripts
+from pipeline import chunking, metadata, speakers, transcripts
 from pipeline.catalog import Catalog, catalog_path, now
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, HeardError
+from pipeline.errors import ConfigError, HeardError, RecordingError
 from pipeline.lock import data_dir_lock
 from pipeline.progress import Reporter, SilentReporter
 
@@ -110,13 +110,14 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
             reporter.start(path, number, len(files))
             try:
                 transcript = transcripts.load(path)
-            except ConfigError as exc:
+                meta = metadata.for_recording(Path(transcript.source))
+            except (ConfigError, RecordingError) as exc:
                 summary.failed += 1
                 summary.failures.append({"path": str(path), "reason": str(exc)})
                 reporter.failed(path, str(exc))
                 continue
-            chunks = chunking.chunk_transcript(transcript, settings.chunking)
-            store.replace_recording(transcript.recording_id, chunks, embedder.encode([c.text for c in chunks]))
+            chunks = speakers.label_chunks(chunking.chunk_transcript(transcript, settings.chunking), transcript, meta)
+            store.replace_recording(transcript.recording_id, chunks, embedder.encode(speakers.embedding_texts(chunks)))
             written[transcript.recording_id] = len(chunks)
             summary.recordings += 1
             summary.chunks_written += len(chunks)

@@ -73,10 +73,13 @@ class SearchFilters:
     def where(self) -> dict[str, Any] | None:
         """The Chroma `where` clause, or None when nothing is filtered."""
         clauses: list[dict[str, Any]] = []
-        for key in ("role", "speaker", "company", "segment"):
+        if self.role:
+            clauses.append({"role": self.role.casefold()})
+        # Names, companies, segments and tags match whatever their case (lower-cased copies in the store).
+        for key in ("speaker", "company", "segment"):
             if getattr(self, key):
-                clauses.append({key: getattr(self, key)})
-        clauses += [{"tags": {"$contains": tag}} for tag in self.tags]
+                clauses.append({f"{key}_key": getattr(self, key).casefold()})
+        clauses += [{"tags_key": {"$contains": tag.casefold()}} for tag in self.tags]
         if self.since:
             clauses.append({"date_key": {"$gte": _date_key(self.since)}})
         if self.until:
@@ -86,6 +89,18 @@ class SearchFilters:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def recording_id_of(recording: str) -> str:
+    """A recording id from an id or the path of a recording (or transcript) file."""
+    from pathlib import Path
+
+    from pipeline import sources
+
+    path = Path(recording).expanduser()
+    if path.is_file():
+        return sources.identify(path.resolve()).id
+    return recording
 
 
 def _date_key(day: datetime.date) -> int:

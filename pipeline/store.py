@@ -311,6 +311,8 @@ def live(where: dict[str, Any] | None) -> dict[str, Any]:
 
 # Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.
 RECORDING_KEYS = ("company", "segment", "kind", "date", "tags")
+# Chroma matches strings exactly: lower-cased copies (<key>_key) make these filters case-insensitive.
+FOLDED_KEYS = ("speaker", "company", "segment", "tags")
 
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:
@@ -325,6 +327,10 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "role": chunk.role,
         **{key: chunk.metadata.get(key) for key in RECORDING_KEYS},
     }
+    for key in FOLDED_KEYS:
+        value = meta.get(key)
+        if value:
+            meta[f"{key}_key"] = [v.casefold() for v in value] if isinstance(value, list) else str(value).casefold()
     if meta["date"]:
         # Chroma compares numbers only: dates also go in as yyyymmdd for --since/--until.
         meta["date_key"] = int(str(meta["date"])[:10].replace("-", ""))

@@ -43,6 +43,8 @@ class Transcript:
     transcriber: dict[str, Any]
     segments: list[Segment]
     schema: int = SCHEMA_VERSION
+    # How speakers were found (method, requested count, seconds taken); None until diarized.
+    diarization: dict[str, Any] | None = None
 
     @property
     def text(self) -> str:

@@ -64,7 +64,7 @@ def test_search_then_play_starts_the_audio_at_the_quotes_start(page, web_server,
     first = page.locator(".card").first
     assert "times out" in first.locator(".quote").inner_text()
     assert first.get_attribute("data-recording") == web_data.ids["acme-export.mp3"]
-    assert first.locator(".title").inner_text() == "Acme export"
+    assert first.locator(".title").inner_text() == "Exporting data for the quarterly board report"  # its sidecar title
     start = float(first.get_attribute("data-start"))
     answer = next(t for t in truth["acme-export.mp3"]["turns"] if "times out" in t["text"])
     # The quote is the answering sentence, timed by its own words: inside the answer's turn.

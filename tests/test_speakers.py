@@ -1,0 +1,213 @@
+"""Who said it: diarization of generated interviews, words to speakers, roles, and the DER measure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import EXAMPLES
+from pipeline import speakers
+from pipeline.der import diarization_error_rate, read_rttm
+from pipeline.transcripts import Segment, Transcript, Word
+
+EXAMPLE_NAMES = ["acme-export.mp3", "brightside-onboarding.m4a", "northwind-pricing.ogg"]
+
+
+def _reference(truth, name):
+    return [(t["start"], t["end"], t["speaker"]) for t in truth[name]["turns"]]
+
+
+# --- DER, the measure itself ------------------------------------------------------------------
+
+REF = [(0.0, 4.0, "a"), (5.0, 9.0, "b")]
+
+
+def test_der_is_zero_for_a_perfect_answer_whatever_the_labels():
+    assert diarization_error_rate(REF, [(0.0, 4.0, "x"), (5.0, 9.0, "y")]).der == 0
+
+
+def test_der_counts_missed_false_alarm_and_confusion():
+    # b's turn labelled as a's speaker for 2 s, 1 s of b missed, 1 s of silence claimed.
+    hyp = [(0.0, 4.0, "x"), (4.0, 4.5, "x"), (5.0, 7.0, "x"), (7.0, 8.0, "y")]
+    result = diarization_error_rate(REF, hyp, collar=0.0)
+    assert result.missed == pytest.approx(1.0)
+    assert result.false_alarm == pytest.approx(0.5)
+    assert result.confusion == pytest.approx(2.0)
+    assert result.der == pytest.approx(3.5 / 8.0)
+
+
+def test_collar_forgives_boundary_slips_only():
+    slipped = [(0.2, 4.2, "x"), (5.2, 8.8, "y")]
+    assert diarization_error_rate(REF, slipped, collar=0.25).der == 0
+    assert diarization_error_rate(REF, slipped, collar=0.0).der > 0.05
+
+
+def test_der_counts_each_speaker_in_overlap_and_reads_rttm():
+    ref = read_rttm("SPEAKER f 1 0.00 2.00 <NA> <NA> a <NA> <NA>\nSPEAKER f 1 1.00 2.00 <NA> <NA> b <NA> <NA>\n")
+    assert ref == [(0.0, 2.0, "a"), (1.0, 3.0, "b")]
+    result = diarization_error_rate(ref, [(0.0, 3.0, "x")], collar=0.0)
+    assert result.total == pytest.approx(4.0) and result.missed == pytest.approx(1.0)
+
+
+def test_everything_missed_is_an_error_rate_of_one():
+    assert diarization_error_rate(REF, []).der == 1
+
+
+# --- diarization on generated interviews ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def decoded():
+    from pipeline.audio import decode_audio
+
+    return {name: decode_audio(EXAMPLES / name) for name in EXAMPLE_NAMES}
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_generated_interview_is_diarized_into_two_speakers_under_5_percent_der(decoded, truth, name):
+    turns = speakers.diarize(decoded[name])
+    assert {t.speaker for t in turns} == {"S1", "S2"}
+    result = diarization_error_rate(_reference(truth, name), [(t.start, t.end, t.speaker) for t in turns], collar=0.25)
+    assert result.der < 0.05, result
+
+
+def test_forced_speaker_count_is_obeyed(decoded):
+    audio = decoded["acme-export.mp3"]
+    assert {t.speaker for t in speakers.diarize(audio, num_speakers=1)} == {"S1"}
+    assert len({t.speaker for t in speakers.diarize(audio, num_speakers=3)}) == 3
+
+
+def test_one_voice_is_one_speaker(decoded, truth):
+    audio = decoded["northwind-pricing.ogg"]
+    customer = [t for t in truth["northwind-pricing.ogg"]["turns"] if t["speaker"] == "customer"]
+    import numpy as np
+
+    alone = np.concatenate([audio[int(t["start"] * 16000): int(t["end"] * 16000)] for t in customer])
+    assert {t.speaker for t in speakers.diarize(alone)} == {"S1"}
+
+
+def test_silence_has_no_speakers():
+    import numpy as np
+
+    assert speakers.diarize(np.zeros(16000 * 3, dtype=np.float32)) == []
+
+
+# --- words to speakers, segments rebuilt ---------------------------------------------------------
+
+
+def _transcript(segments):
+    return Transcript("id", "sha", "/x.mp3", "X", 10.0, "en", {"backend": "test"}, segments)
+
+
+def test_a_segment_straddling_a_speaker_change_is_split_at_the_word():
+    words = [Word(0.0, 0.5, " Why"), Word(0.5, 1.0, " not?"), Word(1.6, 2.0, " Because"), Word(2.0, 2.4, " cost.")]
+    transcript = _transcript([Segment(0.0, 2.4, "Why not? Because cost.", words=words)])
+    turns = [speakers.SpeakerTurn(0.0, 1.2, "S1"), speakers.SpeakerTurn(1.5, 3.0, "S2")]
+    speakers.assign(transcript, turns)
+    assert [(s.speaker, s.text, s.start, s.end) for s in transcript.segments] == [
+        ("S1", "Why not?", 0.0, 1.0), ("S2", "Because cost.", 1.6, 2.4)]
+
+
+def test_a_word_in_a_gap_goes_to_the_nearest_turn():
+    transcript = _transcript([Segment(0.0, 5.0, "Hm", words=[Word(3.8, 3.9, " Hm")])])
+    speakers.assign(transcript, [speakers.SpeakerTurn(0.0, 1.0, "S1"), speakers.SpeakerTurn(4.0, 5.0, "S2")])
+    assert transcript.segments[0].speaker == "S2"
+
+
+def test_indexed_examples_words_follow_the_true_speakers(indexed_examples, truth):
+    data_dir, _ = indexed_examples
+    wrong = total = 0
+    for path in (data_dir / "transcripts").glob("*.json"):
+        transcript = json.loads(path.read_text())
+        name = transcript["source"].rsplit("/", 1)[-1]
+        assert transcript["diarization"]["speakers"] == 2
+        assert transcript["diarization"]["seconds"] > 0
+        # S1 speaks first: the interviewer opens each example.
+        true_label = {"interviewer": "S1", "customer": "S2"}
+        for segment in transcript["segments"]:
+            for word in segment["words"]:
+                middle = (word["start"] + word["end"]) / 2
+                turn = min(truth[name]["turns"], key=lambda t: 0 if t["start"] <= middle <= t["end"] else min(abs(t["start"] - middle), abs(t["end"] - middle)))
+                total += 1
+                wrong += segment["speaker"] != true_label[turn["speaker"]]
+    assert total > 300 and wrong / total < 0.02
+
+
+# --- roles ------------------------------------------------------------------------------------------
+
+
+def test_roles_of_generated_interviews_under_5_percent_wrong(indexed_examples, heard, truth):
+    """Every word of every hit: does its role match who really said it?"""
+    data_dir, _ = indexed_examples
+    hits = json.loads(heard(["search", "what happened", "--format", "json", "-k", "50"], data_dir).stdout)
+    assert len(hits) >= 20
+    wrong = 0
+    for hit in hits:
+        name = hit["recording"].rsplit("/", 1)[-1]
+        true = [t["speaker"] for t in truth[name]["turns"] if t["start"] < hit["end"] and hit["start"] < t["end"]]
+        assert len(set(true)) == 1, (hit, true)  # a quote is one speaker's words
+        wrong += hit["role"] != true[0]
+    assert wrong / len(hits) < 0.05
+
+
+def _interview(kind_questions):
+    segments = []
+    clock = 0.0
+    for speaker, text in kind_questions:
+        segments.append(Segment(clock, clock + 2, text, speaker))
+        clock += 2
+    return _transcript(segments)
+
+
+INTERVIEW = _interview([
+    ("S1", "Thanks for joining. What slows you down?"),
+    ("S2", "Exports. They time out every quarter and I lose two days copying rows by hand."),
+    ("S1", "What did you try?"),
+    ("S2", "Smaller exports. It works but it is tedious. Can I ask when a fix is coming?"),
+    ("S1", "Soon. Anything else?"),
+    ("S2", "Search is slow when I look for old projects, so I scroll instead."),
+])
+
+
+def test_the_speaker_who_asks_and_talks_less_is_the_interviewer():
+    assert speakers.infer_roles(INTERVIEW) == {"S1": "interviewer", "S2": "customer"}
+    assert speakers.infer_roles(INTERVIEW, "podcast") == {"S1": "host", "S2": "guest"}
+
+
+def test_metadata_names_and_roles_override_the_evidence():
+    by_role = speakers.people(INTERVIEW, {"speakers": [{"name": "Dana", "role": "interviewer"}, {"name": "Sam", "role": "customer"}]})
+    assert {(p.name, p.role) for p in by_role.values()} == {("Dana", "interviewer"), ("Sam", "customer")}
+    by_label = speakers.people(INTERVIEW, {"speakers": [{"label": "S2", "name": "Priya", "role": "interviewer"}]})
+    assert (by_label["S2"].name, by_label["S2"].role) == ("Priya", "interviewer")
+    assert (by_label["S1"].name, by_label["S1"].role) == ("S1", "customer")  # the other one answers
+
+
+def test_a_lone_speaker_is_the_customer():
+    assert speakers.infer_roles(_interview([("S1", "We love it. Why would we leave?")])) == {"S1": "customer"}
+
+
+def test_speakers_flag_forces_the_count_and_changing_it_never_retranscribes(tmp_path, heard, truth):
+    """A subtitle file without names beside its audio: the audio is diarized, the text kept."""
+    import shutil
+
+    from conftest import last_json_line
+
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "acme-export.mp3", folder / "call.mp3")
+    cues = []
+    for number, turn in enumerate(truth["acme-export.mp3"]["turns"], 1):
+        start, end = (f"00:00:{t:06.3f}".replace(".", ",") for t in (turn["start"], turn["end"]))
+        cues += [str(number), f"{start} --> {end}", turn["text"], ""]
+    (folder / "call.srt").write_text("\n".join(cues))
+    data_dir = tmp_path / "data"
+
+    def speakers_found(args):
+        summary = last_json_line(heard(["ingest", folder, "--format", "json", *args], data_dir).stdout)
+        assert summary["transcribed"] == 0
+        hits = json.loads(heard(["search", "export", "--format", "json", "-k", "20"], data_dir).stdout)
+        return {h["speaker"] for h in hits}, {h["role"] for h in hits}
+
+    assert speakers_found(["--speakers", "1"]) == ({"S1"}, {"customer"})
+    assert speakers_found([]) == ({"S1", "S2"}, {"interviewer", "customer"})
