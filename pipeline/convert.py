@@ -41,13 +41,13 @@ import base64
 import gzip
 import hashlib
 import json
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from pipeline.files import atomic_path
 
 __all__ = [
     "Ct2Model",
@@ -273,17 +273,8 @@ def convert_ct2_to_openai_whisper(ct2_dir: str | Path, out_path: str | Path) -> 
         if heads:
             checkpoint["alignment_heads"] = encode_alignment_heads(heads, dims["n_text_layer"], dims["n_text_head"])
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(out_path) as staging:
+        torch.save(checkpoint, staging)
     return out_path
 
 

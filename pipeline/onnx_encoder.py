@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import weights
 from pipeline.config import EmbeddingSettings
+from pipeline.files import atomic_path
 
 _SUPPORTED_MODULES = {
     "sentence_transformers.models.Transformer",
@@ -87,11 +87,8 @@ def _export(folder: Path, target: Path) -> None:
     model = AutoModel.from_pretrained(str(folder)).eval()
     names = ["input_ids", "attention_mask", "token_type_ids"]
     example = tuple(torch.ones(1, 8, dtype=torch.long) for _ in names)
-    target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed: a concurrent search never reads half a file.
-    handle, staging = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
-    os.close(handle)
-    try:
+    with atomic_path(target) as staging:
         import warnings
 
         # The tracer warns about shape checks in transformers' masking code; the test of equal vectors
@@ -101,17 +98,13 @@ def _export(folder: Path, target: Path) -> None:
             torch.onnx.export(
                 LastHiddenState(model),
                 example,
-                staging,
+                str(staging),
                 input_names=names,
                 output_names=["last_hidden_state"],
                 dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]},
                 opset_version=17,
                 dynamo=False,
             )
-        os.replace(staging, target)
-    finally:
-        if os.path.exists(staging):
-            os.unlink(staging)
 
 
 class OnnxEncoder:

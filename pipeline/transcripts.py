@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.files import write_text_atomically
 
 SCHEMA_VERSION = 1
 
@@ -69,8 +68,8 @@ def save(transcript: Transcript, transcripts_dir: Path) -> Path:
     """Write <id>.json and <id>.md atomically; returns the JSON path."""
     transcripts_dir.mkdir(parents=True, exist_ok=True)
     path = json_path(transcripts_dir, transcript.recording_id)
-    _write_atomically(path, json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1))
-    _write_atomically(path.with_suffix(".md"), to_markdown(transcript))
+    write_text_atomically(path, json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1))
+    write_text_atomically(path.with_suffix(".md"), to_markdown(transcript))
     return path
 
 
@@ -119,17 +118,3 @@ def to_markdown(transcript: Transcript) -> str:
         lines.append(f"[{format_timestamp(segment.start)}] {who}{segment.text}")
         lines.append("")
     return "\n".join(lines)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    # A crash mid-write must never leave a half-written transcript behind the real name.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
