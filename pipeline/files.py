@@ -24,6 +24,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield staging
         with open(staging, "rb") as handle:
             os.fsync(handle.fileno())
+        # mkstemp makes owner-only files; these are shared data (a web server may run as another user).
+        os.chmod(staging, 0o644)
         os.replace(staging, path)
     finally:
         staging.unlink(missing_ok=True)
