@@ -263,17 +263,10 @@ def convert_model(model, output):
 
     MODEL is a CTranslate2 model folder or a name shipped offline (tiny.en, base).
     """
-    from pathlib import Path
+    from pipeline.convert import convert_model as run_convert
 
-    from pipeline import weights
-    from pipeline.convert import convert_ct2_to_openai_whisper
-
-    source = Path(model).expanduser()
-    if not weights.is_ct2_folder(source):
-        source = weights.bundled_whisper_ct2(model)
-    if source is None:
-        raise HeardClickError(f"{model}: not a CTranslate2 model folder nor an offline model name (tiny.en, base)", 2)
-    written = convert_ct2_to_openai_whisper(source, output)
+    with user_errors():
+        written = run_convert(model, output)
     click.echo(f"wrote {written}; use it with transcribe.backend: openai-whisper and transcribe.model: {written}")
 
 

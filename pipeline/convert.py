@@ -53,6 +53,7 @@ __all__ = [
     "Ct2Model",
     "read_ct2_model",
     "convert_ct2_to_openai_whisper",
+    "convert_model",
     "openai_whisper_checkpoint",
     "load_openai_whisper",
     "encode_alignment_heads",
@@ -276,6 +277,22 @@ def convert_ct2_to_openai_whisper(ct2_dir: str | Path, out_path: str | Path) -> 
     with atomic_path(out_path) as staging:
         torch.save(checkpoint, staging)
     return out_path
+
+
+def convert_model(model: str, out_path: str | Path) -> Path:
+    """`heard convert-model`: a CTranslate2 folder, or an offline model name (tiny.en, base), to a .pt checkpoint."""
+    from pipeline import weights
+    from pipeline.errors import ConfigError
+
+    source = Path(model).expanduser()
+    if not weights.is_ct2_folder(source):
+        source = weights.bundled_whisper_ct2(model)
+    if source is None:
+        raise ConfigError(
+            f"{model}: neither a CTranslate2 model folder nor a model name shipped offline (tiny.en, base); "
+            "give the folder that holds model.bin and config.json"
+        )
+    return convert_ct2_to_openai_whisper(source, out_path)
 
 
 def _cache_key(ct2_dir: Path) -> str:

@@ -169,3 +169,23 @@ def test_base_multilingual_converts_and_transcribes(tmp_path, speech16k):
     assert _wer(fw_text, ow_text) < 0.10
     assert _wer(TEXT, ow_text) < 0.15
     assert ow_words
+
+
+def test_convert_model_command_writes_a_checkpoint_whisper_loads(tmp_path):
+    from conftest import run_heard
+
+    out = tmp_path / "tiny.en.pt"
+    result = run_heard(["convert-model", "tiny.en", out])
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.stdout
+    model = load_openai_whisper(out)
+    assert model.dims.n_text_layer == TINY_EN_DIMS["n_text_layer"] and not model.is_multilingual
+
+
+def test_convert_model_command_rejects_an_unknown_model(tmp_path):
+    from conftest import run_heard
+
+    result = run_heard(["convert-model", "large-v9", tmp_path / "x.pt"])
+    assert result.exit_code == 2
+    assert "large-v9" in result.stderr and "model.bin" in result.stderr
+    assert not (tmp_path / "x.pt").exists()
