@@ -76,7 +76,8 @@ def write_wav(path: Path, samples: np.ndarray) -> None:
 def prepare_speech() -> tuple[Path, dict[str, str]]:
     """build/bench/corpus/*.wav and their reference transcripts: real speech, then generated speech."""
     corpus = WORK / ("corpus-quick" if QUICK else "corpus")
-    refs_file = corpus / "references.json"
+    # Beside the corpus, not in it: `heard ingest` reads JSON files in a folder as transcripts.
+    refs_file = corpus.with_name(corpus.name + "-references.json")
     if refs_file.is_file():
         return corpus, json.loads(refs_file.read_text())
     downloads = WORK / "downloads"
