@@ -24,6 +24,7 @@ from pipeline.transcripts import Segment, Transcript, Word
 SAMPLE_RATE = 16000
 HOP = 160  # samples per mel frame (10 ms), as the encoder was trained
 N_FFT = 400  # 25 ms analysis window
+MEL_BLOCK_FRAMES = 8192  # about 80 s of audio per block of the mel computation
 WINDOW_FRAMES = 160  # 1.6 s windows, the encoder's training length
 STEP_FRAMES = 40  # a window every 0.4 s
 MAX_WINDOWS = 4000  # about 27 minutes of speech at that step; longer recordings get a longer step
@@ -101,14 +102,32 @@ def mel_frames(samples: np.ndarray) -> np.ndarray:
     n_mels=40), computed with numpy: librosa's first call compiles numba code for half a minute.
     """
     # The encoder was trained on speech normalized to -30 dBFS; quieter audio is raised to it.
-    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0
+    rms = _rms(samples)
+    padded = np.zeros(len(samples) + 2 * (N_FFT // 2), dtype=np.float32)
+    padded[N_FFT // 2 : N_FFT // 2 + len(samples)] = samples
     if 0 < rms < 10 ** (-30 / 20):
-        samples = samples * (10 ** (-30 / 20) / rms)
-    padded = np.pad(samples.astype(np.float32), N_FFT // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
+        padded *= 10 ** (-30 / 20) / rms
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]  # a view: no copy
     window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann
-    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-    return (power @ _mel_filterbank().T).astype(np.float32)
+    filterbank = _mel_filterbank().T
+    out = np.empty((len(frames), filterbank.shape[1]), dtype=np.float32)
+    # A block at a time: the whole recording's windowed frames and their complex spectrum would
+    # cost about 30x the audio itself (6.9 GB of peak memory for a 2-hour recording).
+    for start in range(0, len(frames), MEL_BLOCK_FRAMES):
+        block = frames[start : start + MEL_BLOCK_FRAMES]
+        power = np.abs(np.fft.rfft(block * window, axis=1)) ** 2
+        out[start : start + len(block)] = power @ filterbank
+    return out
+
+
+def _rms(samples: np.ndarray, block: int = 1 << 20) -> float:
+    if not len(samples):
+        return 0.0
+    total = 0.0
+    for start in range(0, len(samples), block):
+        piece = samples[start : start + block].astype(np.float64)
+        total += float(np.dot(piece, piece))
+    return float(np.sqrt(total / len(samples)))
 
 
 def _hz_to_mel(hz):
