@@ -24,7 +24,7 @@ from pipeline.config import Settings
 from pipeline.crash import crash_point
 from pipeline.errors import ConfigError, HeardError, RecordingError, StorageError
 from pipeline.lock import data_dir_lock
-from pipeline.progress import Reporter, SilentReporter
+from pipeline.progress import Reporter, SilentReporter, RunSummary
 
 # Write errors that no retry of a single recording can fix: the run stops (exit 2).
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
@@ -39,7 +39,7 @@ class IngestOptions:
 
 
 @dataclass
-class IngestSummary:
+class IngestSummary(RunSummary):
     new: int = 0  # recordings indexed for the first time
     updated: int = 0  # content changed at the same path (re-transcribed), or its metadata or speakers (re-indexed only)
     unchanged: int = 0  # nothing to do
@@ -57,13 +57,6 @@ class IngestSummary:
     started_at: str = ""
     ended_at: str = ""
     failures: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def ingest(

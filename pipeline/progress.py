@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Protocol, TextIO
+from dataclasses import asdict
+from typing import Any, Protocol, TextIO
 
 
 class Reporter(Protocol):
@@ -113,3 +114,16 @@ def reporter_for(stream: TextIO = sys.stderr, quiet: bool = False) -> Reporter:
     if not quiet and stream.isatty():
         return RichReporter(stream)
     return LogReporter(stream, quiet=quiet)
+
+
+class RunSummary:
+    """What ingest and reindex summaries share: the exit code they imply and their JSON form."""
+
+    failed: int
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

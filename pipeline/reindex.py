@@ -19,11 +19,11 @@ from pipeline.catalog import Catalog, catalog_path, now
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, HeardError, RecordingError
 from pipeline.lock import data_dir_lock
-from pipeline.progress import Reporter, SilentReporter
+from pipeline.progress import Reporter, SilentReporter, RunSummary
 
 
 @dataclass
-class ReindexSummary:
+class ReindexSummary(RunSummary):
     recordings: int = 0
     chunks_written: int = 0
     failed: int = 0
@@ -31,13 +31,6 @@ class ReindexSummary:
     started_at: str = ""
     ended_at: str = ""
     failures: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def rebuild_dir(index_dir: Path) -> Path:

@@ -34,6 +34,16 @@ def settings_for(test_config):
     return make
 
 
+@pytest.fixture
+def indexed_copy(indexed_examples, tmp_path):
+    """A private copy of the indexed examples, for tests that change the index."""
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(indexed_examples[0], copy)
+    return copy
+
+
 # --- fusion -----------------------------------------------------------------------------------
 
 def test_reciprocal_rank_fusion_prefers_what_both_rankings_agree_on():
@@ -235,14 +245,10 @@ def test_eval_rejects_a_malformed_queries_file(heard, tmp_path):
 
 # --- keyword index upkeep and model changes -----------------------------------------------------
 
-def test_keyword_index_follows_recording_writes_and_removals(indexed_examples, settings_for, tmp_path):
-    import shutil
-
+def test_keyword_index_follows_recording_writes_and_removals(indexed_copy, settings_for):
     from pipeline.store import Store
 
-    data_dir, _ = indexed_examples
-    copy = tmp_path / "data"
-    shutil.copytree(data_dir, copy)
+    copy = indexed_copy
     settings = settings_for(copy)
     store = Store(settings.index_dir, settings.store.collection, create=False)
     store.sync_keywords()
@@ -254,26 +260,18 @@ def test_keyword_index_follows_recording_writes_and_removals(indexed_examples, s
     assert all(not h.recording_id == recording_id for h in search("spreadsheet", settings, k=5))
 
 
-def test_keyword_index_missing_beside_an_old_index_is_rebuilt_on_search(indexed_examples, settings_for, tmp_path):
-    import shutil
-
-    data_dir, _ = indexed_examples
-    copy = tmp_path / "data"
-    shutil.copytree(data_dir, copy)
+def test_keyword_index_missing_beside_an_old_index_is_rebuilt_on_search(indexed_copy, settings_for):
+    copy = indexed_copy
     (copy / "index" / "keywords.sqlite3").unlink()
     hits = search("CSV", settings_for(copy), k=1, mode="keyword")
     assert hits and "CSV" in hits[0].text
 
 
-def test_index_of_another_dimension_says_to_reindex(indexed_examples, settings_for, tmp_path):
-    import shutil
-
+def test_index_of_another_dimension_says_to_reindex(indexed_copy, settings_for):
     from pipeline.errors import ConfigError
     from pipeline.store import Store
 
-    data_dir, _ = indexed_examples
-    copy = tmp_path / "data"
-    shutil.copytree(data_dir, copy)
+    copy = indexed_copy
     settings = settings_for(copy)
     store = Store(settings.index_dir, settings.store.collection, create=False)
     # Provoke what a stronger model's index looks like to this model: vectors of another size.
