@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test bench chromium examples eval clean
+.PHONY: demo serve test lint bench chromium examples eval screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,19 @@ demo: $(VENV)/.installed-runtime
 serve: $(VENV)/.installed-runtime
 	$(BIN)/heard serve
 
-test: $(VENV)/.installed-test chromium
+test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint (ruff), format (ruff format, over the library and the CLI) and types (mypy, configured in
+# pyproject.toml): make test runs these first, so CI does too.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check pipeline cli.py
+	$(BIN)/mypy
+
+# Rewrites docs/screenshot-results.png (the README's picture) from the browser test.
+screenshot: $(VENV)/.installed-test chromium
+	$(BIN)/python -m pytest tests/test_web_browser.py -k search_then_play --update-screenshot
 
 # Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
 bench: $(VENV)/.installed-test

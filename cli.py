@@ -10,12 +10,13 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import HeardError
+from pipeline.indexing.roles import ROLES
 
 
 class HeardClickError(click.ClickException):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
 
 
 @contextlib.contextmanager
@@ -35,10 +36,19 @@ def _settings(ctx: click.Context):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="HEARD_CONFIG",
-              help="Settings file [env HEARD_CONFIG; default: ./config.yaml if present, else built-in defaults].")
-@click.option("--data-dir", type=click.Path(file_okay=False), envvar="HEARD_DATA_DIR",
-              help="Folder holding transcripts/ and the index [env HEARD_DATA_DIR].")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    envvar="HEARD_CONFIG",
+    help="Settings file [env HEARD_CONFIG; default: ./config.yaml if present, else built-in defaults].",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    envvar="HEARD_DATA_DIR",
+    help="Folder holding transcripts/ and the index [env HEARD_DATA_DIR].",
+)
 @click.version_option(__version__, prog_name="heard")
 @click.pass_context
 def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> None:
@@ -48,26 +58,51 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              help="json: print one JSON summary object as the last line of output.")
-@click.option("--retranscribe", is_flag=True,
-              help="Transcribe again recordings whose transcripts were made with other transcription settings.")
-@click.option("--keep-missing", is_flag=True,
-              help="Keep the chunks of recordings whose files are gone (default: remove them).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json: print one JSON summary object as the last line of output.",
+)
+@click.option(
+    "--retranscribe",
+    is_flag=True,
+    help="Transcribe again recordings whose transcripts were made with other transcription settings.",
+)
+@click.option("--keep-missing", is_flag=True, help="Keep the chunks of recordings whose files are gone (default: remove them).")
 @click.option("--prune", is_flag=True, help="Also delete the transcripts of recordings whose files are gone.")
-@click.option("--retry-failed", is_flag=True,
-              help="Retry recordings that failed before, now, even if unchanged (default: when the file "
-                   "changes or ingest.retry_failed_after_hours have passed).")
-@click.option("--speakers", "num_speakers", type=click.IntRange(1, 6), default=None,
-              help="Speakers per recording (1-6) instead of finding the count; a recording's metadata overrides it.")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Retry recordings that failed before, now, even if unchanged (default: when the file "
+    "changes or ingest.retry_failed_after_hours have passed).",
+)
+@click.option(
+    "--speakers",
+    "num_speakers",
+    type=click.IntRange(1, 6),
+    default=None,
+    help="Speakers per recording (1-6) instead of finding the count; a recording's metadata overrides it.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Recordings transcribed at once, CPU threads split between them [default: transcribe.workers, 1].")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
-              help="ray: transcribe on a Ray cluster (pip install 'heard[ray]') [default: transcribe.executor, local].")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Recordings transcribed at once, CPU threads split between them [default: transcribe.workers, 1].",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default=None,
+    help="ray: transcribe on a Ray cluster (pip install 'heard[ray]') [default: transcribe.executor, local].",
+)
 @click.option("--address", default=None, help="Ray cluster address, e.g. ray://head:10001 [default: transcribe.address].")
 @click.pass_context
-def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_failed, num_speakers, quiet, workers, executor, address):
+def ingest(
+    ctx, paths, output_format, retranscribe, keep_missing, prune, retry_failed, num_speakers, quiet, workers, executor, address
+):
     """Transcribe and index the recordings under PATHS (folders are searched recursively).
 
     Recordings that are unchanged cost a stat; moved ones no work; changed ones are re-transcribed;
@@ -76,7 +111,7 @@ def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_f
     Exit codes: 0 all indexed, 1 some recordings failed (the others were indexed), 2 usage, config
     or disk error, 3 another ingest or reindex holds the data dir's lock.
     """
-    from pipeline.ingest import ingest as run_ingest
+    from pipeline.jobs.ingest import ingest as run_ingest
 
     settings = _settings(ctx)
     for key, value in (("workers", workers), ("executor", executor), ("address", address)):
@@ -85,8 +120,15 @@ def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_f
     if num_speakers is not None:
         settings.speakers.count = num_speakers
     with _reporter(quiet) as reporter, user_errors():
-        summary = run_ingest(list(paths), settings, reporter=reporter, retranscribe=retranscribe,
-                             keep_missing=keep_missing, prune=prune, retry_failed=retry_failed)
+        summary = run_ingest(
+            list(paths),
+            settings,
+            reporter=reporter,
+            retranscribe=retranscribe,
+            keep_missing=keep_missing,
+            prune=prune,
+            retry_failed=retry_failed,
+        )
     if output_format == "json":
         click.echo(json.dumps(summary.to_dict()))
     else:
@@ -98,24 +140,34 @@ def ingest(ctx, paths, output_format, retranscribe, keep_missing, prune, retry_f
             f"{summary.audio_seconds:.0f} s of audio transcribed in {summary.wall_seconds:.0f} s"
         )
     if summary.stale:
-        click.echo(f"{summary.stale} transcripts were made with other transcription settings; "
-                   "rerun with --retranscribe to redo them", err=True)
+        click.echo(
+            f"{summary.stale} transcripts were made with other transcription settings; rerun with --retranscribe to redo them",
+            err=True,
+        )
     if summary.reindex_needed:
-        click.echo(f"{summary.reindex_needed} recordings were chunked with other chunking settings; "
-                   "run `heard reindex` to rebuild the index", err=True)
+        click.echo(
+            f"{summary.reindex_needed} recordings were chunked with other chunking settings; "
+            "run `heard reindex` to rebuild the index",
+            err=True,
+        )
     ctx.exit(summary.exit_code)
 
 
 @main.command()
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              help="json: print one JSON summary object as the last line of output.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json: print one JSON summary object as the last line of output.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
 @click.pass_context
 def reindex(ctx, output_format, quiet):
     """Rebuild the index from transcripts/ without transcribing: after changing embedding.model or
     chunking, or when the index is damaged. Search keeps answering from the old index meanwhile.
     """
-    from pipeline.reindex import reindex as run_reindex
+    from pipeline.jobs.reindex import reindex as run_reindex
 
     settings = _settings(ctx)
     with _reporter(quiet) as reporter, user_errors():
@@ -123,8 +175,10 @@ def reindex(ctx, output_format, quiet):
     if output_format == "json":
         click.echo(json.dumps(summary.to_dict()))
     else:
-        click.echo(f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
-                   f"{summary.failed} failed, in {summary.wall_seconds:.0f} s")
+        click.echo(
+            f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
+            f"{summary.failed} failed, in {summary.wall_seconds:.0f} s"
+        )
     ctx.exit(summary.exit_code)
 
 
@@ -133,7 +187,7 @@ def reindex(ctx, output_format, quiet):
 @click.pass_context
 def status(ctx, output_format):
     """Recordings by status, chunks, audio hours, the last run, recent failures, models and index size."""
-    from pipeline.status import collect_status, format_status
+    from pipeline.jobs.status import collect_status, format_status
 
     settings = _settings(ctx)
     with user_errors():
@@ -143,7 +197,7 @@ def status(ctx, output_format):
 
 @contextlib.contextmanager
 def _reporter(quiet: bool):
-    from pipeline.progress import reporter_for
+    from pipeline.jobs.progress import reporter_for
 
     reporter = reporter_for(sys.stderr, quiet=quiet)
     try:
@@ -157,11 +211,14 @@ def _reporter(quiet: bool):
 @click.argument("query")
 @click.option("-k", "--top", "k", type=click.IntRange(min=1), default=None, help="How many quotes [default: search.k, 5].")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
-@click.option("--per-recording", type=click.IntRange(min=1), default=None,
-              help="At most N quotes from one recording [default: search.per_recording, no cap].")
+@click.option(
+    "--per-recording",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most N quotes from one recording [default: search.per_recording, no cap].",
+)
 @click.option("--group", is_flag=True, help="Group the quotes by recording (json: a list of recordings with their hits).")
-@click.option("--role", type=click.Choice(["interviewer", "customer", "host", "guest"], case_sensitive=False),
-              help="Only quotes by speakers in this role.")
+@click.option("--role", type=click.Choice(ROLES, case_sensitive=False), help="Only quotes by speakers in this role.")
 @click.option("--speaker", help="Only quotes by this speaker (name as shown in hits, any case).")
 @click.option("--company", help="Only recordings of this company (any case).")
 @click.option("--segment", help="Only recordings of this customer segment (any case).")
@@ -170,22 +227,27 @@ def _reporter(quiet: bool):
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or before YYYY-MM-DD.")
 @click.option("--recording", help="Only this recording: its id, or the path of the file.")
 @click.pass_context
-def search(ctx, query, k, output_format, per_recording, group, role, speaker, company, segment, tags, since, until,
-           recording):
+def search(ctx, query, k, output_format, per_recording, group, role, speaker, company, segment, tags, since, until, recording):
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
     Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
     """
-    from pipeline import formats
-    from pipeline.search import SearchFilters, group_by_recording, recording_id_of
-    from pipeline.search import search as run_search
+    from pipeline.finding import formats
+    from pipeline.finding.filters import SearchFilters, recording_id_of
+    from pipeline.finding.hits import group_by_recording
+    from pipeline.finding.search import search as run_search
 
     settings = _settings(ctx)
     with user_errors():
         filters = SearchFilters(
-            role=role, speaker=speaker, company=company, segment=segment, tags=tuple(tags),
-            since=since.date() if since else None, until=until.date() if until else None,
+            role=role,
+            speaker=speaker,
+            company=company,
+            segment=segment,
+            tags=tuple(tags),
+            since=since.date() if since else None,
+            until=until.date() if until else None,
             recording=recording_id_of(recording) if recording else None,
         )
         hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
@@ -212,8 +274,12 @@ def search(ctx, query, k, output_format, per_recording, group, role, speaker, co
 
 @main.command("eval")
 @click.argument("queries_file", metavar="QUERIES.yaml", type=click.Path(dir_okay=False))
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword", "all"]), default=None,
-              help="Retrieval to measure [default: search.mode]; all: dense, keyword and hybrid side by side.")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "keyword", "all"]),
+    default=None,
+    help="Retrieval to measure [default: search.mode]; all: dense, keyword and hybrid side by side.",
+)
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="Cut-off for the misses listed.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
@@ -224,7 +290,7 @@ def eval_command(ctx, queries_file, mode, k, output_format):
     queries: [{query: ..., relevant: [{recording: name.mp3, start: 12.0, end: 20.5}]}].
     A hit is relevant when at least half of it lies inside a labeled span.
     """
-    from pipeline import eval as evaluation
+    from pipeline.finding import eval as evaluation
 
     settings = _settings(ctx)
     with user_errors():
@@ -232,19 +298,34 @@ def eval_command(ctx, queries_file, mode, k, output_format):
         modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
         reports = [evaluation.evaluate(queries, settings, mode=m) for m in modes]
     if output_format == "json":
-        click.echo(json.dumps([{"mode": r.mode, "queries": len(r.results), **r.averages, "by_kind": r.by_kind(),
-                                "misses": [{"query": res.query.query, "missed": [s.__dict__ for s in missed]}
-                                           for res, missed in r.misses(k)]} for r in reports]))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "mode": r.mode,
+                        "queries": len(r.results),
+                        **r.averages,
+                        "by_kind": r.by_kind(),
+                        "misses": [
+                            {"query": res.query.query, "missed": [s.__dict__ for s in missed]} for res, missed in r.misses(k)
+                        ],
+                    }
+                    for r in reports
+                ]
+            )
+        )
         return
     click.echo(evaluation.report_text(reports, k))
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but a loopback address needs --token.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on. Anything but a loopback address needs --token."
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option("--token", envvar="HEARD_TOKEN",
-              help="Access token every request must carry [env HEARD_TOKEN]; required off 127.0.0.1.")
+@click.option(
+    "--token", envvar="HEARD_TOKEN", help="Access token every request must carry [env HEARD_TOKEN]; required off 127.0.0.1."
+)
 @click.pass_context
 def serve(ctx, host, port, token):
     """Open the search page: quotes you can play, transcripts, exports and a JSON API at /api/."""
@@ -263,7 +344,7 @@ def convert_model(model, output):
 
     MODEL is a CTranslate2 model folder or a name shipped offline (tiny.en, base).
     """
-    from pipeline.convert import convert_model as run_convert
+    from pipeline.hearing.convert import convert_model as run_convert
 
     with user_errors():
         written = run_convert(model, output)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,7 @@ _SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name not 
 def load_settings(
     config_file: str | Path | None = None,
     data_dir: str | Path | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Settings with precedence: arguments (CLI flags) > HEARD_* variables > config file > defaults.
 
@@ -162,7 +163,7 @@ def _apply_file(settings: Settings, path: Path) -> None:
     for key, value in raw.items():
         if key == "data_dir":
             # Relative to the config file, so a project's config works from any working directory.
-            settings.data_dir = (path.resolve().parent / Path(str(value)).expanduser())
+            settings.data_dir = path.resolve().parent / Path(str(value)).expanduser()
         elif key in _SECTIONS:
             if value is None:
                 continue
@@ -175,7 +176,7 @@ def _apply_file(settings: Settings, path: Path) -> None:
             raise ConfigError(f"{path}: unknown setting '{key}'; known: data_dir, {', '.join(_SECTIONS)}")
 
 
-def _apply_env(settings: Settings, env: dict[str, str]) -> None:
+def _apply_env(settings: Settings, env: Mapping[str, str]) -> None:
     if env.get("HEARD_DATA_DIR"):
         settings.data_dir = Path(env["HEARD_DATA_DIR"])
     for section_name in _SECTIONS:

@@ -54,9 +54,7 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
-        segments = [
-            Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]}) for s in data["segments"]
-        ]
+        segments = [Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]}) for s in data["segments"]]
         return cls(**{**data, "segments": segments})
 
 
@@ -73,9 +71,24 @@ def save(transcript: Transcript, transcripts_dir: Path) -> Path:
     return path
 
 
+def schema_problem(data: dict[str, Any]) -> str | None:
+    """Why a transcript's JSON cannot be read by this version of heard, or None."""
+    schema = data.get("schema", SCHEMA_VERSION)
+    if schema != SCHEMA_VERSION:
+        return (
+            f"written as transcript schema {schema!r}, and this heard reads schema {SCHEMA_VERSION}; "
+            "use the heard version that wrote it, or delete the file to transcribe the recording again"
+        )
+    return None
+
+
 def load(path: Path) -> Transcript:
     try:
-        return Transcript.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        problem = schema_problem(data) if isinstance(data, dict) else None
+        if problem:
+            raise ConfigError(f"{path}: {problem}")
+        return Transcript.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: damaged transcript ({exc}); delete it to transcribe the recording again") from exc
 

@@ -4,7 +4,7 @@
 
 (a) Two-voice interviews synthesized offline (hibari "heart" and piper joe, as scripts/make_examples.py
     does) at several turn lengths, half of them with the voices swapped between the roles. Exact truth
-    comes from the synthesis. DER with a 0.25 s collar (pipeline/der.py); wrong-role rate = share of
+    comes from the synthesis. DER with a 0.25 s collar (pipeline/hearing/speakers/der.py); wrong-role rate = share of
     transcribed words whose speaker got a role other than the true speaker's.
 (b) The real two-speaker phone call shipped in the pyannote-audio 4.0.7 wheel (sample.wav + sample.rttm),
     fetched with `pip download` into a temporary folder at run time and never committed.
@@ -28,9 +28,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from pipeline import speakers  # noqa: E402
 from pipeline.config import Settings  # noqa: E402
-from pipeline.der import diarization_error_rate, read_rttm  # noqa: E402
+from pipeline.hearing.speakers.assign import assign  # noqa: E402
+from pipeline.hearing.speakers.der import diarization_error_rate, read_rttm  # noqa: E402
+from pipeline.hearing.speakers.diarize import diarize  # noqa: E402
+from pipeline.hearing.speakers.encoder import shared_encoder  # noqa: E402
+from pipeline.indexing.roles import people  # noqa: E402
 from pipeline.transcripts import Transcript  # noqa: E402
 
 SR = 16000
@@ -86,7 +89,7 @@ def transcribe(transcriber, samples):
 
 
 def wrong_role_rate(transcript, truth):
-    roles = speakers.people(transcript, {"kind": "interview"})
+    roles = people(transcript, {"kind": "interview"})
     wrong = total = 0
     for segment in transcript.segments:
         for word in segment.words:
@@ -99,7 +102,7 @@ def wrong_role_rate(transcript, truth):
 
 def run_one(transcriber, samples, reference, with_roles=True):
     started = time.perf_counter()
-    turns = speakers.diarize(samples)
+    turns = diarize(samples)
     diarize_s = time.perf_counter() - started
     result = diarization_error_rate(reference, [(t.start, t.end, t.speaker) for t in turns], collar=0.25)
     row = {"seconds": len(samples) / SR, "der": result.der, "missed": result.missed, "false_alarm": result.false_alarm,
@@ -108,7 +111,7 @@ def run_one(transcriber, samples, reference, with_roles=True):
     transcript = transcribe(transcriber, samples)
     row["transcribe_s"] = time.perf_counter() - started
     if with_roles:
-        speakers.assign(transcript, turns)
+        assign(transcript, turns)
         row["wrong_words"], row["words"] = wrong_role_rate(transcript, reference)
     return row
 
@@ -125,7 +128,7 @@ def pyannote_sample(folder: Path):
         wav = archive.read("pyannote/audio/sample/sample.wav")
         rttm = archive.read("pyannote/audio/sample/sample.rttm").decode()
     (folder / "sample.wav").write_bytes(wav)
-    from pipeline.audio import decode_audio
+    from pipeline.hearing.audio import decode_audio
 
     return decode_audio(folder / "sample.wav"), read_rttm(rttm)
 
@@ -137,11 +140,12 @@ def main():
     args = parser.parse_args()
 
     import make_examples
-    from pipeline.transcribe import make_transcriber
+
+    from pipeline.hearing.transcribe import make_transcriber
 
     settings = Settings()
     transcriber = make_transcriber(settings.transcribe)
-    speakers.shared_encoder()  # load once, outside the timings, as ingest does
+    shared_encoder()  # load once, outside the timings, as ingest does
     transcribe(transcriber, np.zeros(SR, dtype=np.float32))
     voices = make_examples.Voices()
     rows = []

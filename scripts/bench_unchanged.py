@@ -33,7 +33,7 @@ def generate(folder: Path, count: int) -> list[Path]:
     import av
     import numpy as np
 
-    from pipeline.audio import decode_audio
+    from pipeline.hearing.audio import decode_audio
 
     speech = decode_audio(REPO / "examples" / "acme-export.mp3")[: 16000 * 3]
     rng = np.random.default_rng(0)
@@ -57,14 +57,16 @@ def seed_transcripts(paths: list[Path], data_dir: Path, config: Path) -> None:
     """One real transcription, saved under every recording's id (see the module docstring)."""
     import dataclasses
 
-    from pipeline import sources, transcribe, transcripts
+    from pipeline import transcripts
     from pipeline.config import load_settings
+    from pipeline.hearing import transcribe
+    from pipeline.sources import discovery
 
     settings = load_settings(config, data_dir)
     transcriber = transcribe.make_transcriber(settings.transcribe)
-    template = transcribe.transcribe_recording(sources.identify(paths[0]), transcriber)
+    template = transcribe.transcribe_recording(discovery.identify(paths[0]), transcriber)
     for path in paths:
-        recording = sources.identify(path)
+        recording = discovery.identify(path)
         transcripts.save(
             dataclasses.replace(
                 template, recording_id=recording.id, audio_sha256=recording.sha256, source=str(path), title=recording.title

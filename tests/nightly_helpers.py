@@ -7,9 +7,9 @@ from pathlib import Path
 
 import av
 import numpy as np
-
 from conftest import EXAMPLES
-from pipeline.store import Store, forget_cached_client
+
+from pipeline.indexing.store import Store, forget_cached_client
 
 RATE = 16000
 
@@ -31,7 +31,7 @@ def write_wav(path: Path, samples: np.ndarray) -> Path:
 
 def make_clips(folder: Path) -> dict[str, Path]:
     """Four distinct 12 s clips of real (generated) interview speech, plus a 135 s recording."""
-    from pipeline.audio import decode_audio
+    from pipeline.hearing.audio import decode_audio
 
     decoded = {p.stem: decode_audio(p) for p in sorted(EXAMPLES.iterdir()) if p.suffix in {".mp3", ".m4a", ".ogg"}}
     acme, bright, north = decoded["acme-export"], decoded["brightside-onboarding"], decoded["northwind-pricing"]

@@ -6,13 +6,12 @@ import json
 import re
 
 import jiwer
-
 from conftest import last_json_line, run_heard
 
 
 def _words(transcript: dict) -> str:
     text = " ".join(s["text"] for s in transcript["segments"]).lower()
-    return re.sub(r"[^a-z0-9' ]+", " ", text).split().__str__() and " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
+    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
 
 
 def test_openai_whisper_backend_matches_faster_whisper(tmp_path, example_copy, indexed_examples):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import REPO, EXAMPLES, run_heard
+from conftest import EXAMPLES, REPO, run_heard
 
 HEAVY = ("torch", "sentence_transformers", "chromadb", "faster_whisper", "whisper", "transformers")
 
@@ -22,9 +23,10 @@ def test_help_imports_no_heavy_library():
 
 
 def test_installed_heard_command_runs():
-    heard = REPO / ".venv" / "bin" / "heard"
-    exe = str(heard) if heard.exists() else "heard"
-    out = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    # The console script installed beside this interpreter, never some other `heard` on PATH.
+    heard = Path(sys.executable).parent / "heard"
+    assert heard.is_file(), f"{heard}: heard is not installed in this environment; run `make test`"
+    out = subprocess.run([str(heard), "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "ingest" in out.stdout and "search" in out.stdout
 
 

@@ -8,18 +8,17 @@ import shutil
 from importlib.util import find_spec
 from pathlib import Path
 
+import jiwer
 import numpy as np
 import pytest
+import whisper
 
-from pipeline.convert import (
+from pipeline.hearing.convert import (
     convert_ct2_to_openai_whisper,
     load_openai_whisper,
     openai_whisper_checkpoint,
     read_ct2_model,
 )
-
-import jiwer
-import whisper
 
 TEXT = (
     "Our customers told us that onboarding takes too long. Most teams asked for better search, "

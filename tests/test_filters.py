@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-
 from conftest import last_json_line
 
 ACME = """WEBVTT

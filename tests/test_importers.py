@@ -6,11 +6,11 @@ import json
 import shutil
 
 import pytest
-
 from conftest import EXAMPLES, last_json_line
+
 from pipeline.errors import RecordingError
-from pipeline.importers import read_segments
-from pipeline.store import Store
+from pipeline.indexing.store import Store
+from pipeline.sources.importers import read_segments
 
 VTT_VOICES = """WEBVTT
 
@@ -109,11 +109,11 @@ def test_txt_export_shapes(tmp_path, text, expected_start):
     ],
 )
 def test_malformed_files_name_the_line(tmp_path, name, text, line, words):
-    from pipeline.importers import import_transcript
+    from pipeline.sources.importers import import_transcript
 
     path = _write(tmp_path, name, text)
     with pytest.raises(RecordingError) as error:
-        import_transcript(path, "id", "sha", path, "title")
+        import_transcript(path, recording_id="id", sha256="sha", source=path, title="title")
     assert f"line {line}:" in str(error.value) and words in str(error.value)
     assert str(path) in str(error.value)
 
@@ -149,9 +149,11 @@ def test_heard_json_transcript_is_reimported(tmp_path, heard, indexed_examples):
 
     assert result.exit_code == 0, result.output
     assert last_json_line(result.stdout)["transcribed"] == 0
-    store_texts = Store(data_dir / "index", "heard", create=False)._collection.get(include=["documents"])["documents"]
+    stored = Store(data_dir / "index", "heard", create=False)._collection.get(include=["documents", "metadatas"])
+    chunks = sorted(zip(stored["metadatas"], stored["documents"]), key=lambda pair: pair[0]["index"])
     spoken = " ".join(s["text"] for s in json.loads(original.read_text())["segments"])
-    assert store_texts and all(text.split()[0] in spoken for text in store_texts)
+    # The chunks, in order, are the transcript's words: every word, nothing added.
+    assert chunks and " ".join(text for _, text in chunks).split() == spoken.split()
 
 
 def test_audio_with_a_transcript_beside_it_uses_the_transcript_and_plays_the_audio(tmp_path, heard, truth):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import last_json_line
-from pipeline import metadata
+
 from pipeline.errors import RecordingError
+from pipeline.sources import metadata
 
 
 def test_sidecar_overrides_manifest_overrides_folder_file(tmp_path):

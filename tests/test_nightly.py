@@ -11,10 +11,11 @@ import sqlite3
 
 import numpy as np
 import pytest
-
 from conftest import last_json_line, run_heard
 from nightly_helpers import make_clips, place, snapshot, write_wav
-from pipeline import sources, weights
+
+from pipeline.hearing import weights
+from pipeline.sources import discovery
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,8 @@ def test_unchanged_rerun_hashes_nothing_and_a_touched_file_is_hashed_but_not_tra
     touched = place(clips["north"], folder / "b.wav")
     assert ingest(heard, folder, data_dir)[0].exit_code == 0
     hashed = []
-    real_hash = sources.hash_file
-    monkeypatch.setattr(sources, "hash_file", lambda path, *a: hashed.append(path) or real_hash(path, *a))
+    real_hash = discovery.hash_file
+    monkeypatch.setattr(discovery, "hash_file", lambda path, *a: hashed.append(path) or real_hash(path, *a))
 
     result, summary = ingest(heard, folder, data_dir)
     assert result.exit_code == 0 and summary["unchanged"] == 2 and hashed == []
@@ -57,14 +58,14 @@ def test_changed_content_is_retranscribed_and_replaces_the_old_chunks(tmp_path, 
     path = place(clips["acme"], folder / "call.wav")
     ingest(heard, folder, data_dir)
     before = snapshot(data_dir)
-    old_id = sources.hash_file(path)[:16]
+    old_id = discovery.hash_file(path)[:16]
 
     place(clips["north"], path)  # the same file name now holds another conversation
     result, summary = ingest(heard, folder, data_dir)
 
     assert result.exit_code == 0 and summary["updated"] == 1 and summary["transcribed"] == 1
     after = snapshot(data_dir)
-    new_id = sources.hash_file(path)[:16]
+    new_id = discovery.hash_file(path)[:16]
     assert {i.split(":")[0] for i in before} == {old_id}
     assert {i.split(":")[0] for i in after} == {new_id}
     assert {meta[1] for meta in after.values()} == {str(path)}
@@ -77,7 +78,7 @@ def test_deleted_recording_leaves_the_index_but_keeps_its_transcript_unless_prun
     kept = place(clips["acme"], folder / "a.wav")
     gone = place(clips["north"], folder / "b.wav")
     ingest(heard, folder, data_dir)
-    gone_id = sources.hash_file(gone)[:16]
+    gone_id = discovery.hash_file(gone)[:16]
     transcript = data_dir / "transcripts" / f"{gone_id}.json"
     gone.unlink()
 

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, last_json_line
 from nightly_helpers import make_clips, place, snapshot
 

@@ -9,11 +9,11 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from pipeline.config import EmbeddingSettings
-from pipeline.embed import Embedder
-from pipeline.onnx_encoder import OnnxEncoder, ensure_export, model_folder
+from pipeline.indexing.embed import Embedder
+from pipeline.indexing.onnx_encoder import OnnxEncoder, ensure_export, model_folder
 
 TEXTS = [
     "what do customers say about exporting data",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES, REPO, last_json_line, run_heard
+
 from pipeline.transcripts import load
 
 BIN = Path(sys.executable).parent
@@ -120,7 +120,7 @@ def test_two_processes_ingesting_into_one_server_at_once_lose_nothing(chroma_ser
         summaries[name] = last_json_line(out)
 
     from pipeline.config import load_settings
-    from pipeline.store import open_store
+    from pipeline.indexing.store import open_store
 
     store = open_store(load_settings(config, tmp_path / "reader", environ={}), create=False)
     written = sum(s["chunks_written"] for s in summaries.values())
@@ -203,8 +203,9 @@ def test_a_long_recording_is_transcribed_in_windows_cut_at_pauses_with_times_fro
     """Bounded memory for long recordings: shown here with 15 s windows on a 43 s interview."""
     import jiwer
 
-    from pipeline import audio, sources, transcribe
     from pipeline.config import TranscribeSettings
+    from pipeline.hearing import audio, transcribe
+    from pipeline.sources import discovery
 
     monkeypatch.setattr(transcribe, "WINDOW_SECONDS", 15.0)
     monkeypatch.setattr(transcribe, "CUT_SEARCH_SECONDS", 5.0)
@@ -218,7 +219,7 @@ def test_a_long_recording_is_transcribed_in_windows_cut_at_pauses_with_times_fro
         # Cut in a pause, not inside a word.
         assert np.sqrt(np.mean(samples[cut - 800:cut + 800] ** 2)) < 0.05 * level, cut / audio.SAMPLE_RATE
 
-    windowed = transcribe.transcribe_recording(sources.identify(path), transcribe.make_transcriber(TranscribeSettings()))
+    windowed = transcribe.transcribe_recording(discovery.identify(path), transcribe.make_transcriber(TranscribeSettings()))
     whole = next(load(p) for p in (indexed_examples[0] / "transcripts").glob("*.json") if load(p).title == "Acme export")
     assert jiwer.wer(whole.text, windowed.text) < 0.05
     starts = [w.start for s in windowed.segments for w in s.words]
@@ -228,7 +229,7 @@ def test_a_long_recording_is_transcribed_in_windows_cut_at_pauses_with_times_fro
 def test_device_auto_batches_on_cuda_and_not_on_cpu_unless_asked():
     """No GPU is needed to check the choice itself; the GPU run is recorded in docs/benchmarks.md when lent."""
     from pipeline.config import TranscribeSettings
-    from pipeline.transcribe import batch_size_for, describe
+    from pipeline.hearing.transcribe import batch_size_for, describe
 
     assert batch_size_for(TranscribeSettings(), "cuda") == 16
     assert batch_size_for(TranscribeSettings(), "cpu") == 1

@@ -93,7 +93,8 @@ def test_search_without_an_index_says_how_to_make_one(tmp_path, heard):
 
 def test_filters_narrow_hits_to_one_recording(indexed_examples, heard):
     from pipeline.config import load_settings
-    from pipeline.search import SearchFilters, search
+    from pipeline.finding.filters import SearchFilters
+    from pipeline.finding.search import search
 
     data_dir, _ = indexed_examples
     settings = load_settings(data_dir=data_dir, environ={})

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import EXAMPLES
-from pipeline import speakers
-from pipeline.der import diarization_error_rate, read_rttm
+
+from pipeline.hearing.speakers.assign import SpeakerTurn, assign
+from pipeline.hearing.speakers.der import diarization_error_rate, read_rttm
+from pipeline.hearing.speakers.diarize import diarize
+from pipeline.indexing.roles import infer_roles, people
 from pipeline.transcripts import Segment, Transcript, Word
 
 EXAMPLE_NAMES = ["acme-export.mp3", "brightside-onboarding.m4a", "northwind-pricing.ogg"]
@@ -59,14 +61,14 @@ def test_everything_missed_is_an_error_rate_of_one():
 
 @pytest.fixture(scope="module")
 def decoded():
-    from pipeline.audio import decode_audio
+    from pipeline.hearing.audio import decode_audio
 
     return {name: decode_audio(EXAMPLES / name) for name in EXAMPLE_NAMES}
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_generated_interview_is_diarized_into_two_speakers_under_5_percent_der(decoded, truth, name):
-    turns = speakers.diarize(decoded[name])
+    turns = diarize(decoded[name])
     assert {t.speaker for t in turns} == {"S1", "S2"}
     result = diarization_error_rate(_reference(truth, name), [(t.start, t.end, t.speaker) for t in turns], collar=0.25)
     assert result.der < 0.05, result
@@ -74,8 +76,8 @@ def test_generated_interview_is_diarized_into_two_speakers_under_5_percent_der(d
 
 def test_forced_speaker_count_is_obeyed(decoded):
     audio = decoded["acme-export.mp3"]
-    assert {t.speaker for t in speakers.diarize(audio, num_speakers=1)} == {"S1"}
-    assert len({t.speaker for t in speakers.diarize(audio, num_speakers=3)}) == 3
+    assert {t.speaker for t in diarize(audio, num_speakers=1)} == {"S1"}
+    assert len({t.speaker for t in diarize(audio, num_speakers=3)}) == 3
 
 
 def test_one_voice_is_one_speaker(decoded, truth):
@@ -84,13 +86,13 @@ def test_one_voice_is_one_speaker(decoded, truth):
     import numpy as np
 
     alone = np.concatenate([audio[int(t["start"] * 16000): int(t["end"] * 16000)] for t in customer])
-    assert {t.speaker for t in speakers.diarize(alone)} == {"S1"}
+    assert {t.speaker for t in diarize(alone)} == {"S1"}
 
 
 def test_silence_has_no_speakers():
     import numpy as np
 
-    assert speakers.diarize(np.zeros(16000 * 3, dtype=np.float32)) == []
+    assert diarize(np.zeros(16000 * 3, dtype=np.float32)) == []
 
 
 # --- words to speakers, segments rebuilt ---------------------------------------------------------
@@ -103,15 +105,15 @@ def _transcript(segments):
 def test_a_segment_straddling_a_speaker_change_is_split_at_the_word():
     words = [Word(0.0, 0.5, " Why"), Word(0.5, 1.0, " not?"), Word(1.6, 2.0, " Because"), Word(2.0, 2.4, " cost.")]
     transcript = _transcript([Segment(0.0, 2.4, "Why not? Because cost.", words=words)])
-    turns = [speakers.SpeakerTurn(0.0, 1.2, "S1"), speakers.SpeakerTurn(1.5, 3.0, "S2")]
-    speakers.assign(transcript, turns)
+    turns = [SpeakerTurn(0.0, 1.2, "S1"), SpeakerTurn(1.5, 3.0, "S2")]
+    assign(transcript, turns)
     assert [(s.speaker, s.text, s.start, s.end) for s in transcript.segments] == [
         ("S1", "Why not?", 0.0, 1.0), ("S2", "Because cost.", 1.6, 2.4)]
 
 
 def test_a_word_in_a_gap_goes_to_the_nearest_turn():
     transcript = _transcript([Segment(0.0, 5.0, "Hm", words=[Word(3.8, 3.9, " Hm")])])
-    speakers.assign(transcript, [speakers.SpeakerTurn(0.0, 1.0, "S1"), speakers.SpeakerTurn(4.0, 5.0, "S2")])
+    assign(transcript, [SpeakerTurn(0.0, 1.0, "S1"), SpeakerTurn(4.0, 5.0, "S2")])
     assert transcript.segments[0].speaker == "S2"
 
 
@@ -171,20 +173,20 @@ INTERVIEW = _interview([
 
 
 def test_the_speaker_who_asks_and_talks_less_is_the_interviewer():
-    assert speakers.infer_roles(INTERVIEW) == {"S1": "interviewer", "S2": "customer"}
-    assert speakers.infer_roles(INTERVIEW, "podcast") == {"S1": "host", "S2": "guest"}
+    assert infer_roles(INTERVIEW) == {"S1": "interviewer", "S2": "customer"}
+    assert infer_roles(INTERVIEW, kind="podcast") == {"S1": "host", "S2": "guest"}
 
 
 def test_metadata_names_and_roles_override_the_evidence():
-    by_role = speakers.people(INTERVIEW, {"speakers": [{"name": "Dana", "role": "interviewer"}, {"name": "Sam", "role": "customer"}]})
+    by_role = people(INTERVIEW, {"speakers": [{"name": "Dana", "role": "interviewer"}, {"name": "Sam", "role": "customer"}]})
     assert {(p.name, p.role) for p in by_role.values()} == {("Dana", "interviewer"), ("Sam", "customer")}
-    by_label = speakers.people(INTERVIEW, {"speakers": [{"label": "S2", "name": "Priya", "role": "interviewer"}]})
+    by_label = people(INTERVIEW, {"speakers": [{"label": "S2", "name": "Priya", "role": "interviewer"}]})
     assert (by_label["S2"].name, by_label["S2"].role) == ("Priya", "interviewer")
     assert (by_label["S1"].name, by_label["S1"].role) == ("S1", "customer")  # the other one answers
 
 
 def test_a_lone_speaker_is_the_customer():
-    assert speakers.infer_roles(_interview([("S1", "We love it. Why would we leave?")])) == {"S1": "customer"}
+    assert infer_roles(_interview([("S1", "We love it. Why would we leave?")])) == {"S1": "customer"}
 
 
 def test_speakers_flag_forces_the_count_and_changing_it_never_retranscribes(tmp_path, heard, truth):

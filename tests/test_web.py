@@ -14,9 +14,8 @@ import sys
 import urllib.parse
 
 import pytest
-from web_fixtures import INJECTED, RunningServer
-
 from conftest import REPO, run_heard
+from web_fixtures import INJECTED, RunningServer
 
 QUERY = "the download of our records kept failing for big accounts"
 
@@ -192,7 +191,7 @@ def test_exports_carry_quote_speaker_recording_timestamp_and_link(web_server):
     assert [r["quote"] for r in rows] == [h["text"] for h in hits]
     assert [r["speaker"] for r in rows] == [h["speaker"] for h in hits]
     assert [r["link"] for r in rows] == [h["link"] for h in hits]
-    assert {r["recording"] for r in rows} == {"Brightside onboarding"} and rows[0]["timestamp"] == hits[0]["timestamp"]
+    assert {r["recording"] for r in rows} == {"Onboarding a new team"} and rows[0]["timestamp"] == hits[0]["timestamp"]
     markdown = get(web_server, f"/export.md?{params}")[2].decode()
     for hit in hits:
         assert f"[{hit['timestamp']}]({hit['link']})" in markdown and hit["speaker"] in markdown

@@ -1,10 +1,11 @@
 """Fixtures for the web tests: a data dir prepared from the ingested examples, served by uvicorn.
 
 The data dir is a copy of `indexed_examples` whose recordings were moved to a folder of their own
-(re-ingested, as a user would after moving files), then:
-- Brightside's transcript gets speakers and roles from the true turns, its recording metadata
-  (company, date, tags) and a line containing markup, and is re-indexed with the real chunker,
-  embedder and store, as ingest does once speakers and metadata are known;
+(re-ingested, as a user would after moving files), then, through the product's own paths:
+- Brightside's sidecar gains speakers' names, a date, tags and a segment, and the next ingest
+  re-indexes it (diarization and inferred roles, then metadata names them);
+- one of its customer's lines gets markup in the transcript file, and `heard reindex` rebuilds the
+  index from transcripts/;
 - Northwind's file is moved away after ingest, so its audio is "moved".
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
+import yaml
 from conftest import EXAMPLES, run_heard
 
 INJECTED = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
@@ -33,34 +34,25 @@ class WebData:
     moved_away: Path  # where Northwind's file went
 
 
-def _reindex_with_speakers(settings, recording_id: str, truth: dict) -> None:
-    from pipeline import chunking, transcripts
-    from pipeline.embed import Embedder
-    from pipeline.store import Store
+def _inject_markup(settings, recording_id: str) -> None:
+    """Markup inside a customer's line: it must reach every page as text, never as HTML."""
+    from pipeline import transcripts
+    from pipeline.indexing.roles import people
+    from pipeline.sources.metadata import for_recording
 
     transcript = transcripts.load_if_exists(settings.transcripts_dir, recording_id)
-    for segment in transcript.segments:
-        middle = (segment.start + segment.end) / 2
-        turn = min(truth["turns"], key=lambda t: 0 if t["start"] <= middle <= t["end"] else min(abs(t["start"] - middle), abs(t["end"] - middle)))
-        segment.speaker = SPEAKERS[turn["speaker"]]
-    # Markup inside a customer's line: it must reach every page as text, never as HTML.
-    target = next(s for s in transcript.segments if "single sign on" in s.text.lower() and s.speaker == "Priya")
+    names = people(transcript, for_recording(Path(transcript.source)))
+    target = next(s for s in transcript.segments
+                  if "single sign on" in s.text.lower() and names[s.speaker].name == SPEAKERS["customer"])
     target.text = f"{target.text.rstrip('.')} {INJECTED} was our problem."
     target.words = []
     transcripts.save(transcript, settings.transcripts_dir)
-    chunks = chunking.chunk_transcript(transcript, settings.chunking)
-    roles = {name: role for role, name in SPEAKERS.items()}
-    for chunk in chunks:
-        chunk.role = roles.get(chunk.speaker)
-        chunk.metadata = dict(BRIGHTSIDE)
-    store = Store(settings.index_dir, settings.store.collection)
-    store.replace_recording(recording_id, chunks, Embedder(settings.embedding).encode([c.text for c in chunks]))
 
 
 @pytest.fixture(scope="session")
-def web_data(indexed_examples, tmp_path_factory, test_config, truth) -> WebData:
+def web_data(indexed_examples, tmp_path_factory, test_config) -> WebData:
     from pipeline.config import load_settings
-    from pipeline.sources import identify
+    from pipeline.sources.discovery import identify
 
     source_dir, _ = indexed_examples
     root = tmp_path_factory.mktemp("web")
@@ -68,12 +60,18 @@ def web_data(indexed_examples, tmp_path_factory, test_config, truth) -> WebData:
     shutil.copytree(source_dir, data_dir)
     recordings = root / "recordings"
     shutil.copytree(EXAMPLES, recordings)
+    sidecar = recordings / "brightside-onboarding.yaml"
+    meta = yaml.safe_load(sidecar.read_text())
+    meta.update(BRIGHTSIDE, speakers=[{"name": name, "role": role} for role, name in SPEAKERS.items()])
+    sidecar.write_text(yaml.safe_dump(meta))
     result = run_heard(["ingest", recordings, "--format", "json"], data_dir, test_config)
     assert result.exit_code == 0, result.output
     ids = {p.name: identify(p).id for p in recordings.iterdir() if p.suffix != ".yaml"}
 
     settings = load_settings(test_config, data_dir, environ={})
-    _reindex_with_speakers(settings, ids["brightside-onboarding.m4a"], truth["brightside-onboarding.m4a"])
+    _inject_markup(settings, ids["brightside-onboarding.m4a"])
+    result = run_heard(["reindex"], data_dir, test_config)
+    assert result.exit_code == 0, result.output
 
     moved_away = root / "elsewhere" / "northwind-pricing.ogg"
     moved_away.parent.mkdir()

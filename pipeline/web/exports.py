@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from pipeline.search import Hit
+from pipeline.finding.hits import Hit
 from pipeline.transcripts import format_timestamp
 
 CSV_FIELDS = ("quote", "speaker", "role", "recording", "timestamp", "start", "end", "company", "date", "link")

@@ -6,9 +6,9 @@ import datetime
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from pipeline.search import SearchFilters
+from pipeline.finding.filters import SearchFilters
+from pipeline.indexing.roles import ROLES
 
-ROLES = ("interviewer", "customer", "host", "guest")
 PAGE_SIZES = (10, 20, 50)
 TEXT_FILTERS = ("role", "speaker", "company", "segment")
 
@@ -59,7 +59,7 @@ def parse(params) -> SearchRequest:
         values["role"] = None
     # Repeated (?tag=a&tag=b) or comma separated (the form's one box): every tag must be present.
     tags = tuple(t.strip() for value in params.getlist("tag") for t in value.split(",") if t.strip())
-    dates = {}
+    dates: dict[str, datetime.date | None] = {}
     for key in ("since", "until"):
         raw = (params.get(key) or "").strip()
         dates[key] = None
@@ -68,7 +68,15 @@ def parse(params) -> SearchRequest:
                 dates[key] = datetime.date.fromisoformat(raw)
             except ValueError:
                 request.errors.append(f"{key} '{raw}' is not a date; use YYYY-MM-DD, e.g. 2024-03-31")
-    request.filters = SearchFilters(tags=tags, **values, **dates)
+    request.filters = SearchFilters(
+        tags=tags,
+        role=values["role"],
+        speaker=values["speaker"],
+        company=values["company"],
+        segment=values["segment"],
+        since=dates["since"],
+        until=dates["until"],
+    )
     raw_k = params.get("k")
     if raw_k:
         try:

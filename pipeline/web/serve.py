@@ -36,7 +36,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(settings: Settings, token: str | None = None, log_level: str = "info"):
+def make_server(settings: Settings, *, token: str | None = None, log_level: str = "info"):
     """A uvicorn Server for the app; call `.run(sockets=[bind(...)])` to serve."""
     import uvicorn
 
@@ -55,8 +55,7 @@ def check_exposure(host: str, token: str | None) -> None:
         )
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
-          announce=print) -> None:
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None, announce=print) -> None:
     """Serve until interrupted; `announce` gets the lines that tell a person where to go."""
     check_exposure(host, token)
     sock = bind(host, port)

@@ -1,0 +1,210 @@
+"""`heard eval`: how well search finds labeled answers, measured on the current index.
+
+A labeled query lists the spans (recording, start, end in seconds) that answer it. A hit is
+relevant when at least half of its own duration lies inside one of those spans, so the measure
+does not depend on how recordings were chunked or quotes trimmed. Each span counts once: a second
+hit on an already found span earns nothing.
+
+Metrics, averaged over queries:
+  success@k  share of queries with a relevant hit in the top k
+  recall@k   spans found in the top k / min(spans, k)  (capped, so a perfect top k scores 1)
+  MRR        1 / rank of the first relevant hit within the top max(ks), else 0
+  nDCG@k     binary gains, one per newly found span, against the ideal min(spans, k) hits first
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.errors import ConfigError
+
+KS = (1, 3, 5, 10)
+MIN_OVERLAP = 0.5  # of the hit's duration
+
+
+@dataclass
+class Span:
+    recording: str  # a file name or a path suffix, matched against the hit's recording path
+    start: float
+    end: float
+    text: str = ""
+
+
+@dataclass
+class LabeledQuery:
+    query: str
+    relevant: list[Span]
+    kind: str = ""
+
+
+@dataclass
+class QueryResult:
+    query: LabeledQuery
+    found: list[int | None]  # per hit: index of the span it newly found, else None
+    relevant_ranks: list[int]  # ranks (from 1) of hits that overlap any span
+    hits: list[Any]
+
+    def metrics(self, ks=KS) -> dict[str, float]:
+        n = len(self.query.relevant)
+        first = min(self.relevant_ranks, default=None)
+        out = {"mrr": 1.0 / first if first else 0.0}
+        for k in ks:
+            top = self.found[:k]
+            newly = sum(f is not None for f in top)
+            out[f"success@{k}"] = float(any(r <= k for r in self.relevant_ranks))
+            out[f"recall@{k}"] = newly / min(n, k)
+            dcg = sum(1.0 / math.log2(rank + 2) for rank, f in enumerate(top) if f is not None)
+            ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(n, k)))
+            out[f"ndcg@{k}"] = dcg / ideal
+        return out
+
+
+@dataclass
+class EvalReport:
+    mode: str
+    results: list[QueryResult]
+    ks: tuple[int, ...] = KS
+    seconds: float = 0.0
+    averages: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.results and not self.averages:
+            per_query = [r.metrics(self.ks) for r in self.results]
+            self.averages = {key: sum(m[key] for m in per_query) / len(per_query) for key in per_query[0]}
+
+    def by_kind(self) -> dict[str, dict[str, float]]:
+        kinds: dict[str, list[dict[str, float]]] = {}
+        for r in self.results:
+            kinds.setdefault(r.query.kind or "all", []).append(r.metrics(self.ks))
+        return {kind: {key: sum(m[key] for m in ms) / len(ms) for key in ms[0]} for kind, ms in kinds.items()}
+
+    def misses(self, k: int) -> list[tuple[QueryResult, list[Span]]]:
+        """Queries with a labeled span not found in the top k, and those spans."""
+        out = []
+        for r in self.results:
+            found = {f for f in r.found[:k] if f is not None}
+            missed = [s for i, s in enumerate(r.query.relevant) if i not in found]
+            if len(found) < min(len(r.query.relevant), k):
+                out.append((r, missed))
+        return out
+
+
+def load_queries(path: str | Path) -> list[LabeledQuery]:
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc}); fix the file") from exc
+    items = raw.get("queries") if isinstance(raw, dict) else raw
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"{path}: expected a list under 'queries:' of {{query, relevant: [{{recording, start, end}}]}}")
+    queries = []
+    for number, item in enumerate(items, 1):
+        try:
+            spans = [
+                Span(str(s["recording"]), float(s["start"]), float(s["end"]), str(s.get("text", ""))) for s in item["relevant"]
+            ]
+            if not spans or not str(item["query"]).strip():
+                raise ValueError("empty")
+            queries.append(LabeledQuery(str(item["query"]), spans, str(item.get("kind", ""))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{path}: query {number} needs 'query' and a non-empty 'relevant' list of "
+                f"{{recording, start, end}} ({type(exc).__name__}: {exc})"
+            ) from exc
+    return queries
+
+
+def same_recording(hit_recording: str, label: str) -> bool:
+    hit_path, label_path = Path(hit_recording).parts, Path(label).parts
+    return hit_path[-len(label_path) :] == label_path
+
+
+def overlaps(hit, span: Span) -> bool:
+    if not same_recording(hit.recording, span.recording):
+        return False
+    shared = min(hit.end, span.end) - max(hit.start, span.start)
+    return shared > 0 and shared >= MIN_OVERLAP * max(hit.end - hit.start, 0.01)
+
+
+def judge(query: LabeledQuery, hits: list) -> QueryResult:
+    found: list[int | None] = []
+    ranks: list[int] = []
+    taken: set[int] = set()
+    for rank, hit in enumerate(hits, 1):
+        matches = [i for i, span in enumerate(query.relevant) if overlaps(hit, span)]
+        if matches:
+            ranks.append(rank)
+        new = [i for i in matches if i not in taken]
+        found.append(new[0] if new else None)
+        taken.update(new[:1])
+    return QueryResult(query, found, ranks, hits)
+
+
+def evaluate(queries: list[LabeledQuery], settings: Settings, *, mode: str | None = None, ks=KS, **search_options) -> EvalReport:
+    """Run every query against the current index; ingests nothing."""
+    from pipeline.finding.search import search
+    from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.store import Store
+
+    store = Store(settings.index_dir, settings.store.collection, create=False)
+    embedder = Embedder(settings.embedding)
+    started = time.monotonic()
+    results = [
+        judge(q, search(q.query, settings, k=max(ks), embedder=embedder, store=store, mode=mode, **search_options))
+        for q in queries
+    ]
+    return EvalReport(mode or settings.search.mode, results, tuple(ks), round(time.monotonic() - started, 2))
+
+
+def summary_table(reports: list[EvalReport], k: int = 5) -> str:
+    """A Markdown table, one row per report."""
+    cols = ["success@1", f"success@{k}", f"recall@{k}", "mrr", f"ndcg@{k}"]
+    lines = [
+        "| mode | queries | " + " | ".join(c.replace("mrr", "MRR").replace("ndcg", "nDCG") for c in cols) + " |",
+        "|---|---:|" + "---:|" * len(cols),
+    ]
+    for report in reports:
+        lines.append(f"| {report.mode} | {len(report.results)} | " + " | ".join(f"{report.averages[c]:.3f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def report_text(reports: list[EvalReport], k: int = 5) -> str:
+    """The table, the split by query kind, then each miss of the last (or only) report."""
+    from pipeline.transcripts import format_timestamp
+
+    lines = [summary_table(reports, k), ""]
+    for report in reports:
+        kinds = report.by_kind()
+        if len(kinds) > 1:
+            lines.append(
+                f"{report.mode}: "
+                + "; ".join(
+                    f"{kind} ({sum(r.query.kind == kind for r in report.results)}) recall@{k} {m[f'recall@{k}']:.3f} "
+                    f"MRR {m['mrr']:.3f}"
+                    for kind, m in kinds.items()
+                )
+            )
+    report = reports[-1]
+    misses = report.misses(k)
+    lines += ["", f"{report.mode}: {len(misses)} of {len(report.results)} queries missed a labeled span in the top {k}"]
+    for result, missed in misses:
+        lines.append(f"- {result.query.query!r}")
+        for span in missed:
+            lines.append(
+                f"    missed {span.recording} {format_timestamp(span.start)}-{format_timestamp(span.end)}"
+                + (f" “{span.text}”" if span.text else "")
+            )
+        if result.hits:
+            top = result.hits[0]
+            lines.append(f"    top hit {top.recording.rsplit('/', 1)[-1]} {format_timestamp(top.start)} “{top.text}”")
+    return "\n".join(lines)

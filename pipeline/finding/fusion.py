@@ -1,0 +1,66 @@
+"""How rankings become one score: fusion of the dense and keyword rankings, and how much a chunk's
+speech counts (the interviewer's questions must not outrank the answers). Pure functions over
+scores, so they can be measured and tested alone."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.indexing.roles import ASKER_ROLES
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], *, k: float = 60.0, weights: list[float] | None = None) -> dict[str, float]:
+    """sum(weight / (k + rank)) over the rankings each id appears in (rank from 1)."""
+    weights = weights or [1.0] * len(rankings)
+    fused: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(ranking, 1):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
+    return fused
+
+
+def score_fusion(
+    scored: list[dict[str, float]], *, weights: list[float] | None = None, normalize: list[bool] | None = None
+) -> dict[str, float]:
+    """Weighted sum of scores, each list min-max normalized unless `normalize` says it already is
+    on a 0-1 scale; an id missing from a list gets 0 there."""
+    weights = weights or [1.0] * len(scored)
+    normalize = normalize or [True] * len(scored)
+    fused: dict[str, float] = {}
+    for scores, weight, norm_it in zip(scored, weights, normalize):
+        if not scores:
+            continue
+        low, high = min(scores.values()), max(scores.values())
+        for item, score in scores.items():
+            norm = ((score - low) / (high - low) if high > low else 1.0) if norm_it else score
+            fused[item] = fused.get(item, 0.0) + weight * norm
+    for scores in scored:
+        for item in scores:
+            fused.setdefault(item, 0.0)
+    return fused
+
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.?!…])\s+")
+
+
+def question_share(text: str) -> float:
+    """Share of the words of `text` that are in sentences ending with a question mark."""
+    parts = [p for p in _SENTENCE_SPLIT.split(text.strip()) if p]
+    total = sum(len(p.split()) for p in parts)
+    return sum(len(p.split()) for p in parts if p.rstrip().endswith("?")) / total if total else 0.0
+
+
+def speech_weight(role: str | None, text: str, settings, *, opening: bool = False) -> float:
+    """How much a chunk's score counts: the interviewer's questions should not outrank answers.
+
+    With roles (speaker diarization) an interviewer or host chunk gets `interviewer_weight`;
+    without them, question sentences stand in for the interviewer, and so does the `opening`
+    (what is said before the recording's first question: "Let's talk about pricing.").
+    """
+    if role in ASKER_ROLES:
+        return settings.interviewer_weight
+    if role is not None:
+        return 1.0
+    if opening:
+        return settings.question_weight
+    return 1.0 - (1.0 - settings.question_weight) * question_share(text)

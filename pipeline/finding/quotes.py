@@ -1,0 +1,166 @@
+"""The quote inside a chunk: the 1-3 sentences that answer, timed by their words, with context.
+
+Chunks are sized for retrieval; a quote is sized for reading and playing. Sentences come from the
+transcript (transcripts/<id>.json) with the times of their first and last words, so a quote's
+start/end cover exactly its words.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline import transcripts
+from pipeline.indexing import chunking
+from pipeline.indexing.keyword_index import terms
+
+# A sentence this short ("Sure.", "Honestly, they were great.") rarely stands alone as a quote.
+MIN_QUOTE_WORDS = 8
+# A neighbouring sentence joins the quote when it scores within this much of the best one.
+JOIN_MARGIN = 0.1
+CONTEXT_WORDS = 25
+# Sentences and sentence vectors of recently quoted recordings: a web server or an eval run
+# quotes the same recordings again and again, and encoding sentences is most of a search's time.
+_SENTENCES: OrderedDict[tuple, list[chunking.Sentence]] = OrderedDict()
+_VECTORS: OrderedDict[tuple, np.ndarray] = OrderedDict()
+CACHE_RECORDINGS = 256
+CACHE_SENTENCES = 20000
+
+
+@dataclass
+class Quote:
+    text: str
+    start: float
+    end: float
+    speaker: str | None
+    first: int | None  # sentence numbers in the recording; None when the transcript is unavailable
+    last: int | None
+    context_before: str = ""
+    context_after: str = ""
+
+
+def _stem(word: str) -> str:
+    # Crude, but enough to let "exporting" meet "export" when scoring a handful of sentences.
+    return word[:5]
+
+
+class QuoteFinder:
+    def __init__(self, settings, embedder, query_vector: np.ndarray, subject: str, *, max_sentences: int | None = None):
+        self.transcripts_dir = settings.transcripts_dir
+        self.embedder = embedder
+        self.query_vector = query_vector
+        self.query_stems = {_stem(t) for t in terms(subject)}
+        self.max_sentences = max_sentences or settings.search.quote_sentences
+
+    def _load(self, recording_id: str) -> list[chunking.Sentence] | None:
+        path = transcripts.json_path(self.transcripts_dir, recording_id)
+        try:
+            key = (str(path), path.stat().st_mtime_ns)
+        except OSError:
+            return None
+        if key not in _SENTENCES:
+            _SENTENCES[key] = chunking.sentences(transcripts.load(path))
+            while len(_SENTENCES) > CACHE_RECORDINGS:
+                _SENTENCES.popitem(last=False)
+        _SENTENCES.move_to_end(key)
+        return _SENTENCES[key]
+
+    def sentences(self, recording_id: str) -> list[chunking.Sentence] | None:
+        return self._load(recording_id)
+
+    def _sentences(self, recording_id: str) -> list[chunking.Sentence]:
+        """The sentences of a recording whose chunk is being quoted: its transcript exists."""
+        found = self._load(recording_id)
+        assert found is not None, recording_id
+        return found
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        model = self.embedder.model_name
+        missing = list(dict.fromkeys(t for t in texts if (model, t) not in _VECTORS))
+        if missing:
+            for text, vector in zip(missing, self.embedder.encode(missing)):
+                _VECTORS[(model, text)] = vector
+            while len(_VECTORS) > CACHE_SENTENCES:
+                _VECTORS.popitem(last=False)
+        return np.stack([_VECTORS[(model, t)] for t in texts])
+
+    def score(self, recording_id: str, numbers: list[int]) -> np.ndarray:
+        """Closeness of sentences to the query: cosine, plus a little for shared words."""
+        sentences = self._sentences(recording_id)
+        texts = [sentences[i].text for i in numbers]
+        cosine = self._vectors(texts) @ self.query_vector
+        if not self.query_stems:
+            return cosine
+        shared = np.array([len(self.query_stems & {_stem(t) for t in terms(text)}) / len(self.query_stems) for text in texts])
+        return cosine + 0.1 * shared
+
+    def _inside(self, chunk) -> tuple[list[chunking.Sentence], list[int]]:
+        sentences = self.sentences(chunk.recording_id) or []
+        inside = [i for i, s in enumerate(sentences) if s.start >= chunk.start - 0.05 and s.end <= chunk.end + 0.05]
+        return sentences, inside
+
+    def best_sentence_cosine(self, chunk) -> float | None:
+        """The cosine of the chunk's sentence closest to the query: a chunk is as relevant as its
+        best passage, which a whole-chunk vector can blur (several sentences, several topics)."""
+        sentences, inside = self._inside(chunk)
+        if len(inside) < 2:
+            return None
+        return float(np.max(self._vectors([sentences[i].text for i in inside]) @ self.query_vector))
+
+    def is_opening(self, chunk) -> bool:
+        """Whether the chunk lies before the recording's first question: an interview's opening."""
+        if chunk.index > 2:  # openings are short; spare loading transcripts for the rest
+            return False
+        sentences = self.sentences(chunk.recording_id) or []
+        first_question = next((s.start for s in sentences if s.text.rstrip().endswith("?")), None)
+        return first_question is not None and chunk.end <= first_question + 0.05
+
+    def find(self, chunk) -> Quote:
+        sentences, inside = self._inside(chunk)
+        if not inside:
+            return Quote(chunk.text, chunk.start, chunk.end, chunk.speaker, None, None)
+        # Questions are the interviewer's: quote the answer, unless the chunk is nothing but questions.
+        answers = [i for i in inside if not sentences[i].text.rstrip().endswith("?")] or inside
+        scores = dict(zip(answers, self.score(chunk.recording_id, answers).tolist()))
+        best = max(answers, key=scores.__getitem__)
+        first = last = best
+        while last - first + 1 < self.max_sentences:
+            options = [i for i in (first - 1, last + 1) if i in scores and sentences[i].speaker == sentences[best].speaker]
+            if not options:
+                break
+            pick = max(options, key=scores.__getitem__)
+            words = sum(len(sentences[i].text.split()) for i in range(first, last + 1))
+            if scores[pick] < scores[best] - JOIN_MARGIN and words >= MIN_QUOTE_WORDS:
+                break
+            first, last = min(first, pick), max(last, pick)
+        return self.span(chunk.recording_id, first, last)
+
+    def span(self, recording_id: str, first: int, last: int) -> Quote:
+        """The quote made of sentences first..last of a recording, with context either side."""
+        sentences = self._sentences(recording_id)
+        chosen = sentences[first : last + 1]
+        return Quote(
+            text=" ".join(s.text for s in chosen),
+            start=chosen[0].start,
+            end=chosen[-1].end,
+            speaker=chosen[0].speaker,
+            first=first,
+            last=last,
+            context_before=_context(reversed(sentences[:first]), before=True),
+            context_after=_context(sentences[last + 1 :], before=False),
+        )
+
+
+def _context(neighbours, before: bool) -> str:
+    """At least one neighbouring sentence, more while they stay under CONTEXT_WORDS words."""
+    taken: list[str] = []
+    words = 0
+    for sentence in neighbours:
+        n = len(sentence.text.split())
+        if taken and words + n > CONTEXT_WORDS:
+            break
+        taken.append(sentence.text)
+        words += n
+    return " ".join(reversed(taken) if before else taken)

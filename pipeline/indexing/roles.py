@@ -1,0 +1,137 @@
+"""Who asks and who answers: speaker roles, the names hits carry, and what each chunk is embedded as.
+
+Roles belong to indexing: they are derived from the transcript and the recording's metadata each
+time chunks are written, never stored in the transcript, so editing metadata re-labels without
+re-transcribing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.indexing.chunking import Chunk, sentences
+from pipeline.sources.metadata import chunk_fields
+from pipeline.transcripts import Transcript
+
+# Roles by kind of recording: (the one who asks, everyone else).
+ROLES_BY_KIND = {"interview": ("interviewer", "customer"), "podcast": ("host", "guest")}
+ROLES = ("interviewer", "customer", "host", "guest")
+ASKER_ROLES = ("interviewer", "host")
+
+
+def roles_for(kind: str | None) -> tuple[str, str]:
+    """(the asker's role, everyone else's) for a kind of recording; interview when unknown."""
+    return ROLES_BY_KIND.get(kind or "interview", ROLES_BY_KIND["interview"])
+
+
+def speaker_order(transcript: Transcript) -> list[str]:
+    return list(dict.fromkeys(s.speaker for s in transcript.segments if s.speaker))
+
+
+def infer_roles(transcript: Transcript, *, kind: str | None = None) -> dict[str, str]:
+    """interviewer/customer (podcast: host/guest) per speaker, from who asks and who talks.
+
+    The asker is the speaker with the highest share of question sentences, less half their share
+    of all words: interviewers ask most of the questions and say the least. Everyone else answers.
+    """
+    asker_role, answer_role = roles_for(kind)
+    order = speaker_order(transcript)
+    if not order:
+        return {}
+    if len(order) == 1:
+        return {order[0]: answer_role}
+    questions = dict.fromkeys(order, 0)
+    total = dict.fromkeys(order, 0)
+    words = dict.fromkeys(order, 0)
+    for sentence in sentences(transcript):
+        if sentence.speaker is None:
+            continue
+        total[sentence.speaker] += 1
+        words[sentence.speaker] += len(sentence.text.split())
+        questions[sentence.speaker] += sentence.text.rstrip().endswith("?")
+    all_words = sum(words.values()) or 1
+    all_questions = sum(questions.values()) or 1
+    score = {s: questions[s] / all_questions - 0.5 * words[s] / all_words for s in order}
+    asker = max(order, key=lambda s: score[s])
+    return {s: asker_role if s == asker else answer_role for s in order}
+
+
+@dataclass
+class Person:
+    name: str  # what hits show: a given name, or the transcript's label (S1, "Dana" from a .vtt)
+    role: str | None
+
+
+def people(transcript: Transcript, meta: dict[str, Any]) -> dict[str, Person]:
+    """Each speaker label in the transcript -> the name and role hits carry.
+
+    Roles are inferred, then metadata `speakers` entries override: an entry keyed by a label or a
+    transcript name sets that speaker; an entry that matches no label names the speaker whose role
+    it gives (`{name: Dana, role: interviewer}` names the inferred interviewer).
+    """
+    kind = meta.get("kind")
+    inferred = infer_roles(transcript, kind=kind)
+    found = {label: Person(label, role) for label, role in inferred.items()}
+    explicit_roles: set[str] = set()
+    unmatched = []
+    for entry in meta.get("speakers", []):
+        key = entry.get("label") or entry.get("name")
+        label = next((l for l in found if l.lower() == str(key).lower()), None)
+        if label is None:
+            unmatched.append(entry)
+            continue
+        if entry.get("name"):
+            found[label].name = entry["name"]
+        if entry.get("role"):
+            found[label].role = entry["role"]
+            explicit_roles.add(label)
+    for entry in unmatched:
+        if not entry.get("role"):
+            continue
+        for label, person in found.items():
+            if person.role == entry["role"] and label not in explicit_roles and person.name == label:
+                person.name = entry.get("name") or person.name
+                explicit_roles.add(label)
+                break
+    asker_role, answer_role = roles_for(kind)
+    if any(found[l].role == asker_role for l in explicit_roles):
+        # Metadata says who asks: every speaker it does not name answers.
+        for label, person in found.items():
+            if label not in explicit_roles and person.role == asker_role:
+                person.role = answer_role
+    return found
+
+
+def label_chunks(chunks: list[Chunk], transcript: Transcript, meta: dict[str, Any]) -> list[Chunk]:
+    """Give chunks their speaker's name and role, and the recording's title and metadata."""
+    found = people(transcript, meta)
+    fields = chunk_fields(meta)
+    for chunk in chunks:
+        person = found.get(chunk.speaker) if chunk.speaker else None
+        if person is not None:
+            chunk.speaker, chunk.role = person.name, person.role
+        chunk.title = meta.get("title") or chunk.title
+        chunk.metadata = dict(fields)
+    return chunks
+
+
+def embedding_texts(chunks: list[Chunk]) -> list[str]:
+    """What each chunk is embedded as: its own words, and for an answer the question just before it.
+
+    "Almost three weeks." means nothing without "How long did onboarding take?". The quote shown
+    stays the answer alone; only its vector carries the question's topic.
+    """
+    texts = []
+    for i, chunk in enumerate(chunks):
+        before = chunks[i - 1] if i else None
+        if (
+            before is not None
+            and before.role in ASKER_ROLES
+            and before.text.rstrip().endswith("?")
+            and chunk.role not in ASKER_ROLES
+        ):
+            texts.append(f"{before.text} {chunk.text}")
+        else:
+            texts.append(chunk.text)
+    return texts

@@ -1,0 +1,133 @@
+"""How an ingest run reports: a progress bar per file on a terminal, one log line per event elsewhere."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+
+class Reporter(Protocol):
+    def start(self, path: Path, number: int, total: int) -> None: ...
+    def progress(self, done_seconds: float, total_seconds: float) -> None: ...
+    def done(self, path: Path, detail: str) -> None: ...
+    def failed(self, path: Path, reason: str) -> None: ...
+    def removed(self, path: Path, detail: str) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+class SilentReporter:
+    def start(self, path, number, total):
+        pass
+
+    def progress(self, done_seconds, total_seconds):
+        pass
+
+    def done(self, path, detail):
+        pass
+
+    def failed(self, path, reason):
+        pass
+
+    def removed(self, path, detail):
+        pass
+
+    def note(self, message):
+        pass
+
+
+class LogReporter:
+    """Plain lines for cron mail, journald and pipes: one per finished or failed recording."""
+
+    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False):
+        self.stream = stream
+        self.quiet = quiet
+        self._prefix = ""
+
+    def start(self, path, number, total):
+        self._prefix = f"[{number}/{total}]"
+
+    def progress(self, done_seconds, total_seconds):
+        pass
+
+    def done(self, path, detail):
+        if not self.quiet:
+            print(f"{self._prefix} {path}: {detail}", file=self.stream, flush=True)
+
+    def failed(self, path, reason):
+        print(f"{self._prefix} {path}: FAILED: {reason}", file=self.stream, flush=True)
+
+    def removed(self, path, detail):
+        if not self.quiet:
+            print(f"[gone] {path}: {detail}", file=self.stream, flush=True)
+
+    def note(self, message):
+        print(message, file=self.stream, flush=True)
+
+
+class RichReporter:
+    """A live bar per file, measured in seconds of audio transcribed."""
+
+    def __init__(self, stream: TextIO = sys.stderr):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console = Console(file=stream)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[audio]}"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._label = ""
+
+    def start(self, path, number, total):
+        from rich.markup import escape
+
+        self._label = escape(f"[{number}/{total}] {Path(path).name}")
+        if self._task is None:
+            self._bar.start()
+        else:
+            self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(self._label, total=None, audio="")
+
+    def progress(self, done_seconds, total_seconds):
+        if self._task is None:
+            return
+        self._bar.update(
+            self._task, completed=done_seconds, total=total_seconds, audio=f"{done_seconds:.0f}/{total_seconds:.0f} s"
+        )
+
+    def done(self, path, detail):
+        self.console.print(f"{self._label}: {detail}", highlight=False)
+
+    def failed(self, path, reason):
+        from rich.markup import escape
+
+        self.console.print(f"{self._label}: [red]FAILED[/red]: {escape(reason)}", highlight=False)
+
+    def removed(self, path, detail):
+        from rich.markup import escape
+
+        self.console.print(escape(f"[gone] {path}: {detail}"), highlight=False)
+
+    def note(self, message):
+        from rich.markup import escape
+
+        self.console.print(escape(message), highlight=False)
+
+    def close(self):
+        if self._task is not None:
+            self._bar.stop()
+
+
+def reporter_for(stream: TextIO = sys.stderr, quiet: bool = False) -> Reporter:
+    if not quiet and stream.isatty():
+        return RichReporter(stream)
+    return LogReporter(stream, quiet=quiet)

@@ -1,0 +1,111 @@
+"""`heard status`: what the catalog and the index say about a data directory, for people and monitoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.errors import HeardError
+from pipeline.jobs import lock
+from pipeline.jobs.catalog import Catalog
+
+
+def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
+    data_dir = settings.data_dir
+    catalog = Catalog.open_existing(data_dir)
+    status: dict[str, Any] = {
+        "data_dir": str(data_dir),
+        "recordings": {},
+        "chunks": 0,
+        "audio_hours": 0.0,
+        "last_run": None,
+        "running": None,
+        "recent_failures": [],
+        "models": {"transcription": [], "embedding": []},
+        "configured": {
+            "transcription": {"backend": settings.transcribe.backend, "model": settings.transcribe.model},
+            "embedding": settings.embedding.model,
+        },
+        "index": {"path": str(settings.index_dir), "bytes": _size(settings.index_dir), "error": None},
+        "catalog": str(catalog.path) if catalog else None,
+    }
+    if lock.is_held(data_dir):
+        status["running"] = {"pid": lock.holder_pid(data_dir)}
+    if catalog is not None:
+        try:
+            status["recordings"] = catalog.counts()
+            totals = catalog.totals()
+            status["audio_hours"] = round(totals["audio_seconds"] / 3600, 3)
+            status["models"] = catalog.models()
+            status["recent_failures"] = catalog.failures(recent)
+            status["last_run"] = _describe_run(catalog.last_run(), status["running"] is not None)
+        finally:
+            catalog.close()
+    status["chunks"] = _chunk_count(settings, status["index"])
+    return status
+
+
+def _describe_run(run: dict[str, Any] | None, running: bool) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    if run["ended_at"] is None:
+        # No end recorded: still going, or killed before it could record one.
+        run["result"] = "running" if running else "interrupted"
+    return {k: run[k] for k in ("command", "pid", "started_at", "ended_at", "result", "summary")}
+
+
+def _chunk_count(settings: Settings, index: dict[str, Any]) -> int:
+    if not (settings.index_dir / "chroma.sqlite3").is_file():
+        return 0
+    from pipeline.indexing.store import Store
+
+    try:
+        store = Store(settings.index_dir, settings.store.collection, create=False)
+        try:
+            return store.count()
+        finally:
+            store.close()
+    except HeardError as exc:
+        index["error"] = str(exc)
+        return 0
+
+
+def _size(folder: Path) -> int:
+    if not folder.is_dir():
+        return 0
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def format_status(status: dict[str, Any]) -> str:
+    """Plain lines for a terminal or a mail."""
+    counts = status["recordings"]
+    lines = [f"data dir: {status['data_dir']}"]
+    if not counts:
+        lines.append("recordings: none yet; run `heard ingest FOLDER`")
+    else:
+        lines.append("recordings: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    lines.append(
+        f"chunks: {status['chunks']}; audio: {status['audio_hours']:.2f} h; "
+        f"index: {status['index']['bytes'] / 1e6:.1f} MB in {status['index']['path']}"
+    )
+    if status["index"]["error"]:
+        lines.append(f"index ERROR: {status['index']['error']}")
+    if status["running"]:
+        lines.append(f"running now: PID {status['running']['pid']}")
+    run = status["last_run"]
+    if run:
+        ended = run["ended_at"] or "-"
+        lines.append(f"last run: {run['command']} started {run['started_at']}, ended {ended}: {run['result']}")
+    models = status["models"]
+    transcription = ", ".join(f"{m.get('backend')} {m.get('model')}" for m in models["transcription"]) or "-"
+    lines.append(f"models in use: transcription {transcription}; embedding {', '.join(models['embedding']) or '-'}")
+    configured = status["configured"]
+    lines.append(
+        f"configured: transcription {configured['transcription']['backend']} "
+        f"{configured['transcription']['model']}; embedding {configured['embedding']}"
+    )
+    if status["recent_failures"]:
+        lines.append("recent failures:")
+        lines += [f"  {f['path']}: {f['reason']} (at {f['at']}, {f['attempts']} attempts)" for f in status["recent_failures"]]
+    return "\n".join(lines)

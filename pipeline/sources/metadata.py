@@ -1,0 +1,221 @@
+"""A recording's metadata from a sidecar NAME.yaml, or a heard.yaml / manifest.csv in its folder.
+
+Later sources override earlier ones, key by key: heard.yaml (defaults for the folder, and its
+`recordings:` entries by file name), then the manifest.csv row, then the sidecar. Metadata is
+applied when chunks are indexed, never baked into transcripts, so editing it re-indexes the
+recording at the next ingest without transcribing it again.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import RecordingError
+
+FOLDER_FILE = "heard.yaml"
+MANIFEST_FILE = "manifest.csv"
+KINDS = ("interview", "podcast")
+KEYS = ("title", "date", "kind", "company", "segment", "tags", "speakers", "num_speakers")
+# Bump when the way metadata and speakers turn into indexed fields changes: indexes re-derive.
+VERSION = 2
+
+
+def sidecar_path(recording: Path) -> Path:
+    return recording.with_suffix(".yaml")
+
+
+class MetadataReader:
+    """Reads recordings' metadata; each folder's heard.yaml and manifest.csv is parsed once (again
+    only when its size or mtime changes), not once per recording: a folder of n recordings with a
+    manifest cost n whole-manifest parses per ingest run before."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[tuple[Path, int, int], Any] = {}
+
+    def for_recording(self, recording: Path) -> dict[str, Any]:
+        """The normalized metadata of one recording ({} when there is none); bad files raise RecordingError."""
+        merged: dict[str, Any] = {}
+        folder_file = recording.parent / FOLDER_FILE
+        if folder_file.is_file():
+            defaults, per_file = self._cached(folder_file, _read_folder_file)
+            merged.update(defaults)
+            if recording.name in per_file:
+                merged.update(_normalize(per_file[recording.name] or {}, folder_file))
+        manifest = recording.parent / MANIFEST_FILE
+        if manifest.is_file():
+            rows = self._cached(manifest, _read_manifest)
+            if recording.name in rows:
+                merged.update(_manifest_metadata(manifest, *rows[recording.name]))
+        sidecar = sidecar_path(recording)
+        if sidecar.is_file() and sidecar != recording:
+            merged.update(_normalize(_read_yaml(sidecar), sidecar))
+        return merged
+
+    def _cached(self, path: Path, parse):
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise RecordingError(path, f"cannot read metadata ({exc.strerror or exc})") from exc
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        if key not in self._parsed:
+            self._parsed[key] = parse(path)
+        return self._parsed[key]
+
+
+def for_recording(recording: Path) -> dict[str, Any]:
+    """One recording's metadata; callers that read many recordings keep one MetadataReader."""
+    return MetadataReader().for_recording(recording)
+
+
+def _read_folder_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """heard.yaml: (the folder's defaults, normalized; its `recordings:` entries by file name, raw)."""
+    data = _read_yaml(path)
+    per_file = data.pop("recordings", None) or {}
+    if not isinstance(per_file, dict):
+        raise RecordingError(path, "'recordings' must map file names to their metadata")
+    return _normalize(data, path), per_file
+
+
+def fingerprint(meta: dict[str, Any], extra: Any = None) -> str:
+    """A short hash of what indexing derives from metadata; a change means re-index."""
+    payload = json.dumps({"v": VERSION, "meta": meta, "extra": extra}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def chunk_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    """The recording-level fields every chunk carries (and search filters on)."""
+    return {k: meta[k] for k in ("company", "segment", "kind", "date", "tags") if meta.get(k) not in (None, [], "")}
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise RecordingError(
+            path, f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc}); fix the metadata file"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordingError(path, f"cannot read metadata ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RecordingError(path, "metadata must be a mapping of keys (title, date, kind, company, segment, tags, speakers)")
+    return data
+
+
+def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(KEYS) - {"recordings"})
+    if unknown:
+        raise RecordingError(source, f"unknown metadata key '{unknown[0]}'; known: {', '.join(KEYS)}")
+    meta: dict[str, Any] = {}
+    for key in ("title", "company", "segment"):
+        if data.get(key) not in (None, ""):
+            meta[key] = str(data[key]).strip()
+    if data.get("kind") not in (None, ""):
+        kind = str(data["kind"]).strip().lower()
+        if kind not in KINDS:
+            raise RecordingError(source, f"kind '{data['kind']}' is not one of {', '.join(KINDS)}")
+        meta["kind"] = kind
+    if data.get("date") not in (None, ""):
+        meta["date"] = _date(data["date"], source)
+    if data.get("tags") not in (None, "", []):
+        tags = data["tags"]
+        if isinstance(tags, str):
+            tags = [t for t in (p.strip() for p in tags.replace(";", ",").split(",")) if t]
+        if not isinstance(tags, list):
+            raise RecordingError(source, "tags must be a list or a comma-separated string")
+        meta["tags"] = [str(t).strip() for t in tags if str(t).strip()]
+    if data.get("speakers") not in (None, "", [], {}):
+        meta["speakers"] = _speakers(data["speakers"], source)
+    if data.get("num_speakers") not in (None, ""):
+        count = data["num_speakers"]
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 6:
+            raise RecordingError(source, f"num_speakers must be a whole number from 1 to 6, got {count!r}")
+        meta["num_speakers"] = count
+    return meta
+
+
+def _date(value: Any, source: Path) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    try:
+        return datetime.date.fromisoformat(str(value).strip()[:10]).isoformat()
+    except ValueError:
+        raise RecordingError(source, f"date '{value}' is not a date; write it as YYYY-MM-DD") from None
+
+
+def _speakers(value: Any, source: Path) -> list[dict[str, str]]:
+    """Accepts a list of {name, role, label} or a mapping `label-or-name: role` / `label: {name, role}`."""
+    entries: list[dict[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict):
+                entries.append({"label": str(key), **{k: str(v) for k, v in item.items() if v is not None}})
+            elif item is None:
+                entries.append({"label": str(key)})
+            else:
+                entries.append({"label": str(key), "role": str(item)})
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, str):
+                entries.append({"name": item})
+            elif isinstance(item, dict):
+                entries.append({k: str(v) for k, v in item.items() if v is not None})
+            else:
+                raise RecordingError(source, f"speakers: cannot read entry {item!r}; use {{name: ..., role: ...}}")
+    else:
+        raise RecordingError(source, "speakers must be a list of {name, role} or a mapping of speaker to role")
+    for entry in entries:
+        bad = set(entry) - {"name", "role", "label"}
+        if bad:
+            raise RecordingError(source, f"speakers: unknown key '{sorted(bad)[0]}'; use name, role and label")
+        if "role" in entry:
+            entry["role"] = entry["role"].strip().lower()
+    return entries
+
+
+def _read_manifest(manifest: Path) -> dict[str, tuple[int, dict[str, str]]]:
+    """manifest.csv: file name -> (line number, the row's non-empty cells by lower-cased column)."""
+    rows: dict[str, tuple[int, dict[str, str]]] = {}
+    try:
+        with open(manifest, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip().lower() for c in reader.fieldnames or []]
+            key = next((c for c in ("file", "recording", "path", "filename") if c in columns), None)
+            if key is None:
+                raise RecordingError(manifest, "line 1: needs a 'file' column naming each recording")
+            for row in reader:
+                row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+                # The first row naming a file counts, as a reader of the file would expect.
+                rows.setdefault(Path(row[key]).name, (reader.line_num, {k: v for k, v in row.items() if k != key and v}))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise RecordingError(manifest, f"cannot read the manifest ({exc})") from exc
+    return rows
+
+
+def _manifest_metadata(manifest: Path, line: int, row: dict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = dict(row)
+    if "speakers" in data:
+        # "Dana: interviewer; Sam Lee: customer"
+        pairs = [p.split(":", 1) for p in data["speakers"].split(";") if p.strip()]
+        data["speakers"] = {p[0].strip(): (p[1].strip() if len(p) > 1 else None) for p in pairs}
+    if "num_speakers" in data:
+        try:
+            data["num_speakers"] = int(data["num_speakers"])
+        except ValueError:
+            raise RecordingError(manifest, f"line {line}: num_speakers must be a number") from None
+    try:
+        return _normalize(data, manifest)
+    except RecordingError as exc:
+        raise RecordingError(manifest, f"line {line}: {exc.reason}") from None

@@ -1,0 +1,67 @@
+"""The JSON API under /api/, documented at /docs."""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures.
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from pipeline.web import params, views
+from pipeline.web.files import RecordingId
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+@router.get("/search", summary="Ranked quotes for a query, with the same filters as the page")
+def api_search(
+    request: Request,
+    q: str,
+    role: str | None = None,
+    speaker: str | None = None,
+    company: str | None = None,
+    segment: str | None = None,
+    tag: list[str] = Query(default=[]),
+    since: str | None = None,
+    until: str | None = None,
+    k: int = 10,
+):
+    # The typed arguments document the API; the values are parsed the same way as the page's.
+    library = request.app.state.library
+    query = params.parse(request.query_params)
+    if not query.query:
+        raise HTTPException(400, "q must not be empty")
+    if query.errors:
+        raise HTTPException(400, "; ".join(query.errors))
+    hits, problem = views.run_search(library, query)
+    if problem == "no-index":
+        raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
+    base = str(request.base_url).rstrip("/")
+    return {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
+
+
+@router.get("/recordings", summary="Every transcribed recording")
+def api_recordings(request: Request) -> list[dict[str, Any]]:
+    base = str(request.base_url).rstrip("/")
+    return [views.recording_json(r, base) for r in request.app.state.library.recordings()]
+
+
+@router.get("/recordings/{recording_id}/transcript", summary="A recording's transcript by segment")
+def api_transcript(request: Request, recording_id: str = RecordingId):
+    library = request.app.state.library
+    transcript = library.transcript(recording_id)
+    if transcript is None:
+        raise HTTPException(404, "no recording with this id")
+    data = transcript.to_dict()
+    names = library.people(transcript)
+    data["segments"] = [_named({k: v for k, v in s.items() if k != "words"}, names) for s in data["segments"]]
+    return {**data, "recording": views.recording_json(library.info(recording_id), str(request.base_url).rstrip("/"))}
+
+
+def _named(segment: dict[str, Any], names) -> dict[str, Any]:
+    """The segment with its speaker's name and role as hits show them (`label`: the transcript's own)."""
+    person = names.get(segment["speaker"]) if segment["speaker"] else None
+    return {
+        **segment,
+        "label": segment["speaker"],
+        "speaker": person.name if person else segment["speaker"],
+        "role": person.role if person else None,
+    }

@@ -1,0 +1,74 @@
+"""Files the page hands out: a recording's audio by id (with Range requests), and search results as
+CSV or Markdown."""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures.
+import mimetypes
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, Response
+
+from pipeline.web import exports, params, views
+from pipeline.web.library import RECORDING_ID
+
+router = APIRouter(include_in_schema=False)
+
+RecordingId = PathParam(pattern=RECORDING_ID.pattern, description="A recording id (from search hits or /api/recordings).")
+# Types browsers accept for <audio>; Python's table lacks some or names them oddly.
+MEDIA_TYPES = {
+    ".m4a": "audio/mp4",
+    ".opus": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".webm": "audio/webm",
+    ".mkv": "video/x-matroska",
+    ".wav": "audio/wav",
+    ".aac": "audio/aac",
+}
+
+
+@router.get("/media/{recording_id}")
+def media(request: Request, recording_id: str = RecordingId):
+    library = request.app.state.library
+    info = library.info(recording_id)
+    if info is None:
+        raise HTTPException(404, "no recording with this id")
+    path = library.media_path(recording_id)
+    if path is None:
+        raise HTTPException(
+            404, f"the recording's file is no longer at {info.source}; run `heard ingest` on the folder it is in now"
+        )
+    media_type = MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    # FileResponse answers Range requests (206), which seeking in the browser relies on.
+    return FileResponse(path, media_type=media_type)
+
+
+@router.get("/export.csv")
+def export_csv(request: Request):
+    query, hits, links = _export(request)
+    return Response(
+        exports.to_csv(hits, links),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{views.export_filename(query.query)}.csv"'},
+    )
+
+
+@router.get("/export.md")
+def export_markdown(request: Request):
+    query, hits, links = _export(request)
+    return Response(
+        exports.to_markdown(hits, links, query.query),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{views.export_filename(query.query)}.md"'},
+    )
+
+
+def _export(request: Request):
+    library = request.app.state.library
+    query = params.parse(request.query_params)
+    if not query.query or query.errors:
+        raise HTTPException(400, "; ".join(query.errors) or "nothing to export: give a query with ?q=")
+    hits, problem = views.run_search(library, query)
+    if problem == "no-index":
+        raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
+    base = str(request.base_url).rstrip("/")
+    return query, hits, [views.hit_view(library, h, base)["link"] for h in hits]

@@ -1,0 +1,149 @@
+"""What the web app reads: search over one long-lived Embedder and Store, transcripts, media files.
+
+Request values never become file paths here: a recording id must look like one and name a
+transcript that exists; the media file is the path that transcript records.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline import transcripts
+from pipeline.config import Settings
+from pipeline.errors import HeardError, IndexMissingError
+from pipeline.finding.filters import SearchFilters
+from pipeline.finding.hits import Hit
+from pipeline.indexing.roles import Person, people
+from pipeline.sources.metadata import for_recording
+from pipeline.transcripts import Transcript
+
+if TYPE_CHECKING:
+    from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.store import Store
+
+RECORDING_ID = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+@dataclass
+class RecordingInfo:
+    id: str
+    title: str
+    source: str
+    duration: float
+    available: bool  # the recording's file is still where the transcript says
+
+
+class Library:
+    """Search over one long-lived Embedder and Store, and the transcripts and media files of the data dir."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store: Store | None = None
+        self._store_version: tuple[int, int] | None = None
+        self._embedder: Embedder | None = None
+        self._lock = threading.Lock()
+        self._transcripts: dict[str, tuple[float, Transcript]] = {}
+
+    # Search ---------------------------------------------------------------------------------
+    def _open(self):
+        """The Store and Embedder, opened once; until an index exists each call looks again.
+
+        An ingest in another process changes the index on disk but not what an open Chroma client
+        has in memory, so the Store is opened again whenever the index's database file changed.
+        """
+        from pipeline.indexing.embed import Embedder
+        from pipeline.indexing.store import open_store
+
+        version = self._index_version()
+        if self._store is not None and version != self._store_version:
+            self._store.close()
+            self._store = None
+        if self._store is None:
+            self._store = open_store(self.settings, create=False)
+            self._store_version = self._index_version()
+        if self._embedder is None:
+            self._embedder = Embedder(self.settings.embedding)
+        return self._store, self._embedder
+
+    def _index_version(self) -> tuple[int, int] | None:
+        try:
+            found = (self.settings.index_dir / "chroma.sqlite3").stat()
+        except OSError:
+            return None
+        return found.st_mtime_ns, found.st_size
+
+    def has_index(self) -> bool:
+        try:
+            with self._lock:
+                return self._open()[0].count() > 0
+        except IndexMissingError:
+            return False
+
+    def search(self, query: str, filters: SearchFilters, k: int) -> list[Hit]:
+        from pipeline.finding.search import search
+
+        # One model and one Chroma client shared by all requests; encoding is not re-entrant.
+        with self._lock:
+            store, embedder = self._open()
+            return search(query, self.settings, k=k, filters=filters, embedder=embedder, store=store)
+
+    # Transcripts and media ------------------------------------------------------------------
+    def transcript(self, recording_id: str) -> Transcript | None:
+        if not RECORDING_ID.match(recording_id):
+            return None
+        known = {p.stem: p for p in self.settings.transcripts_dir.glob("*.json")}
+        path = known.get(recording_id)
+        if path is None:
+            return None
+        mtime = path.stat().st_mtime
+        cached = self._transcripts.get(recording_id)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, transcripts.load(path))
+            self._transcripts[recording_id] = cached
+        return cached[1]
+
+    def recordings(self) -> list[RecordingInfo]:
+        found = []
+        for path in sorted(self.settings.transcripts_dir.glob("*.json")):
+            try:
+                transcript = self.transcript(path.stem)
+            except HeardError:
+                continue  # a damaged transcript is reported by ingest, not by the page
+            if transcript is not None:
+                found.append(self._info(transcript))
+        return sorted(found, key=lambda r: r.title.lower())
+
+    def info(self, recording_id: str) -> RecordingInfo | None:
+        transcript = self.transcript(recording_id)
+        return self._info(transcript) if transcript else None
+
+    def media_path(self, recording_id: str) -> Path | None:
+        """The recording's file, or None when the id is unknown or the file has moved."""
+        transcript = self.transcript(recording_id)
+        if transcript is None:
+            return None
+        path = Path(transcript.source)
+        return path if path.is_file() else None
+
+    def people(self, transcript: Transcript) -> dict[str, Person]:
+        """Each speaker label -> the name and role hits show (the rule indexing applies to chunks)."""
+        return people(transcript, self._metadata(transcript))
+
+    def _metadata(self, transcript: Transcript) -> dict[str, Any]:
+        try:
+            return for_recording(Path(transcript.source))
+        except HeardError:
+            return {}  # broken metadata is reported by ingest; the page shows the transcript's own labels
+
+    def _info(self, transcript: Transcript) -> RecordingInfo:
+        return RecordingInfo(
+            id=transcript.recording_id,
+            title=self._metadata(transcript).get("title") or transcript.title,
+            source=transcript.source,
+            duration=transcript.duration,
+            available=Path(transcript.source).is_file(),
+        )

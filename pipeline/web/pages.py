@@ -1,0 +1,57 @@
+"""The HTML pages: search, the list of recordings, and one recording's transcript."""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures.
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from pipeline.indexing.roles import ROLES
+from pipeline.web import params, views
+
+router = APIRouter(include_in_schema=False)
+
+
+def render(http: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    """A page from templates/; `request` in the context is the search request, not the HTTP one."""
+    context.setdefault("data_dir", str(http.app.state.library.settings.data_dir))
+    return HTMLResponse(http.app.state.templates.get_template(name).render(**context), status_code=status)
+
+
+@router.get("/", response_class=HTMLResponse)
+def search_page(request: Request):
+    library = request.app.state.library
+    query = params.parse(request.query_params)
+    hits, problem = views.run_search(library, query)
+    indexed = problem is None and library.has_index()
+    return render(
+        request,
+        "search.html",
+        request=query,
+        hits=[views.hit_view(library, h) for h in hits],
+        no_index=problem == "no-index" or not indexed,
+        recordings=library.recordings() if not query.query else [],
+        roles=ROLES,
+        page_sizes=params.PAGE_SIZES,
+    )
+
+
+@router.get("/recordings", response_class=HTMLResponse)
+def recordings_page(request: Request):
+    library = request.app.state.library
+    return render(request, "recordings.html", recordings=library.recordings(), no_index=not library.has_index())
+
+
+@router.get("/recordings/{recording_id}", response_class=HTMLResponse)
+def recording_page(request: Request, recording_id: str, t: str | None = None, end: str | None = None):
+    library = request.app.state.library
+    transcript = library.transcript(recording_id)  # None for anything that is not a known id
+    if transcript is None:
+        return render(request, "missing.html", status=404, what="recording")
+    # A hand-edited link with a bad time still opens the transcript, just without a highlight.
+    start, stop = views.seconds(t), views.seconds(end)
+    return render(
+        request,
+        "recording.html",
+        info=library.info(recording_id),
+        turns=views.turns(transcript, library.people(transcript), start, stop),
+        start=start,
+    )

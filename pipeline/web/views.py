@@ -1,0 +1,93 @@
+"""What pages, exports and the API show of hits, recordings and transcripts, shared by the routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import IndexMissingError
+from pipeline.finding.hits import Hit
+from pipeline.indexing.roles import Person
+from pipeline.transcripts import Transcript, format_timestamp
+from pipeline.web import params
+from pipeline.web.library import Library, RecordingInfo
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_templates():
+    import jinja2
+
+    templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    templates.filters["mmss"] = format_timestamp
+    return templates
+
+
+def run_search(library: Library, request: params.SearchRequest) -> tuple[list[Hit], str | None]:
+    """Hits, or none and the reason a person can act on ("no-index")."""
+    if not request.query or request.errors:
+        return [], None
+    try:
+        return library.search(request.query, request.filters, request.k), None
+    except IndexMissingError:
+        return [], "no-index"
+
+
+def hit_view(library: Library, hit: Hit, base: str = "") -> dict[str, Any]:
+    """A hit with the links a card needs: its transcript at the quote, its audio, its tags."""
+    tags = hit.metadata.get("tags") or []
+    return {
+        **hit.to_dict(),
+        "tags": [tags] if isinstance(tags, str) else list(tags),
+        "timestamp": format_timestamp(hit.start),
+        "link": f"{base}/recordings/{hit.recording_id}?t={hit.start:.2f}&end={hit.end:.2f}",
+        "media": f"{base}/media/{hit.recording_id}",
+        "available": library.media_path(hit.recording_id) is not None,
+    }
+
+
+def recording_json(info: RecordingInfo, base: str) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "title": info.title,
+        "source": info.source,
+        "duration": info.duration,
+        "available": info.available,
+        "link": f"{base}/recordings/{info.id}",
+        "media": f"{base}/media/{info.id}",
+    }
+
+
+def turns(transcript: Transcript, names: dict[str, Person], start: float | None, end: float | None) -> list[dict[str, Any]]:
+    """Consecutive segments of one speaker as a turn, named as hits name them; lines inside
+    [start, end] are the quote."""
+    if start is not None and end is None:
+        end = start + 0.01
+    found: list[dict[str, Any]] = []
+    for segment in transcript.segments:
+        line = {
+            "start": segment.start,
+            "end": segment.end,
+            "text": segment.text.strip(),
+            "quote": start is not None and end is not None and segment.start < end and start < segment.end,
+        }
+        person = names.get(segment.speaker) if segment.speaker else None
+        speaker = person.name if person else segment.speaker
+        if not found or found[-1]["speaker"] != speaker:
+            found.append({"speaker": speaker, "role": person.role if person else None, "start": segment.start, "lines": []})
+        found[-1]["lines"].append(line)
+    return found
+
+
+def seconds(value: str | None) -> float | None:
+    """A time from a link (?t=12.5); None for anything that is not a finite, non-negative number."""
+    try:
+        found = float(value) if value else None
+    except ValueError:
+        return None
+    return found if found is not None and 0 <= found < float("inf") else None
+
+
+def export_filename(query: str) -> str:
+    safe = "".join(c if c.isalnum() else "-" for c in query.lower()).strip("-")
+    return "heard-" + ("-".join(filter(None, safe.split("-")))[:60] or "results")
