@@ -142,12 +142,31 @@ def test_a_feed_is_indexed_with_the_publishers_transcripts_and_a_rerun_costs_one
     vtt_hit = search(tmp_path, test_config, "single sign on settings", "-k", "1")[0]
     assert vtt_hit["speaker"] == "Priya Shah" and vtt_hit["title"] == "Onboarding a team"
 
+    check_web_page(tmp_path, test_config, show)
+
     requests_before = len(show.server.requests)
     code, again, _ = ingest(tmp_path, test_config, show.feed_url)
     assert code == 0
     assert (again["new"], again["unchanged"], again["transcribed"], again["episodes_downloaded"]) == (0, 3, 0, 0)
     assert again["feeds_unchanged"] == 1
     assert [(r.path, r.status) for r in show.server.requests[requests_before:]] == [("/feed.xml", 304)]
+
+
+def check_web_page(data_dir: Path, config: Path, show: Show) -> None:
+    """The search page filters by show; a card names the show and episode and links to the episode's page."""
+    import httpx
+
+    from pipeline.config import load_settings
+    from web_fixtures import RunningServer
+
+    with RunningServer(load_settings(config, data_dir, environ={})) as server:
+        page = httpx.get(server.url + "/", params={"q": "exporting to CSV times out", "show": "builders & BUYERS"}).text
+        assert 'class="show"' in page and "Builders &amp; Buyers" in page and "Exporting for the board" in page
+        assert f'class="episode-page" href="{show.server.url("/episodes/ep-1")}"' in page
+        assert 'class="chapter" title="Chapter">Introductions<' in page
+        assert 'name="show" value="builders &amp; BUYERS"' in page
+        other = httpx.get(server.url + "/api/search", params={"q": "exporting to CSV times out", "show": "Another show"}).json()
+        assert other["hits"] == []
 
 
 def test_subscriptions_and_ingest_feeds(show, tmp_path, test_config, truth):
