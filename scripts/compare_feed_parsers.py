@@ -53,7 +53,7 @@ def with_lxml(data: bytes, url: str) -> dict:
     """heard's extraction over lxml's recovering parser instead of expat."""
     from lxml import etree
 
-    def parse_xml(raw: bytes, _url: str):
+    def parse_xml(raw: bytes, _url: str, *, namespaces: bool = True):
         parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True)
         root = etree.fromstring(raw.lstrip(b"\xef\xbb\xbf").lstrip(), parser)
         if root is None:

@@ -8,9 +8,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from feed_server import FeedServer
 
 from pipeline.sources.feeds.fetch import Client, FetchError, Limits
-from tests.feed_server import FeedServer
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 AUDIO = (EXAMPLES / "acme-export.mp3").read_bytes()

@@ -10,9 +10,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-
-from tests.conftest import EXAMPLES, last_json_line, run_heard
-from tests.feed_server import FeedServer
+from conftest import EXAMPLES, last_json_line, run_heard
+from feed_server import FeedServer
 
 NAMES = {"interviewer": "Dana Whitfield", "customer": "Priya Shah"}
 
@@ -155,9 +154,9 @@ def test_a_feed_is_indexed_with_the_publishers_transcripts_and_a_rerun_costs_one
 def check_web_page(data_dir: Path, config: Path, show: Show) -> None:
     """The search page filters by show; a card names the show and episode and links to the episode's page."""
     import httpx
+    from web_fixtures import RunningServer
 
     from pipeline.config import load_settings
-    from web_fixtures import RunningServer
 
     with RunningServer(load_settings(config, data_dir, environ={})) as server:
         page = httpx.get(server.url + "/", params={"q": "exporting to CSV times out", "show": "builders & BUYERS"}).text

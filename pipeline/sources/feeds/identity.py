@@ -91,3 +91,9 @@ def _slug(text: str, limit: int) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:limit].rstrip("-")
+
+
+def title_from_url(url: str) -> str:
+    """A title for an episode the feed gives none: its file's name ('https://x/ep-12.mp3' -> 'ep-12')."""
+    name = unquote(urlsplit(url).path).rstrip("/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] or "Untitled episode"

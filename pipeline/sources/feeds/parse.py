@@ -99,8 +99,13 @@ class Feed:
 
 def parse_feed(data: bytes, url: str) -> Feed:
     """The feed in `data`, fetched from `url` (the base for relative links); raises FeedError."""
-    root = _parse_xml(data, url)
-    base = urljoin(url, root.get(XML_BASE) or "")
+    try:
+        root = _parse_xml(data, url, namespaces=True)
+    except _UnboundPrefix:
+        # Real feeds use itunes: or podcast: without declaring them (podcastparser keeps a test of
+        # it): read those by their conventional prefixes instead of failing the feed.
+        root = _parse_xml(data, url, namespaces=False)
+    base = urljoin(url, _xml_base(root))
     key = _key(root.tag)
     if key == ("", "rss"):
         channel = _one(_grouped(root), "", "channel")
@@ -112,10 +117,15 @@ def parse_feed(data: bytes, url: str) -> Feed:
     raise FeedError(url, f"not an RSS or Atom feed (the document is <{root.tag.rpartition('}')[2]}>); check the feed URL")
 
 
-def _parse_xml(data: bytes, url: str) -> ET.Element:
+class _UnboundPrefix(Exception):
+    pass
+
+
+def _parse_xml(data: bytes, url: str, *, namespaces: bool) -> ET.Element:
     """ElementTree's tree, built from pyexpat directly so that entity declarations can be refused
-    (ElementTree's own parser does not expose that hook)."""
-    parser = pyexpat.ParserCreate(namespace_separator="}")
+    (ElementTree's own parser does not expose that hook). Without `namespaces`, tags keep their
+    prefixes ('itunes:duration')."""
+    parser = pyexpat.ParserCreate(namespace_separator="}") if namespaces else pyexpat.ParserCreate()
     builder = ET.TreeBuilder()
 
     def start(tag: str, attributes: dict[str, str]) -> None:
@@ -135,9 +145,15 @@ def _parse_xml(data: bytes, url: str) -> ET.Element:
         return builder.close()
     except pyexpat.ExpatError as exc:
         reason = pyexpat.errors.messages[exc.code]
+        if namespaces and reason == pyexpat.errors.XML_ERROR_UNBOUND_PREFIX:
+            raise _UnboundPrefix from None
         raise FeedError(
             url, f"not well-formed XML ({reason} at line {exc.lineno}, column {exc.offset + 1}); is the URL a feed?"
         ) from None
+
+
+def _xml_base(element: ET.Element) -> str:
+    return element.get(XML_BASE) or element.get("xml:base") or ""
 
 
 def _clark(name: str) -> str:
@@ -146,7 +162,7 @@ def _clark(name: str) -> str:
 
 
 def _rss(channel: ET.Element, base: str, url: str) -> Feed:
-    base = urljoin(base, channel.get(XML_BASE) or "")
+    base = urljoin(base, _xml_base(channel))
     show = _grouped(channel)
     feed = Feed(
         url=url,
@@ -156,7 +172,7 @@ def _rss(channel: ET.Element, base: str, url: str) -> Feed:
         persons=_persons(show, base),
     )
     for item in _all(show, "", "item"):
-        item_base = urljoin(base, item.get(XML_BASE) or "")
+        item_base = urljoin(base, _xml_base(item))
         fields = _grouped(item)
         guid_element = _one(fields, "", "guid")
         guid = _text(guid_element)
@@ -189,7 +205,7 @@ def _atom(root: ET.Element, base: str, url: str) -> Feed:
         persons=_persons(show, base),
     )
     for entry in _all(show, "atom", "entry"):
-        entry_base = urljoin(base, entry.get(XML_BASE) or "")
+        entry_base = urljoin(base, _xml_base(entry))
         fields = _grouped(entry)
         published = _text(_one(fields, "atom", "published")) or _text(_one(fields, "atom", "updated"))
         episode = Episode(
@@ -262,6 +278,9 @@ def _key(tag: str) -> tuple[str, str] | None:
         namespace, _, local = tag[1:].partition("}")
         prefix = _PREFIX_OF.get(namespace.lower())
         return (prefix, local) if prefix is not None else None
+    prefix, colon, local = tag.partition(":")
+    if colon:  # read without namespaces: only the conventional prefixes count
+        return (prefix, local) if prefix in NAMESPACES and prefix else None
     return "", tag
 
 

@@ -222,7 +222,7 @@ class _FeedSync:
             record = self.state.episodes.get(key)
             fresh = EpisodeRecord(
                 key=key,
-                title=episode.title or "Untitled episode",
+                title=episode.title or identity.title_from_url(episode.enclosure_url),
                 enclosure_url=episode.enclosure_url,
                 enclosure_type=episode.enclosure_type,
                 guid=episode.guid,
