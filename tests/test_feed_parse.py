@@ -104,3 +104,18 @@ def test_file_names_are_heards_not_the_publishers():
     assert audio_suffix("https://cdn/ep", "audio/ogg; codecs=opus") == ".ogg"
     assert feed_folder_name("https://example.com/shows/feed.xml").startswith("example-com-shows-feed-xml-")
     assert "/" not in feed_folder_name("https://example.com/../../x")
+
+
+def test_undeclared_itunes_and_podcast_prefixes_are_read_by_their_usual_names():
+    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>No xmlns</title><item><title>E1</title>'
+            b'<guid>e1</guid><enclosure url="https://x/e1.mp3" type="audio/mpeg"/><itunes:duration>1:01</itunes:duration>'
+            b'<podcast:transcript url="https://x/e1.vtt" type="text/vtt"/><other:thing>?</other:thing></item></channel></rss>')
+    (episode,) = parse_feed(body, "https://x/feed.xml").episodes
+    assert (episode.duration, episode.transcripts[0].url) == (61, "https://x/e1.vtt")
+
+
+def test_links_shown_to_people_are_http_only():
+    body = (b'<rss version="2.0"><channel><title>T</title><link>javascript:alert(1)</link><item><title>E</title>'
+            b'<link>javascript:alert(2)</link><enclosure url="https://x/e.mp3" type="audio/mpeg"/></item></channel></rss>')
+    feed = parse_feed(body, "https://x/feed.xml")
+    assert feed.link is None and feed.episodes[0].link is None
