@@ -165,8 +165,9 @@ def ingest(
             f"{summary.audio_seconds:.0f} s of audio transcribed in {summary.wall_seconds:.0f} s"
         )
         if summary.feeds_checked:
+            feeds_word = "feed" if summary.feeds_checked == 1 else "feeds"
             click.echo(
-                f"{summary.feeds_checked} feeds checked ({summary.feeds_unchanged} unchanged), "
+                f"{summary.feeds_checked} {feeds_word} checked ({summary.feeds_unchanged} unchanged), "
                 f"{summary.episodes_downloaded} episodes downloaded"
             )
     if summary.stale:

@@ -193,10 +193,17 @@ def test_subscriptions_and_ingest_feeds(show, tmp_path, test_config, truth):
     assert (summary["new"], summary["unchanged"], summary["episodes_downloaded"]) == (1, 3, 1), summary["failures"]
     assert "transcription settings" not in log  # publisher transcripts are not stale Whisper ones
 
+    # A new name for the show: every episode re-indexed under it, nothing fetched or transcribed again.
+    renamed = run_heard(["feeds", "add", show.feed_url, "--name", "Builders"], tmp_path, test_config)
+    assert "already subscribed to Builders" in renamed.stdout
+    code, summary, _ = ingest(tmp_path, test_config, "--feeds")
+    assert (summary["updated"], summary["transcribed"], summary["episodes_downloaded"]) == (4, 0, 0)
+    assert {h["metadata"]["show"] for h in search(tmp_path, test_config, "seat minimum pricing", "--show", "builders")} == {"Builders"}
+
     removed = run_heard(["feeds", "remove", show.feed_url], tmp_path, test_config)
     assert removed.exit_code == 0 and "stay indexed" in removed.stdout
     assert json.loads(run_heard(["feeds", "list", "--format", "json"], tmp_path, test_config).stdout) == []
-    still = search(tmp_path, test_config, "seat minimum pricing", "--show", "B&B", "--per-recording", "1")
+    still = search(tmp_path, test_config, "seat minimum pricing", "--show", "Builders", "--per-recording", "1")
     assert {"Paying for seats", "Seats, again"} <= {h["title"] for h in still}
 
 

@@ -36,10 +36,12 @@ if TYPE_CHECKING:
     from pipeline.config import Settings
 
 
-class Reporter(Protocol):
-    """Where progress lines go (ingest's reporter)."""
+class FeedLog(Protocol):
+    """Where the feed step's lines go: `info` (what was fetched) and `failure` (one line each)."""
 
-    def note(self, message: str) -> None: ...
+    def info(self, message: str) -> None: ...
+
+    def failure(self, message: str) -> None: ...
 
 
 FEEDS_DIR = "feeds"
@@ -138,7 +140,7 @@ def limits_of(settings: Settings) -> Limits:
 
 
 def sync_feeds(
-    feeds: list[tuple[str, str | None]], settings: Settings, reporter: Reporter, *, audio_seconds: Callable[[Path], float]
+    feeds: list[tuple[str, str | None]], settings: Settings, log: FeedLog, *, audio_seconds: Callable[[Path], float]
 ) -> SyncResult:
     """Fetch each (url, show name) feed and bring its new or changed episodes into the data dir.
 
@@ -149,7 +151,7 @@ def sync_feeds(
     result = SyncResult()
     with Client(limits_of(settings)) as client:
         for url, name in feeds:
-            _FeedSync(url, name, settings, client, reporter, result, audio_seconds).run()
+            _FeedSync(url, name, settings, client, log, result, audio_seconds).run()
     return result
 
 
@@ -160,12 +162,12 @@ class _FeedSync:
         name: str | None,
         settings: Settings,
         client: Client,
-        reporter: Reporter,
+        log: FeedLog,
         result: SyncResult,
         audio_seconds: Callable[[Path], float],
     ):
         self.url, self.name, self.settings, self.client = url, name, settings, client
-        self.reporter, self.result, self.audio_seconds = reporter, result, audio_seconds
+        self.log, self.result, self.audio_seconds = log, result, audio_seconds
         self.folder = feed_folder(settings.data_dir, url)
         self.state = FeedState.load(self.folder, url)
 
@@ -188,6 +190,10 @@ class _FeedSync:
             self.state.etag, self.state.last_modified = response.etag, response.last_modified
         self.folder.mkdir(parents=True, exist_ok=True)
         self.state.save(self.folder)  # before any download: a killed run resumes from here
+        for record in self.state.episodes.values():
+            if record.status == DONE:
+                # Edited episode details or a new show name: ingest re-indexes, nothing is transcribed.
+                self._write_sidecar(record)
         if self.folder not in self.result.folders:
             self.result.folders.append(self.folder)
         todo = [r for r in self.state.episodes.values() if r.status != DONE]
@@ -196,7 +202,7 @@ class _FeedSync:
             wanted = {r.key for r in newest[: self.settings.feeds.max_episodes]}
             todo = [r for r in todo if r.key in wanted]
         unchanged = "not modified (304)" if response.status == 304 else "fetched"
-        self.reporter.note(f"[feed] {self.url}: {unchanged}; {len(todo)} episode(s) to fetch")
+        self.log.info(f"[feed] {self.url}: {unchanged}; {_episodes(len(todo))} to fetch")
         for record in todo:
             self._episode(record)
             self.state.save(self.folder)
@@ -204,14 +210,14 @@ class _FeedSync:
     def _feed_failed(self, reason: str) -> None:
         failure = EpisodeFailure(self.url, None, reason)
         self.result.failures.append(failure)
-        self.reporter.note(f"[feed] FAILED: {failure.line()}")
+        self.log.failure(f"[feed] FAILED: {failure.line()}")
         if self.folder.is_dir() and self.folder not in self.result.folders:
             # Still index what earlier runs brought in: a feed that is down today keeps its episodes.
             self.result.folders.append(self.folder)
 
     def _merge(self, episodes: list[Episode]) -> None:
-        """New episodes become pending; a guid whose enclosure changed is fetched again; metadata of
-        the others is refreshed (the sidecar is rewritten when it differs)."""
+        """New episodes become pending; a guid whose enclosure changed is fetched again; the others
+        take the feed's current details (title, persons, ...)."""
         seen: set[str] = set()
         for episode in episodes:
             key = identity.episode_key(self.url, episode)
@@ -240,8 +246,6 @@ class _FeedSync:
             fresh.file, fresh.holds, fresh.status, fresh.error = record.file, record.holds, record.status, record.error
             if record.holds != identity.without_query(episode.enclosure_url):
                 fresh.status = PENDING  # new audio for the same episode: fetched and transcribed again
-            elif record.status == DONE and _sidecar_fields(fresh, self._show()) != _sidecar_fields(record, self._show()):
-                self._write_sidecar(fresh)
             self.state.episodes[key] = fresh
 
     def _show(self) -> str:
@@ -258,7 +262,7 @@ class _FeedSync:
             record.status, record.error = FAILED, reason
             failure = EpisodeFailure(self.url, record.title, reason)
             self.result.failures.append(failure)
-            self.reporter.note(f"[feed] FAILED: {failure.line()}")
+            self.log.failure(f"[feed] FAILED: {failure.line()}")
             return
         record.status, record.error = DONE, None
 
@@ -284,7 +288,7 @@ class _FeedSync:
             os.replace(self.folder / f".{transcript.name}.check", transcript)
         os.replace(staged, audio)
         record.holds = identity.without_query(record.enclosure_url)
-        self.reporter.note(
+        self.log.info(
             f'[feed] {self.url}: episode "{record.title}": downloaded {"with its transcript" if transcript else "for Whisper"}'
         )
 
@@ -313,7 +317,7 @@ class _FeedSync:
             return published.read_chapters(self.client.fetch_file(record.chapters_url))
         except (FetchError, ValueError) as exc:
             # Chapters are a nicety: the episode is indexed without them.
-            self.reporter.note(f'[feed] {self.url}: episode "{record.title}": chapters not used ({exc})')
+            self.log.info(f'[feed] {self.url}: episode "{record.title}": chapters not used ({exc})')
             return []
 
     def _write_sidecar(self, record: EpisodeRecord, chapters: list[published.Chapter] | None = None) -> None:
@@ -361,6 +365,10 @@ def _inside(path: Path, data_dir: Path) -> None:
     dir must be impossible whatever a name turns out to be."""
     if not path.resolve().is_relative_to(data_dir.resolve()):
         raise HeardError(f"{path}: outside the data dir {data_dir}; refusing to write it")
+
+
+def _episodes(count: int) -> str:
+    return f"{count} episode" if count == 1 else f"{count} episodes"
 
 
 def _speakers(persons: list) -> list[dict[str, str]]:
