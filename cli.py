@@ -423,8 +423,8 @@ def feeds_remove(ctx, url):
 
     settings = _settings(ctx)
     with user_errors():
-        subscription, folder = unsubscribe(url, settings)
-    click.echo(f"unsubscribed from {subscription.name or subscription.url}; its episodes stay indexed (files in {folder})")
+        name, folder = unsubscribe(url, settings)
+    click.echo(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})")
 
 
 @main.command("convert-model")

@@ -115,11 +115,13 @@ def subscribe(url: str, settings, *, name: str | None = None) -> tuple[Subscript
     return subscription, new, feed.title, sum(1 for e in feed.episodes if e.enclosure_url)
 
 
-def unsubscribe(url: str, settings) -> tuple[Subscription, Path]:
-    """Remove a subscription; returns it and the folder whose episodes stay indexed."""
-    from pipeline.sources.feeds.sync import feed_folder
+def unsubscribe(url: str, settings) -> tuple[str, Path]:
+    """Remove a subscription; returns its name (or the feed's title) and the folder whose episodes stay indexed."""
+    from pipeline.sources.feeds.sync import FeedState, feed_folder
 
-    return remove(settings.data_dir, url), feed_folder(settings.data_dir, url)
+    subscription = remove(settings.data_dir, url)
+    folder = feed_folder(settings.data_dir, url)
+    return subscription.name or FeedState.load(folder, url).title or url, folder
 
 
 def describe(settings) -> list[dict]:
