@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from feed_server import FeedServer
 
-from pipeline.sources.feeds.fetch import Client, FetchError, Limits
+from pipeline.sources.feeds.fetch import Client, FeedError, Limits
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 AUDIO = (EXAMPLES / "acme-export.mp3").read_bytes()
@@ -41,16 +41,16 @@ def test_redirects_are_followed_to_http_only(server):
     with Client() as client:
         assert client.fetch_feed(server.url("/old.xml")).url == url
         for path in ("/to-file.xml", "/to-ftp.xml"):
-            with pytest.raises(FetchError, match="heard follows redirects to http\\(s\\) only"):
+            with pytest.raises(FeedError, match="heard follows redirects to http\\(s\\) only"):
                 client.fetch_feed(server.url(path))
-        with pytest.raises(FetchError, match="only http:// and https://"):
+        with pytest.raises(FeedError, match="only http:// and https://"):
             client.fetch_feed("file:///etc/passwd")
 
 
 @pytest.mark.parametrize("status, words", [(404, "HTTP 404 Not Found"), (500, "HTTP 500 Internal Server Error")])
 def test_http_errors_are_one_line(server, status, words):
     server.fault("/feed.xml", "status", status=status)
-    with Client() as client, pytest.raises(FetchError) as failure:
+    with Client() as client, pytest.raises(FeedError) as failure:
         client.fetch_feed(server.url("/feed.xml"))
     assert str(failure.value) == f"{server.url('/feed.xml')}: the server answered {words}"
 
@@ -59,11 +59,11 @@ def test_unreachable_host_and_stalled_server():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    with Client() as client, pytest.raises(FetchError, match="cannot connect"):
+    with Client() as client, pytest.raises(FeedError, match="cannot connect"):
         client.fetch_feed(f"http://127.0.0.1:{closed_port}/feed.xml")
     with FeedServer() as server:
         server.fault("/slow.xml", "stall", after=3)
-        with Client(Limits(read_timeout=0.5)) as client, pytest.raises(FetchError, match="timed out"):
+        with Client(Limits(read_timeout=0.5)) as client, pytest.raises(FeedError, match="timed out"):
             client.fetch_feed(server.url("/slow.xml"))
 
 
@@ -81,7 +81,7 @@ def test_a_server_that_dies_mid_download_leaves_no_partial_file_and_the_next_run
     server.fault("/ep1.mp3", "die", after=len(AUDIO) // 3, times=1)
     target = tmp_path / "ep1.mp3"
     with Client() as client:
-        with pytest.raises(FetchError, match="the transfer broke off"):
+        with pytest.raises(FeedError, match="the transfer broke off"):
             client.download(url, target)
         assert not target.exists()  # only a hidden .part, which discovery skips
         assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
@@ -97,7 +97,7 @@ def test_a_changed_file_is_not_glued_onto_an_old_partial_download(server, tmp_pa
     url = server.put("/ep1.mp3", AUDIO, "audio/mpeg")
     server.fault("/ep1.mp3", "die", after=1000, times=1)
     with Client() as client:
-        with pytest.raises(FetchError):
+        with pytest.raises(FeedError):
             client.download(url, tmp_path / "ep1.mp3")
         replaced = AUDIO[::-1]
         server.put("/ep1.mp3", replaced, "audio/mpeg")  # new ETag: If-Range fails, the server sends it all
@@ -109,8 +109,8 @@ def test_enclosures_that_are_not_audio_or_too_big_are_refused(server, tmp_path):
     page = server.put("/ep.html", "<html>moved</html>", "text/html; charset=utf-8")
     big = server.put("/big.mp3", AUDIO, "audio/mpeg")
     with Client(Limits(max_episode_bytes=10_000)) as client:
-        with pytest.raises(FetchError, match=r"the enclosure is not audio \(the server sent text/html\)"):
+        with pytest.raises(FeedError, match=r"the enclosure is not audio \(the server sent text/html\)"):
             client.download(page, tmp_path / "a.mp3")
-        with pytest.raises(FetchError, match="over feeds.max_episode_mb"):
+        with pytest.raises(FeedError, match="over feeds.max_episode_mb"):
             client.download(big, tmp_path / "b.mp3")
     assert list(tmp_path.iterdir()) == [] or all(p.name.startswith(".") for p in tmp_path.iterdir())

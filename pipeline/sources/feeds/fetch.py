@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from pipeline import __version__
-from pipeline.errors import HeardError
+from pipeline.sources.feeds.parse import FeedError
 
 if TYPE_CHECKING:
     import httpx
@@ -28,17 +28,6 @@ MAX_REDIRECTS = 10
 USER_AGENT = f"heard/{__version__} (podcast indexer)"
 # An enclosure served as one of these is a web page or an error document, not a recording.
 NOT_AUDIO_TYPES = ("text/", "application/json", "application/xml", "application/xhtml", "application/rss", "application/atom")
-
-
-class FetchError(HeardError):
-    """One URL could not be fetched; the reason is one line a user can act on."""
-
-    exit_code = 1
-
-    def __init__(self, url: str, reason: str):
-        self.url = url
-        self.reason = reason
-        super().__init__(f"{url}: {reason}")
 
 
 @dataclass
@@ -68,10 +57,10 @@ class Download:
 
 
 def check_url(url: str) -> str:
-    """The URL if it is http(s), else FetchError (ingest treats any http(s) argument as a feed)."""
+    """The URL if it is http(s), else FeedError (ingest treats any http(s) argument as a feed)."""
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https") or not urlsplit(url).netloc:
-        raise FetchError(url, "only http:// and https:// URLs are fetched")
+        raise FeedError(url, "only http:// and https:// URLs are fetched")
     return url
 
 
@@ -97,7 +86,7 @@ class Client:
 
     @contextlib.contextmanager
     def _get(self, url: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
-        """A streamed GET after following http(s) redirects; network faults become FetchError."""
+        """A streamed GET after following http(s) redirects; network faults become FeedError."""
         import httpx
 
         current = check_url(url)
@@ -105,29 +94,29 @@ class Client:
             try:
                 response = self._http.send(self._http.build_request("GET", current, headers=headers or {}), stream=True)
             except httpx.TimeoutException:
-                raise FetchError(
+                raise FeedError(
                     url,
                     f"timed out (no answer within {self.limits.connect_timeout:.0f} s to connect "
                     f"or {self.limits.read_timeout:.0f} s to read); is the server up?",
                 ) from None
             except httpx.HTTPError as exc:
-                raise FetchError(url, f"cannot connect ({_reason(exc)}); check the URL and the network") from None
+                raise FeedError(url, f"cannot connect ({_reason(exc)}); check the URL and the network") from None
             if not response.has_redirect_location:
                 break
             location = response.headers.get("location", "")
             response.close()
             target = urljoin(current, location)
             if urlsplit(target).scheme.lower() not in ("http", "https"):
-                raise FetchError(url, f"redirected to '{target[:80]}'; heard follows redirects to http(s) only")
+                raise FeedError(url, f"redirected to '{target[:80]}'; heard follows redirects to http(s) only")
             current = target
         else:
-            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects; check the URL")
+            raise FeedError(url, f"more than {MAX_REDIRECTS} redirects; check the URL")
         try:
             yield response
         except httpx.TimeoutException:
-            raise FetchError(url, f"stalled: no data for {self.limits.read_timeout:.0f} s") from None
+            raise FeedError(url, f"stalled: no data for {self.limits.read_timeout:.0f} s") from None
         except httpx.HTTPError as exc:
-            raise FetchError(url, f"the transfer broke off ({_reason(exc)})") from None
+            raise FeedError(url, f"the transfer broke off ({_reason(exc)})") from None
         finally:
             response.close()
 
@@ -168,11 +157,11 @@ class Client:
             if response.status_code == 416 and kept:  # nothing left to send: what we have is all of it
                 part.unlink(missing_ok=True)
                 state_file.unlink(missing_ok=True)
-                raise FetchError(url, "the server refused to resume the download; the next run starts over")
+                raise FeedError(url, "the server refused to resume the download; the next run starts over")
             _check_status(url, response)
             content_type = (response.headers.get("content-type") or "").split(";")[0].strip().lower() or None
             if content_type and content_type.startswith(NOT_AUDIO_TYPES):
-                raise FetchError(
+                raise FeedError(
                     url, f"the enclosure is not audio (the server sent {content_type}); check the episode's enclosure URL"
                 )
             resumed = response.status_code == 206 and _range_start(response) == kept
@@ -180,7 +169,7 @@ class Client:
                 kept = 0
             total = kept + int(response.headers.get("content-length") or 0)
             if total > self.limits.max_episode_bytes:
-                raise FetchError(
+                raise FeedError(
                     url,
                     f"the enclosure is {total / 1e6:.0f} MB, over feeds.max_episode_mb "
                     f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
@@ -194,7 +183,7 @@ class Client:
             except _TooBig:
                 part.unlink(missing_ok=True)
                 state_file.unlink(missing_ok=True)
-                raise FetchError(
+                raise FeedError(
                     url,
                     f"the enclosure grew past feeds.max_episode_mb "
                     f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
@@ -253,19 +242,19 @@ def _range_start(response: httpx.Response) -> int | None:
 
 def _check_status(url: str, response: httpx.Response) -> None:
     if response.status_code >= 400:
-        raise FetchError(url, f"the server answered HTTP {response.status_code} {response.reason_phrase}".rstrip())
+        raise FeedError(url, f"the server answered HTTP {response.status_code} {response.reason_phrase}".rstrip())
     if response.status_code not in (200, 203, 206):
-        raise FetchError(url, f"unexpected HTTP {response.status_code} {response.reason_phrase}".rstrip())
+        raise FeedError(url, f"unexpected HTTP {response.status_code} {response.reason_phrase}".rstrip())
 
 
 def _read_capped(url: str, response: httpx.Response, cap: int, what: str) -> bytes:
     if int(response.headers.get("content-length") or 0) > cap:
-        raise FetchError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
+        raise FeedError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
     blocks, size = [], 0
     for block in response.iter_bytes(1 << 16):
         size += len(block)
         if size > cap:
-            raise FetchError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
+            raise FeedError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
         blocks.append(block)
     return b"".join(blocks)
 

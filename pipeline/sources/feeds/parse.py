@@ -44,7 +44,7 @@ XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 
 class FeedError(HeardError):
-    """A feed cannot be read; the run goes on with the other feeds and folders."""
+    """A feed, or an episode's file, cannot be fetched or read; the run goes on with the others."""
 
     exit_code = 1
 

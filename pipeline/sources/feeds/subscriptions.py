@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.errors import ConfigError
 from pipeline.files import write_text_atomically
-from pipeline.sources.feeds.fetch import Client, FetchError, check_url
+from pipeline.sources.feeds.fetch import Client, FeedError, check_url
 
 SUBSCRIPTIONS_FILE = "feeds.yaml"
 
@@ -52,7 +52,7 @@ def load(data_dir: Path) -> list[Subscription]:
             raise ConfigError(f"{path}: feed {number} needs a 'url'; fix the file")
         try:
             check_url(entry["url"])
-        except FetchError as exc:
+        except FeedError as exc:
             raise ConfigError(f"{path}: feed {number}: {exc}") from None
         name = entry.get("name")
         found.append(
@@ -102,14 +102,14 @@ def subscribe(url: str, settings, *, name: str | None = None) -> tuple[Subscript
     """Check that `url` is a readable feed, then subscribe to it. Returns the subscription, whether it
     is new, the feed's title and how many episodes with audio it lists; ConfigError (nothing
     subscribed) when it is not a readable feed."""
-    from pipeline.sources.feeds.parse import FeedError, parse_feed
+    from pipeline.sources.feeds.parse import parse_feed
     from pipeline.sources.feeds.sync import limits_of
 
     try:
         check_url(url)
         with Client(limits_of(settings)) as client:
             feed = parse_feed(client.fetch_feed(url).body or b"", url)
-    except (FetchError, FeedError) as exc:
+    except FeedError as exc:
         raise ConfigError(f"{exc}; nothing was subscribed") from None
     subscription, new = add(settings.data_dir, url, name=name)
     return subscription, new, feed.title, sum(1 for e in feed.episodes if e.enclosure_url)
@@ -161,7 +161,7 @@ def feeds_and_paths(
         if "://" in given:
             try:
                 check_url(given)
-            except FetchError as exc:
+            except FeedError as exc:
                 raise ConfigError(f"{exc}; give a feed's http(s) URL or a folder") from None
             if given not in [url for url, _ in feeds]:
                 feeds.append((given, None))

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pipeline.errors import HeardError, RecordingError
 from pipeline.files import write_text_atomically
 from pipeline.sources.feeds import identity, published
-from pipeline.sources.feeds.fetch import Client, FetchError, Limits
+from pipeline.sources.feeds.fetch import Client, Limits
 from pipeline.sources.feeds.parse import Episode, FeedError, parse_feed
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class _FeedSync:
         self.result.checked += 1
         try:
             response = self.client.fetch_feed(self.url, etag=self.state.etag, last_modified=self.state.last_modified)
-        except FetchError as exc:
+        except FeedError as exc:
             return self._feed_failed(exc.reason)
         self.state.checked_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         if response.status == 304:
@@ -247,6 +247,8 @@ class _FeedSync:
             if record.holds != identity.without_query(episode.enclosure_url):
                 fresh.status = PENDING  # new audio for the same episode: fetched and transcribed again
             self.state.episodes[key] = fresh
+        for key in [k for k, r in self.state.episodes.items() if k not in seen and r.status != DONE]:
+            del self.state.episodes[key]  # left the feed before it was fetched: nothing to keep or retry
 
     def _show(self) -> str:
         return self.name or self.state.title or self.url
@@ -254,11 +256,11 @@ class _FeedSync:
     def _episode(self, record: EpisodeRecord) -> None:
         try:
             self._fetch_episode(record)
-        except (FetchError, RecordingError, ValueError) as exc:
+        except (FeedError, RecordingError, ValueError) as exc:
             for leftover in self.folder.glob(f".{glob.escape(record.file or '-')}.*"):
                 if not leftover.name.endswith(".part") and not leftover.name.endswith(".part.json"):
                     leftover.unlink(missing_ok=True)  # a checked-and-refused download; a .part resumes
-            reason = exc.reason if isinstance(exc, (FetchError, RecordingError)) else str(exc)
+            reason = exc.reason if isinstance(exc, (FeedError, RecordingError)) else str(exc)
             record.status, record.error = FAILED, reason
             failure = EpisodeFailure(self.url, record.title, reason)
             self.result.failures.append(failure)
@@ -315,7 +317,7 @@ class _FeedSync:
             return []
         try:
             return published.read_chapters(self.client.fetch_file(record.chapters_url))
-        except (FetchError, ValueError) as exc:
+        except (FeedError, ValueError) as exc:
             # Chapters are a nicety: the episode is indexed without them.
             self.log.info(f'[feed] {self.url}: episode "{record.title}": chapters not used ({exc})')
             return []
