@@ -46,8 +46,8 @@ def decode_audio(path: str | Path, *, stereo: bool = False) -> np.ndarray:
         except av.FFmpegError as exc:
             raise RecordingError(path, f"corrupt audio data ({_reason(exc)}); re-export or re-download it") from exc
     samples = pieces.join()
-    if two:  # packed frames interleave left and right
-        samples = np.ascontiguousarray(samples.reshape(-1, 2).T)
+    if two:  # packed frames interleave left and right: a (2, samples) view, no copy
+        samples = samples.reshape(-1, 2).T
     if samples.size < SAMPLE_RATE // 10:
         raise RecordingError(path, "contains no audio (under 0.1 s decoded)")
     peak = max(float(samples.max()), -float(samples.min()))  # np.abs would copy all the audio

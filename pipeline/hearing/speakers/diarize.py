@@ -251,9 +251,14 @@ LEAD_SHARE = 0.1
 
 
 def _block_db(channel: np.ndarray) -> np.ndarray:
+    """Level of each 100 ms block in dBFS; a channel may be a strided view of interleaved audio,
+    so it is copied a minute at a time, never whole."""
     usable = len(channel) // BLOCK * BLOCK
-    blocks = channel[:usable].reshape(-1, BLOCK)
-    return 10 * np.log10(np.einsum("ij,ij->i", blocks, blocks) / BLOCK + 1e-10)
+    out = []
+    for start in range(0, usable, 600 * BLOCK):
+        blocks = np.ascontiguousarray(channel[start : min(start + 600 * BLOCK, usable)]).reshape(-1, BLOCK)
+        out.append(10 * np.log10(np.einsum("ij,ij->i", blocks, blocks) / BLOCK + 1e-10))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def separate_channels(channels: np.ndarray) -> bool:
@@ -333,7 +338,13 @@ def ensure_diarized(
 
         assert audio_path is not None  # returned above otherwise
         decoded = audio.decode_audio(audio_path, stereo=True)
-        channels, samples = (decoded, decoded.mean(axis=0)) if decoded.ndim == 2 else (None, decoded)
+        if decoded.ndim == 2:
+            # Most stereo files carry one mix twice: only channels that hold separate people are kept.
+            channels = decoded if separate_channels(decoded) else None
+            samples = decoded.mean(axis=0, dtype=np.float32)
+            del decoded
+        else:
+            samples = decoded
     try:
         result = diarize(samples, num_speakers=num_speakers, threads=threads, channels=channels)
     except HeardError:

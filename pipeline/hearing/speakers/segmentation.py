@@ -21,7 +21,7 @@ WINDOW = 10 * SAMPLE_RATE  # the model's training length
 FRAMES = 589  # output frames per window
 FRAME_STEP = 0.016875  # seconds between output frames
 FRAME_DURATION = 0.0619375  # receptive field of one frame
-BATCH = 8  # windows per pass: bounds memory
+BATCH = 4  # windows per pass: bounds memory (see encoder.BATCH)
 # The 7 classes: nobody, speaker 1, 2, 3 alone, and the pairs 1+2, 1+3, 2+3.
 POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=bool)
 
