@@ -67,6 +67,16 @@ class IngestSettings:
 
 
 @dataclass
+class FeedsSettings:
+    publisher_transcripts: bool = True
+    max_episode_mb: float = 2000.0
+    max_feed_mb: float = 50.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_episodes: int = 0
+
+
+@dataclass
 class SearchSettings:
     k: int = 5
     mode: str = "hybrid"
@@ -91,6 +101,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    feeds: FeedsSettings = field(default_factory=FeedsSettings)
     config_file: Path | None = None
 
     @property

@@ -17,6 +17,10 @@ CSV_FIELDS = (
     "speaker",
     "role",
     "title",
+    "show",
+    "episode",
+    "chapter",
+    "link",
     "company",
     "segment",
     "kind",
@@ -35,9 +39,16 @@ def who(hit: Hit) -> str:
 
 
 def context(hit: Hit) -> str:
-    """The recording's metadata in one line: 'Acme Logistics, enterprise, 2026-03-14, #export'."""
+    """The recording's metadata in one line: 'Acme Logistics, enterprise, 2026-03-14, #export', or for a
+    podcast 'Builders & Buyers S2E12, chapter "Pricing", 2026-03-03'."""
     meta = hit.metadata or {}
-    parts = [str(meta[k]) for k in ("company", "segment", "date") if meta.get(k)]
+    parts = []
+    if meta.get("show"):
+        numbers = "".join(f"{letter}{meta[key]}" for letter, key in (("S", "season"), ("E", "episode")) if meta.get(key))
+        parts.append(f"{meta['show']} {numbers}".strip())
+    if meta.get("chapter"):
+        parts.append(f'chapter "{meta["chapter"]}"')
+    parts += [str(meta[k]) for k in ("company", "segment", "date") if meta.get(k)]
     parts += [f"#{t}" for t in meta.get("tags") or []]
     return ", ".join(parts)
 
@@ -64,7 +75,7 @@ def hits_to_csv(hits: list[Hit]) -> str:
         meta = hit.metadata or {}
         writer.writerow(
             {
-                **{k: meta.get(k, "") for k in ("company", "segment", "kind", "date")},
+                **{k: meta.get(k, "") for k in ("show", "episode", "chapter", "link", "company", "segment", "kind", "date")},
                 **hit.to_dict(),
                 "tags": ";".join(meta.get("tags") or []),
                 "timestamp": format_timestamp(hit.start),

@@ -57,6 +57,23 @@ def decode_audio(path: str | Path, *, stereo: bool = False) -> np.ndarray:
     return samples
 
 
+def probe_seconds(path: str | Path) -> float:
+    """The recording's length from its container, without decoding it; RecordingError if it is not audio."""
+    import av
+
+    path = Path(path)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise RecordingError(path, "has no audio track")
+            if container.duration:
+                return container.duration / av.time_base
+            stream = container.streams.audio[0]
+            return float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+    except av.FFmpegError as exc:
+        raise RecordingError(path, f"not a readable audio or video file ({_reason(exc)})") from exc
+
+
 class _Blocks:
     """Decoded samples copied into blocks of 64 MB as they come, then joined into one array.
 

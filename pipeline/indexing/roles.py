@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.indexing.chunking import Chunk, sentences
-from pipeline.sources.metadata import chunk_fields
+from pipeline.sources.metadata import chapter_at, chunk_fields
 from pipeline.transcripts import Transcript
 
 # Roles by kind of recording: (the one who asks, everyone else).
@@ -118,6 +118,8 @@ def label_chunks(chunks: list[Chunk], transcript: Transcript, meta: dict[str, An
             chunk.speaker, chunk.role = person.name, person.role
         chunk.title = meta.get("title") or chunk.title
         chunk.metadata = dict(fields)
+        if meta.get("chapters"):
+            chunk.metadata["chapter"] = chapter_at(meta["chapters"], chunk.start)
     return chunks
 
 

@@ -52,7 +52,8 @@ def stat_of(path: Path) -> os.stat_result:
 def settled(state: RunState, path: Path, entry: Entry) -> bool:
     """Whether an unchanged file (same size and mtime) needs nothing this run; counts it if so."""
     if entry.status in (INDEXED, MISSING):
-        if entry.transcriber != state.wanted:
+        # A transcript imported from a file beside the audio (a podcast's own, say) is never stale.
+        if entry.transcriber != state.wanted and (entry.transcriber or {}).get("backend") != "import":
             if state.options.retranscribe:
                 return False
             state.summary.stale += 1

@@ -41,8 +41,10 @@ def ingest(
     keep_missing: bool = False,
     prune: bool = False,
     retry_failed: bool = False,
+    feeds: list[tuple[str, str | None]] | None = None,
 ) -> IngestSummary:
-    """Index every recording under `paths`; a bad recording is reported and recorded, never fatal.
+    """Index every recording under `paths`, and first the new episodes of `feeds` ((url, show name)
+    pairs); a bad recording, feed or episode is reported and recorded, never fatal.
 
     Raises LockHeldError (exit 3) if another ingest or reindex runs on the data dir, ConfigError or
     StorageError (exit 2) for faults no single recording causes.
@@ -54,7 +56,7 @@ def ingest(
     with data_dir_lock(settings.data_dir, "ingest") as dead_holder:
         if dead_holder:
             reporter.note(f"took over the lock left by PID {dead_holder}, which is no longer running")
-        run = Run(RunState(settings, Catalog(catalog_path(settings.data_dir)), options, reporter))
+        run = Run(RunState(settings, Catalog(catalog_path(settings.data_dir)), options, reporter), feeds=feeds or [])
         try:
             return run.execute(files, roots)
         finally:
@@ -64,9 +66,10 @@ def ingest(
 class Run:
     """One ingest run over a list of files."""
 
-    def __init__(self, state: RunState):
+    def __init__(self, state: RunState, *, feeds: list[tuple[str, str | None]] | None = None):
         self.state = state
         self.transcription = Transcription(state)
+        self.feeds = feeds or []
 
     def close(self) -> None:
         self.transcription.close()
@@ -79,6 +82,10 @@ class Run:
         run_id = state.catalog.start_run("ingest", os.getpid())
         try:
             self._prepare()
+            if self.feeds:
+                from pipeline.jobs.feeds import add_feed_episodes
+
+                files, roots = add_feed_episodes(state, self.feeds, files, roots)
             self.transcription.submit_ahead(files)
             for number, path in enumerate(files, 1):
                 state.reporter.start(path, number, len(files))

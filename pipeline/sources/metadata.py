@@ -20,7 +20,14 @@ from pipeline.errors import RecordingError
 FOLDER_FILE = "heard.yaml"
 MANIFEST_FILE = "manifest.csv"
 KINDS = ("interview", "podcast")
-KEYS = ("title", "date", "kind", "company", "segment", "tags", "speakers", "num_speakers")
+KEYS = (
+    "title", "date", "kind", "company", "segment", "tags", "speakers", "num_speakers",
+    # Podcasts (written by the feed step, or by hand): the show, the episode's page, its numbers, chapters.
+    "show", "link", "season", "episode", "chapters",
+)  # fmt: skip
+# The recording-level fields every chunk carries (and search filters or shows); each chunk also gets
+# the title of its chapter, from `chapters`, when it is indexed.
+CHUNK_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "season", "episode")
 # Bump when the way metadata and speakers turn into indexed fields changes: indexes re-derive.
 VERSION = 2
 
@@ -89,7 +96,17 @@ def fingerprint(meta: dict[str, Any], extra: Any = None) -> str:
 
 def chunk_fields(meta: dict[str, Any]) -> dict[str, Any]:
     """The recording-level fields every chunk carries (and search filters on)."""
-    return {k: meta[k] for k in ("company", "segment", "kind", "date", "tags") if meta.get(k) not in (None, [], "")}
+    return {k: meta[k] for k in CHUNK_KEYS if meta.get(k) not in (None, [], "")}
+
+
+def chapter_at(chapters: list[dict[str, Any]], seconds: float) -> str | None:
+    """The title of the chapter playing at `seconds` (chapters as in metadata, in time order)."""
+    title = None
+    for chapter in chapters:
+        if chapter["start"] > seconds + 0.5:  # a chunk starting just before a chapter mark belongs to it
+            break
+        title = chapter["title"]
+    return title
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -117,9 +134,17 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
     if unknown:
         raise RecordingError(source, f"unknown metadata key '{unknown[0]}'; known: {', '.join(KEYS)}")
     meta: dict[str, Any] = {}
-    for key in ("title", "company", "segment"):
+    for key in ("title", "company", "segment", "show", "link"):
         if data.get(key) not in (None, ""):
             meta[key] = str(data[key]).strip()
+    for key in ("season", "episode"):
+        if data.get(key) not in (None, ""):
+            number = data[key]
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise RecordingError(source, f"{key} must be a number, got {number!r}")
+            meta[key] = number
+    if data.get("chapters") not in (None, "", []):
+        meta["chapters"] = _chapters(data["chapters"], source)
     if data.get("kind") not in (None, ""):
         kind = str(data["kind"]).strip().lower()
         if kind not in KINDS:
@@ -153,6 +178,21 @@ def _date(value: Any, source: Path) -> str:
         return datetime.date.fromisoformat(str(value).strip()[:10]).isoformat()
     except ValueError:
         raise RecordingError(source, f"date '{value}' is not a date; write it as YYYY-MM-DD") from None
+
+
+def _chapters(value: Any, source: Path) -> list[dict[str, Any]]:
+    """[{start: seconds, title: ...}], in time order."""
+    if not isinstance(value, list):
+        raise RecordingError(source, "chapters must be a list of {start: seconds, title: ...}")
+    chapters = []
+    for entry in value:
+        if not isinstance(entry, dict) or "title" not in entry:
+            raise RecordingError(source, f"chapters: cannot read {entry!r}; use {{start: seconds, title: ...}}")
+        try:
+            chapters.append({"start": float(entry.get("start") or 0), "title": str(entry["title"]).strip()})
+        except (TypeError, ValueError):
+            raise RecordingError(source, f"chapters: start must be seconds, got {entry.get('start')!r}") from None
+    return sorted(chapters, key=lambda c: c["start"])
 
 
 def _speakers(value: Any, source: Path) -> list[dict[str, str]]:
