@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import ConfigError
+from pipeline.threads import limit_torch
 
 BATCH = 128  # windows per encoder pass: bounds memory on long recordings
 
@@ -20,15 +21,14 @@ class VoiceEncoder:
     webrtcvad, which fails with current setuptools (no pkg_resources), and its VAD is not needed.
     """
 
-    def __init__(self, threads: int = 0):
+    def __init__(self, threads: int = 1):
         import torch
 
         spec = importlib.util.find_spec("resemblyzer")
         if spec is None or spec.origin is None:
             raise ConfigError("resemblyzer is not installed; run: pip install resemblyzer")
         weights = Path(spec.origin).parent / "pretrained.pt"
-        if threads > 0:
-            torch.set_num_threads(threads)
+        limit_torch(threads)
 
         class Encoder(torch.nn.Module):
             def __init__(self):
@@ -59,6 +59,6 @@ class VoiceEncoder:
 
 
 @functools.lru_cache(maxsize=2)
-def shared_encoder(threads: int = 0) -> VoiceEncoder:
+def shared_encoder(threads: int = 1) -> VoiceEncoder:
     """One encoder per process: loading the weights costs about a second."""
     return VoiceEncoder(threads)
