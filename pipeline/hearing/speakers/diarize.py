@@ -9,6 +9,7 @@ assign.py gives each word its speaker.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -121,11 +122,15 @@ def _turns(frame_labels: np.ndarray) -> list[SpeakerTurn]:
     return [SpeakerTurn(round(t.start, 3), round(t.end, 3), t.speaker) for t in turns]
 
 
-def ensure_diarized(transcript: Transcript, audio_path: Path | None, *, num_speakers: int | None, threads: int = 0) -> bool:
+def ensure_diarized(
+    transcript: Transcript, load_samples: Callable[[], np.ndarray] | None, *, num_speakers: int | None, threads: int
+) -> bool:
     """Diarize the transcript's audio unless done with the same requested count; True if it changed.
 
-    Transcripts whose text came with speaker names (imports) keep them. Only the audio is read again:
-    the words are never re-transcribed.
+    `load_samples` gives the recording's decoded audio (None: there is no audio); it is called only
+    when diarization is due, so ingest hands over the samples Whisper was given, decoded once.
+    Transcripts whose text came with speaker names (imports) keep them. The words are never
+    re-transcribed.
     """
     if any(s.speaker for s in transcript.segments) and (transcript.diarization or {}).get("method") in (None, "transcript"):
         if transcript.diarization is None:
@@ -135,21 +140,19 @@ def ensure_diarized(transcript: Transcript, audio_path: Path | None, *, num_spea
     done = transcript.diarization or {}
     if done.get("method") == METHOD and done.get("num_speakers") == num_speakers:
         return False
-    if audio_path is None:
+    if load_samples is None:
         if done.get("method") == "none":
             return False
         transcript.diarization = {"method": "none", "reason": "no audio"}
         return True
-    from pipeline.hearing import audio
-
+    samples = load_samples()
     started = time.monotonic()
-    samples = audio.decode_audio(audio_path)
     try:
         turns = diarize(samples, num_speakers=num_speakers, encoder=shared_encoder(threads))
     except HeardError:
         raise
     except Exception as exc:  # odd audio must not stop the other recordings; the transcript is kept
-        raise RecordingError(audio_path, f"finding speakers failed ({type(exc).__name__}: {exc})") from exc
+        raise RecordingError(Path(transcript.source), f"finding speakers failed ({type(exc).__name__}: {exc})") from exc
     for segment in transcript.segments:
         segment.speaker = None
     assign(transcript, turns)
