@@ -33,7 +33,7 @@ from pipeline.indexing.store import check_model
 from pipeline.jobs import changes
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, Entry, catalog_path, now
 from pipeline.jobs.lock import data_dir_lock
-from pipeline.jobs.progress import Reporter, SilentReporter
+from pipeline.jobs.progress import InOrderReporter, Reporter, SilentReporter
 from pipeline.jobs.removal import remove_missing
 from pipeline.jobs.run_state import IngestOptions, IngestSummary, RunState, storage_error
 from pipeline.jobs.transcription import Transcription
@@ -103,6 +103,9 @@ class Run:
         self.transcription = Transcription(state)
         self._batch: list[Ready] = []
         self._total = 0
+        # What files report while earlier ones wait in the batch is said after those are written.
+        self._lines = InOrderReporter(state.reporter)
+        state.reporter = self._lines
 
     def close(self) -> None:
         self.transcription.close()
@@ -121,6 +124,7 @@ class Run:
                 self.transcription.look_ahead(position)
                 if not self.transcription.ready(path):
                     self._write_batch()  # index what is ready before waiting for Whisper
+                self._lines.holding = bool(self._batch)
                 state.reporter.start(path, position + 1, len(files))
                 ready = self.process(path, position + 1)
                 self.transcription.forget(path)
@@ -214,17 +218,21 @@ class Run:
 
     def _write_batch(self) -> None:
         """Index the recordings that are ready, their chunks embedded together; each is recorded in
-        the catalog right after its own chunks are written."""
+        the catalog right after its own chunks are written, and the log stays in file order."""
         batch, self._batch = self._batch, []
+        self._lines.holding = False
         if not batch:
             return
         state = self.state
+        by_number = {ready.number: ready for ready in batch}
         try:
             written_counts = state.indexer.index_transcripts([ToIndex(r.transcript, r.meta, r.replaces) for r in batch])
-            for ready, written in zip(batch, written_counts):
-                crash_point("indexed")
-                state.reporter.start(ready.path, ready.number, self._total)
-                self._record(ready, written)
+            for number in sorted(set(by_number) | set(self._lines.held_numbers())):
+                self._lines.release(number)
+                if number in by_number:
+                    written = next(written_counts)
+                    crash_point("indexed")
+                    self._record(by_number[number], written)
         except OSError as exc:
             raise storage_error(exc, state.settings.data_dir) from exc
 
