@@ -214,6 +214,56 @@ def worker_share(corpus: Path) -> None:
     print(json.dumps(totals))
 
 
+def worker_profile(corpus: Path) -> None:
+    """Where ingest's CPU goes: each stage run alone, in order, in one process (imports and model loads
+    counted where ingest first meets them); CPU and wall seconds per stage as JSON."""
+    started_cpu = time.process_time()
+    stages: dict[str, list[float]] = {}
+
+    def timed(name, work):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = work()
+        spent = stages.setdefault(name, [0.0, 0.0])
+        spent[0] += time.process_time() - cpu
+        spent[1] += time.perf_counter() - wall
+        return result
+
+    import tempfile
+
+    timed("import faster_whisper (bare pays it too)", lambda: __import__("faster_whisper"))
+    timed("import torch (speaker encoder)", lambda: __import__("torch"))
+    timed("import sklearn.cluster (speaker clustering)", lambda: __import__("sklearn.cluster"))
+    timed("import chromadb (the index)", lambda: __import__("chromadb"))
+    from pipeline import threads
+    from pipeline.config import ChunkingSettings, EmbeddingSettings, SpeakersSettings, TranscribeSettings
+    from pipeline.hearing import audio, transcribe
+    from pipeline.hearing.speakers.assign import assign
+    from pipeline.hearing.speakers.diarize import diarize
+    from pipeline.hearing.speakers.encoder import shared_encoder
+    from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.indexer import Indexer
+    from pipeline.indexing.store import Store
+    from pipeline.sources import discovery
+
+    transcriber = transcribe.make_transcriber(TranscribeSettings(beam_size=5))
+    timed("load Whisper (bare pays it too)", transcriber._load)
+    encoder = timed("load speaker encoder", lambda: shared_encoder(threads.speaker_threads(SpeakersSettings())))
+    embedder = Embedder(EmbeddingSettings(), beside_whisper=True)
+    timed("load text encoder (ONNX)", embedder._load)
+    store = timed("open the Chroma store", lambda: Store(Path(tempfile.mkdtemp(dir=WORK)) / "index", "heard"))
+    indexer = Indexer(store, embedder, ChunkingSettings())
+    for path in sorted(corpus.glob("*.wav")):
+        # Each lambda runs at once, inside timed(): binding the loop's values as defaults only quiets the linter.
+        samples = timed("decode (bare pays it too)", lambda p=path: audio.decode_audio(p))
+        transcript = timed("Whisper (bare pays it too)", lambda p=path, s=samples: transcribe.transcribe_recording(
+            discovery.identify(p), transcriber, samples=s))
+        turns = timed("diarize", lambda s=samples: diarize(s, encoder=encoder))
+        assign(transcript, turns)
+        timed("chunk, embed, write", lambda t=transcript: indexer.index_transcript(t))
+    stages["total (process CPU)"] = [time.process_time() - started_cpu, 0.0]
+    print(json.dumps(stages))
+
+
 def peak_rss_mb() -> float:
     status = Path("/proc/self/status").read_text()
     return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
@@ -247,6 +297,7 @@ def bench_speed(corpus: Path, rounds: int, loaded: bool) -> dict:
             assert summary["new"] == RECORDINGS and summary["failed"] == 0, summary
             print(f"  {'loaded' if loaded else 'quiet'} round {round_no + 1}/{rounds}: "
                   + ", ".join(f"{k} {v[-1]['wall']:.1f} s wall {v[-1]['cpu']:.1f} s CPU" for k, v in runs.items()), flush=True)
+        profile = json.loads(measure([PY, __file__, "worker-profile", str(corpus)])["stdout"])
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall", "cpu")} for k, v in runs.items()}
     shares = [json.loads(r["stdout"]) for r in runs["share"]]
     share = {m: statistics.median(s[f"diarize_{m}"] / s[f"whisper_{m}"] for s in shares) for m in ("wall", "cpu")}
@@ -261,6 +312,7 @@ def bench_speed(corpus: Path, rounds: int, loaded: bool) -> dict:
             "cpu2": statistics.median(i["cpu"] / b["cpu"] for i, b in zip(runs["ingest2"], runs["bare"])),
         },
         "share": share,
+        "profile": profile,
         "diarize_s": statistics.median(s["diarize_wall"] for s in shares),
         "whisper_s": statistics.median(s["whisper_wall"] for s in shares),
     }
@@ -352,6 +404,18 @@ def render(results: dict) -> str:
         f"one process, each with the threads ingest gives it (quiet: {q['diarize_s']:.1f} s of diarization against "
         f"{q['whisper_s']:.1f} s of transcription; loaded: {l['diarize_s']:.1f} s against {l['whisper_s']:.1f} s).",
     ]
+    lines += [
+        "",
+        "Where the CPU goes (`scripts/bench_ingest.py worker-profile`: ingest's stages run one after the other in "
+        "one process, once per condition; the lines marked \"bare pays it too\" are what bare faster-whisper spends "
+        "as well):",
+        "",
+        "| stage | quiet CPU | loaded CPU | quiet, share of Whisper |",
+        "|---|---:|---:|---:|",
+    ]
+    whisper_cpu = q["profile"]["Whisper (bare pays it too)"][0]
+    for stage, (cpu, _) in q["profile"].items():
+        lines.append(f"| {stage} | {cpu:.2f} s | {l['profile'][stage][0]:.2f} s | {cpu / whisper_cpu:.0%} |")
     if "memory" in results:
         lines += [
             "",
@@ -394,6 +458,8 @@ def main() -> None:
         return worker_bare(Path(sys.argv[2]))
     if step == "worker-share":
         return worker_share(Path(sys.argv[2]))
+    if step == "worker-profile":
+        return worker_profile(Path(sys.argv[2]))
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "config.yaml").write_text(CONFIG)
     store = WORK / "results.json"
