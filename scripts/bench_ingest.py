@@ -34,7 +34,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from bench_speed import peak_rss_mb, write_section  # noqa: E402
 
 WORK = ROOT / "build" / "bench-ingest"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -264,11 +266,6 @@ def worker_profile(corpus: Path) -> None:
     print(json.dumps(stages))
 
 
-def peak_rss_mb() -> float:
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
-
-
 def worker_cli(args: list[str]) -> None:
     """`heard ARGS`, then its peak RSS (VmHWM) on stderr as it exits."""
     import atexit
@@ -440,16 +437,6 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(markdown: str) -> None:
-    text = DOC.read_text()
-    block = f"{START}\n{markdown.rstrip()}\n{END}"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 def main() -> None:
     step = sys.argv[1] if len(sys.argv) > 1 else "all"
     if step == "worker-cli":
@@ -484,7 +471,7 @@ def main() -> None:
         store.write_text(json.dumps(results, indent=1))
     markdown = render(results)
     print(markdown)
-    write_section(markdown)
+    write_section(markdown, START, END)
     print(f"wrote {DOC.relative_to(ROOT)}")
 
 
