@@ -1,7 +1,7 @@
 """`heard ingest` against bare faster-whisper, quiet and under load: writes the "## Ingest vs bare
 Whisper" section of docs/benchmarks.md (issue 14's targets, each marked PASS or MISS).
 
-    python scripts/bench_ingest.py                       # quiet and loaded, median of 3, memory (about 40 min)
+    python scripts/bench_ingest.py                       # quiet and loaded, median of 3, memory (about 1 h)
     HEARD_BENCH_QUICK=1 python scripts/bench_ingest.py   # one round, shorter memory runs, labelled so
     HEARD_BENCH_INGEST_STEPS=speed python scripts/bench_ingest.py   # speed, memory or both (default)
 
