@@ -41,7 +41,7 @@ class ChunkingSettings:
 class SpeakersSettings:
     diarize: bool = True
     count: int | None = None  # speakers per recording; None finds 1-8 (a recording's metadata overrides)
-    threads: int = 1  # torch threads for the speaker models (0: one per core); never torch's own choice
+    threads: int = 0  # torch threads for the speaker models; 0 (auto): 1 (pipeline/threads.py)
 
 
 @dataclass

@@ -157,34 +157,11 @@ def run_timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
     return wall, process.stdout
 
 
-def run_peak(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Like run_timed for `python -m cli ARGS`, with that command's own peak RSS in MB."""
-    assert cmd[1:3] == ["-m", "cli"], cmd
-    started = time.perf_counter()
-    process = subprocess.run([cmd[0], __file__, "worker-cli", *cmd[3:]], capture_output=True, text=True, cwd=ROOT,
-                             env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)})
-    wall = time.perf_counter() - started
-    if process.returncode not in (0, 1):
-        raise RuntimeError(f"{' '.join(cmd)} failed ({process.returncode}):\n{process.stderr[-3000:]}")
-    peak = float(re.findall(r"^peak-rss-mb (\S+)$", process.stderr, re.M)[-1])
-    return wall, peak, process.stdout
-
-
 def peak_rss_mb() -> float:
     """This process's peak RSS since exec. (rusage's maxrss of a forked child also counts the
     memory of the parent it was forked from; VmHWM does not.)"""
     status = Path("/proc/self/status").read_text()
     return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024
-
-
-def worker_cli(args: list[str]) -> None:
-    """`heard ARGS`, then its peak RSS on stderr as it exits."""
-    import atexit
-
-    import cli
-
-    atexit.register(lambda: print(f"peak-rss-mb {peak_rss_mb():.1f}", file=sys.stderr))
-    cli.main(args, prog_name="heard")
 
 
 def median(values):
@@ -217,20 +194,6 @@ def worker_transcribe(config: str, corpus: Path) -> None:
     print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "texts": texts}))
 
 
-def worker_bare(corpus: Path) -> None:
-    """Bare faster-whisper, from process start: what `heard ingest` is compared with."""
-    from faster_whisper import WhisperModel, decode_audio
-
-    from pipeline.hearing import weights
-
-    model = WhisperModel(weights.resolve_whisper_ct2("tiny.en"), device="cpu", compute_type="int8", cpu_threads=THREADS)
-    words = 0
-    for path in sorted(corpus.glob("*.wav")):
-        segments, _ = model.transcribe(decode_audio(str(path)), beam_size=5, vad_filter=True, word_timestamps=True)
-        words += sum(len(s.words) for s in segments)
-    print(words)
-
-
 # ---------------------------------------------------------------- the benchmarks
 
 
@@ -254,23 +217,6 @@ def bench_transcription(corpus: Path, refs: dict[str, str], runs: int) -> dict:
             "rss_mb": median([r["rss_mb"] for r in rows]),
         }
     return {"audio_seconds": audio_s, "files": len(refs), "runs": runs, "configs": table}
-
-
-def bench_ingest(corpus: Path, runs: int) -> dict:
-    config = WORK / "ingest-config.yaml"
-    config.write_text(f"transcribe:\n  model: tiny.en\n  beam_size: 5\n  threads: {THREADS}\nembedding:\n  model: all-MiniLM-L6-v2\n")
-    rows = {"bare": [], "ingest": [], "ingest2": []}
-    for round_no in range(runs):
-        rows["bare"].append(run_timed([PY, __file__, "worker-bare", str(corpus)])[0])
-        for key, workers in (("ingest", 1), ("ingest2", 2)):
-            data = WORK / f"ingest-data-{key}"
-            shutil.rmtree(data, ignore_errors=True)
-            cmd = [PY, "-m", "cli", "--config", str(config), "--data-dir", str(data), "ingest", str(corpus),
-                   "--workers", str(workers), "-q", "--format", "json"]
-            rows[key].append(run_timed(cmd)[0])
-        print(f"  ingest round {round_no + 1}/{runs}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in rows.items()), flush=True)
-    bare, one, two = (median(rows[k]) for k in ("bare", "ingest", "ingest2"))
-    return {"runs": runs, "bare": bare, "ingest": one, "ingest2": two, "overhead": one / bare - 1, "speedup2": one / two}
 
 
 def synthetic_texts(count: int, seed: int = 0) -> list[str]:
@@ -394,40 +340,6 @@ def bench_search(sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
     return {"by_size": out}
 
 
-def long_recording(seconds: float, corpus: Path) -> Path:
-    """An mp3 of about `seconds`, the generated speech of the corpus repeated."""
-    from make_examples import encode
-
-    from pipeline.hearing.audio import decode_audio
-
-    path = WORK / f"long-{int(seconds)}s.mp3"
-    if path.is_file():
-        return path
-    pieces = [decode_audio(p) for p in sorted(corpus.glob("*.wav")) if not p.name.startswith(("jfk", "pyannote", "librivox"))]
-    loop = np.concatenate(pieces)
-    repeats = int(np.ceil(seconds * SR / len(loop)))
-    encode(np.tile(loop, repeats)[: int(seconds * SR)], path)
-    return path
-
-
-def bench_memory(corpus: Path, lengths: list[float]) -> dict:
-    config = WORK / "memory-config.yaml"
-    # Greedy decoding: this measures memory, and halves the time a 2-hour file takes here.
-    config.write_text(f"transcribe:\n  model: tiny.en\n  beam_size: 1\n  threads: {THREADS}\n")
-    out = {}
-    for seconds in lengths:
-        path = long_recording(seconds, corpus)
-        data = WORK / f"memory-data-{int(seconds)}"
-        shutil.rmtree(data, ignore_errors=True)
-        wall, rss, stdout = run_peak([PY, "-m", "cli", "--config", str(config), "--data-dir", str(data), "ingest",
-                                      str(path), "-q", "--format", "json"])
-        summary = json.loads(stdout.strip().splitlines()[-1])
-        out[seconds] = {"rss_mb": rss, "wall": wall, "audio_mb": seconds * SR * 4 / 2**20,
-                        "chunks": summary["chunks_written"], "new": summary["new"]}
-        print(f"  memory {seconds / 60:.0f} min: {rss:.0f} MB in {wall:.0f} s", flush=True)
-    return {"by_length": out}
-
-
 # ---------------------------------------------------------------- report
 
 
@@ -438,8 +350,8 @@ def label(step: dict) -> str:
 
 
 def render(results: dict) -> str:
-    t, i, e = (results[k] for k in STEPS[:3])
-    s, m = results["search"]["by_size"], results["memory"]["by_length"]
+    t, e = (results[k] for k in STEPS[:2])
+    s = results["search"]["by_size"]
     reduced = [name for name in STEPS if results[name]["sizes"] == "reduced"]
     lines = [
         "## Speed and scale",
@@ -473,22 +385,6 @@ def render(results: dict) -> str:
         "Command: `python scripts/bench_speed.py worker-transcribe CONFIG build/bench/corpus` per configuration "
         "(`corpus-quick` at reduced sizes: jfk, the pyannote sample and one generated interview).",
         "",
-        f"### End-to-end `heard ingest` vs bare faster-whisper, same files, median of {i['runs']} runs{label(i)}",
-        "",
-        "Both timed from process start to exit (imports, model loads, decode included). Bare: `WhisperModel` + "
-        "`transcribe(beam_size=5, vad_filter=True, word_timestamps=True)` over the files "
-        "(`python scripts/bench_speed.py worker-bare DIR`). Ingest: `heard ingest DIR` into an empty data dir "
-        "(decode, transcribe, chunk, embed, store, transcripts written).",
-        "",
-        "| run | seconds | vs bare |",
-        "|---|---:|---:|",
-        f"| bare faster-whisper | {i['bare']:.1f} | 1.00 |",
-        f"| `heard ingest` (1 worker) | {i['ingest']:.1f} | {i['ingest'] / i['bare']:.2f} |",
-        f"| `heard ingest --workers 2` | {i['ingest2']:.1f} | {i['ingest2'] / i['bare']:.2f} |",
-        "",
-        f"Pipeline overhead: **{i['overhead'] * 100:+.1f}%** (target under 15%). "
-        f"`--workers 2` vs 1 worker: **{i['speedup2']:.2f}x**.",
-        "",
         f"### Embedding and upsert: {e['chunks']} synthetic chunks, median of {e['runs']} runs{label(e)}",
         "",
         "| step | chunks/s |",
@@ -520,28 +416,14 @@ def render(results: dict) -> str:
         f"Targets: warm p50 under 50 ms at 100k chunks: **{biggest['warm']['onnx']['p50']:.1f} ms at {int(max(s, key=int)):,}**; "
         f"cold `heard search` under 2 s: **{biggest['cold']['onnx']:.2f} s**.",
         "",
-        f"### Peak memory of `heard ingest` on one long recording{label(results['memory'])}",
+        "`heard ingest` against bare Whisper (overhead, threads, diarization's share, memory on long recordings): "
+        "see \"Ingest vs bare Whisper\" (`scripts/bench_ingest.py`).",
         "",
-        "Generated speech repeated into one mp3; `heard ingest FILE` with greedy decoding (beam 1); peak RSS of the "
-        "process (VmHWM). Decoded audio is held whole (16 kHz float32, shown as \"audio\"); transcription runs "
-        "in 3-minute windows cut at pauses, so the rest should not grow with length.",
-        "",
-        "| recording | peak RSS | audio itself | RSS minus audio | chunks | seconds |",
-        "|---|---:|---:|---:|---:|---:|",
     ]
-    for seconds, row in m.items():
-        lines.append(f"| {float(seconds) / 60:.0f} min | {row['rss_mb']:.0f} MB | {row['audio_mb']:.0f} MB | "
-                     f"{row['rss_mb'] - row['audio_mb']:.0f} MB | {row['chunks']} | {row['wall']:.0f} |")
-    rows = list(m.values())
-    growth = (rows[-1]["rss_mb"] - rows[-1]["audio_mb"]) - (rows[0]["rss_mb"] - rows[0]["audio_mb"])
-    minutes = (float(list(m)[-1]) - float(list(m)[0])) / 60
-    lines += ["", f"Growth beyond the audio from the shortest to the longest: **{growth:+.0f} MB** "
-              f"({growth / minutes:.1f} MB per extra minute, against {SR * 4 * 60 / 2**20:.1f} MB per minute of "
-              "decoded audio): what is left grows with the transcript (segments, words, chunks) and allocator slack.", ""]
     return "\n".join(lines)
 
 
-STEPS = ("transcription", "ingest", "embedding", "search", "memory")
+STEPS = ("transcription", "embedding", "search")
 
 
 def _load_results(store: Path) -> dict:
@@ -550,40 +432,37 @@ def _load_results(store: Path) -> dict:
     old = json.loads(store.read_text())
     for name in STEPS:
         if name in old and "sizes" not in old[name]:  # written before steps carried their own labels
-            if name in ("search", "memory"):
-                old[name] = {"by_size" if name == "search" else "by_length": old[name]}
+            if name == "search":
+                old[name] = {"by_size": old[name]}
             old[name].update(sizes="reduced" if old.get("quick") else "full", date=old.get("date", "?"))
     return old
 
 
-def write_section(markdown: str) -> None:
+def write_section(markdown: str, start: str = START, end: str = END) -> None:
+    """Replace the block between the `start` and `end` markers of docs/benchmarks.md (or append it)."""
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text() if DOC.is_file() else "# Benchmarks\n\nRegenerated by `make bench`; each section by its own script.\n"
-    block = f"{START}\n{markdown.rstrip()}\n{END}"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
+    block = f"{start}\n{markdown.rstrip()}\n{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(text)
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["worker-cli"]:  # its own options are heard's: keep argparse off them
-        return worker_cli(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", nargs="?", default="all",
-                        choices=["all", "worker-transcribe", "worker-bare"])
+                        choices=["all", "worker-transcribe"])
     parser.add_argument("args", nargs="*")
     args = parser.parse_args()
     if args.step == "worker-transcribe":
         return worker_transcribe(args.args[0], Path(args.args[1]))
-    if args.step == "worker-bare":
-        return worker_bare(Path(args.args[0]))
 
     WORK.mkdir(parents=True, exist_ok=True)
     runs = 2 if QUICK else 3
     store = WORK / "speed.json"
-    # HEARD_BENCH_STEPS=search,memory re-measures only those steps and keeps the others' last figures;
+    # HEARD_BENCH_STEPS=search,embedding re-measures only those steps and keeps the others' last figures;
     # each step is labelled with its own sizes and date in the table.
     wanted = [x for x in os.environ.get("HEARD_BENCH_STEPS", "").split(",") if x] or list(STEPS)
     if wanted == ["none"]:  # only rewrite the section from build/bench/speed.json
@@ -607,11 +486,9 @@ def main() -> None:
     corpus, refs = prepare_speech()
     steps = {
         "transcription": lambda: bench_transcription(corpus, refs, runs),
-        "ingest": lambda: bench_ingest(corpus, runs),
         "embedding": lambda: bench_embedding(300 if QUICK else 1000, runs),
         "search": lambda: bench_search([1000, 10000] if QUICK else [1000, 10000, 100000],
                                        warm_queries=30 if QUICK else 100, cold_runs=3 if QUICK else 5),
-        "memory": lambda: bench_memory(corpus, [240.0, 720.0] if QUICK else [900.0, 7200.0]),
     }
     for name in wanted:
         print(name, flush=True)

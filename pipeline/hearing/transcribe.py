@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from pipeline import threads
 from pipeline.config import TranscribeSettings
 from pipeline.errors import ConfigError, RecordingError
 from pipeline.hearing import audio, weights
@@ -49,8 +50,16 @@ def make_transcriber(settings: TranscribeSettings) -> Transcriber:
     raise ConfigError(f"transcribe.backend: unknown backend '{settings.backend}'; use one of {', '.join(BACKENDS)}")
 
 
-def transcribe_recording(recording: Recording, transcriber: Transcriber, *, on_progress: Progress | None = None) -> Transcript:
-    samples = audio.decode_audio(recording.path)
+def transcribe_recording(
+    recording: Recording,
+    transcriber: Transcriber,
+    *,
+    samples: np.ndarray | None = None,
+    on_progress: Progress | None = None,
+) -> Transcript:
+    """The recording's transcript; `samples` are its decoded audio when the caller has them already."""
+    if samples is None:
+        samples = audio.decode_audio(recording.path)
     duration = len(samples) / audio.SAMPLE_RATE
     report = (lambda done: on_progress(min(done, duration), duration)) if on_progress else None
     if report:
@@ -144,7 +153,9 @@ class FasterWhisperTranscriber:
                 compute_type = "float16" if device == "cuda" else "int8"
             source = weights.resolve_whisper_ct2(self.settings.model)
             try:
-                self._model = WhisperModel(source, device=device, compute_type=compute_type, cpu_threads=self.settings.threads)
+                self._model = WhisperModel(
+                    source, device=device, compute_type=compute_type, cpu_threads=threads.transcribe_threads(self.settings)
+                )
             except Exception as exc:  # hub, file and CTranslate2 errors have no common base
                 raise _model_error(self.settings.model, exc) from exc
             self._batch_size = batch_size_for(self.settings, device)
@@ -204,8 +215,7 @@ class OpenAIWhisperTranscriber:
                 raise ConfigError("openai-whisper is not installed; run: pip install 'heard[openai]'") from exc
             import torch
 
-            if self.settings.threads > 0:
-                torch.set_num_threads(self.settings.threads)
+            threads.limit_torch(threads.transcribe_threads(self.settings))
             device = self.settings.device
             if device == "auto":
                 device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -10,22 +10,25 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import threads
 from pipeline.config import EmbeddingSettings
 from pipeline.errors import ConfigError
 from pipeline.hearing import weights
 
 
 class Embedder:
-    def __init__(self, settings: EmbeddingSettings):
+    def __init__(self, settings: EmbeddingSettings, *, beside_whisper: bool = False):
+        """`beside_whisper`: it runs while Whisper transcribes (ingest), so it takes one thread."""
         self.settings = settings
         self.model_name = settings.model
+        self.threads = threads.embedding_threads(beside_whisper=beside_whisper)
         self._model: Any = None  # the ONNX encoder or a SentenceTransformer, loaded on first use
 
     def _load(self):
         if self._model is None and self.settings.runtime == "onnx":
             from pipeline.indexing import onnx_encoder
 
-            self._model = onnx_encoder.load(self.settings)
+            self._model = onnx_encoder.load(self.settings, threads=self.threads)
         if self._model is None:
             import transformers
             from sentence_transformers import SentenceTransformer
@@ -33,6 +36,7 @@ class Embedder:
             # Its per-load progress bar is noise in logs and cron mail.
             transformers.logging.disable_progress_bar()
 
+            threads.limit_torch(self.threads)
             device = self.settings.device
             if device == "auto":
                 import torch

@@ -6,6 +6,8 @@ always what the product derives: its chunking, its speakers' roles, its metadata
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.config import ChunkingSettings
@@ -14,6 +16,15 @@ from pipeline.indexing.embed import Embedder
 from pipeline.indexing.roles import embedding_texts, label_chunks
 from pipeline.indexing.store import Store
 from pipeline.transcripts import Transcript
+
+
+@dataclass
+class ToIndex:
+    """One transcript to write, with its metadata and the earlier recordings its chunks replace."""
+
+    transcript: Transcript
+    meta: dict[str, Any] = field(default_factory=dict)
+    replaces: tuple[str, ...] = ()
 
 
 class Indexer:
@@ -36,8 +47,18 @@ class Indexer:
     ) -> int:
         """Write one transcript's chunks in place of its earlier ones (and of the recordings it
         `replaces`: earlier content of the same file); returns how many chunks were written."""
-        chunks = label_chunks(chunk_transcript(transcript, self.chunking), transcript, meta or {})
-        vectors = self.embedder.encode(embedding_texts(chunks))
+        return next(self.index_transcripts([ToIndex(transcript, meta or {}, replaces)]))
+
+    def index_transcripts(self, items: Sequence[ToIndex]) -> Iterator[int]:
+        """index_transcript for several transcripts, their chunks embedded in one call: many short
+        recordings cost one encoder pass, not one each. Each recording is written as the iterator
+        reaches it (yielding its chunk count), so the caller records it before the next is written."""
+        chunked = [label_chunks(chunk_transcript(i.transcript, self.chunking), i.transcript, i.meta) for i in items]
+        vectors = self.embedder.encode([text for chunks in chunked for text in embedding_texts(chunks)])
         self.check_model()
-        self.store.replace_recording(transcript.recording_id, chunks, vectors, replaces=replaces)
-        return len(chunks)
+        at = 0
+        for item, chunks in zip(items, chunked):
+            recording_id = item.transcript.recording_id
+            self.store.replace_recording(recording_id, chunks, vectors[at : at + len(chunks)], replaces=item.replaces)
+            at += len(chunks)
+            yield len(chunks)

@@ -22,6 +22,7 @@ import numpy as np
 from pipeline.config import EmbeddingSettings
 from pipeline.files import atomic_path
 from pipeline.hearing import weights
+from pipeline.threads import onnx_session_options
 
 _SUPPORTED_MODULES = {
     "sentence_transformers.models.Transformer",
@@ -108,13 +109,11 @@ def _export(folder: Path, target: Path) -> None:
 class OnnxEncoder:
     """Mean-pooled, unit-length vectors like sentence-transformers' encode, with onnxruntime."""
 
-    def __init__(self, onnx_file: Path, folder: Path, threads: int = 0):
+    def __init__(self, onnx_file: Path, folder: Path, *, threads: int):
         import onnxruntime
         from tokenizers import Tokenizer
 
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        options = onnx_session_options(threads)
         self._session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -158,14 +157,14 @@ def _dimension(folder: Path) -> int:
     return int(config["hidden_size"])
 
 
-def load(settings: EmbeddingSettings) -> OnnxEncoder | None:
+def load(settings: EmbeddingSettings, *, threads: int) -> OnnxEncoder | None:
     """The ONNX encoder for this model (exported first if needed), or None if it cannot run as ONNX."""
     folder = model_folder(settings)
     if folder is None:
         return None
     try:
         exported = ensure_export(settings)
-        return OnnxEncoder(exported, folder) if exported is not None else None
+        return OnnxEncoder(exported, folder, threads=threads) if exported is not None else None
     except (OSError, ImportError):
         # A read-only cache or a missing `onnx` package: slower to start, same vectors.
         return None

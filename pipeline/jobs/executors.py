@@ -1,67 +1,98 @@
-"""Where transcription runs when it is not ingest's own loop: on several threads, or fanned out on
-a Ray cluster.
+"""Where transcription runs: on `workers` threads of this process, or fanned out on a Ray cluster.
 
-Ingest submits every recording that needs Whisper up front and then takes the transcripts back in
-order; it chunks, embeds and writes each one while the executor works on the next ones. So with
-`workers: 2` one file is transcribed while the previous one is embedded, or two files transcribe at
-once with the CPU threads split between them. With Ray, workers transcribe and only the driver
-writes transcripts and the index.
+Ingest submits the next recordings that need Whisper a few ahead of its loop and takes the
+transcripts back in order; it diarizes, chunks, embeds and writes each one while the executor works
+on the next ones. So a folder's ingest is paced by Whisper: with one worker the next file is
+transcribed while the previous one is diarized and indexed, with two, two files transcribe at once
+with the cores divided between them (pipeline/threads.py). A local worker hands back the decoded
+samples with the transcript, so diarization does not decode the file again. With Ray, workers
+transcribe and only the driver writes transcripts and the index.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from pipeline.config import TranscribeSettings
 from pipeline.errors import ConfigError, RecordingError
-from pipeline.hearing import transcribe
+from pipeline.hearing import audio, transcribe
+from pipeline.hearing.speakers.diarize import split_stereo
+from pipeline.hearing.transcribe import Progress
 from pipeline.sources.discovery import Recording
 from pipeline.transcripts import Transcript
 
 
+@dataclasses.dataclass
+class Heard:
+    """What Whisper made of a recording, and its decoded audio when at hand (local workers): the mono
+    samples Whisper was given, and the two channels when each holds one person (for the diarizer)."""
+
+    transcript: Transcript
+    samples: np.ndarray | None = None
+    channels: np.ndarray | None = None
+
+
 class Pending(Protocol):
-    def result(self) -> Transcript:
+    def wait(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds; whether result() would now return without waiting."""
+
+    def result(self) -> Heard:
         """The transcript, or raises RecordingError."""
 
 
 class Executor(Protocol):
-    def submit(self, recording: Recording) -> Pending: ...
+    ahead: int  # recordings the ingest loop keeps submitted beyond the one it waits for
+
+    def submit(self, recording: Recording, on_progress: Progress | None = None) -> Pending: ...
 
     def close(self) -> None: ...
 
 
 def make_executor(settings: TranscribeSettings) -> Executor:
-    """Threads on this machine for workers > 1, or Ray (settings are checked when loaded: config.py)."""
+    """Threads on this machine, or Ray (settings are checked when loaded: config.py)."""
     return RayExecutor(settings) if settings.executor == "ray" else ThreadExecutor(settings)
 
 
-def split_threads(settings: TranscribeSettings, workers: int) -> TranscribeSettings:
-    """Each worker's share of the CPU threads (transcribe.threads, or all cores when 0)."""
-    total = settings.threads or os.cpu_count() or 1
-    return dataclasses.replace(settings, threads=max(1, total // workers))
+class _FuturePending:
+    def __init__(self, future: Future):
+        self._future = future
+
+    def wait(self, timeout: float) -> bool:
+        return bool(futures.wait([self._future], timeout=timeout).done)
+
+    def result(self) -> Heard:
+        return self._future.result()
 
 
 class ThreadExecutor:
-    """`workers` threads, each with its own model; CTranslate2 releases the GIL while it decodes."""
+    """`workers` threads, each with its own model; CTranslate2 releases the GIL while it decodes, so
+    the ingest loop diarizes and indexes on the main thread meanwhile."""
 
     def __init__(self, settings: TranscribeSettings):
-        self._settings = split_threads(settings, settings.workers)
+        self._settings = settings  # each worker's threads: threads.transcribe_threads(settings)
+        # One per worker and no more: each finished one holds its decoded samples until the loop
+        # has diarized it, so memory stays at (workers + 1) recordings' audio.
+        self.ahead = settings.workers
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="transcribe")
 
-    def _run(self, recording: Recording) -> Transcript:
+    def _run(self, recording: Recording, on_progress: Progress | None) -> Heard:
         if not hasattr(self._local, "transcriber"):
             self._local.transcriber = transcribe.make_transcriber(self._settings)
-        return transcribe.transcribe_recording(recording, self._local.transcriber)
+        samples, channels = split_stereo(audio.decode_audio(recording.path, stereo=True))
+        transcript = transcribe.transcribe_recording(recording, self._local.transcriber, samples=samples, on_progress=on_progress)
+        return Heard(transcript, samples, channels)
 
-    def submit(self, recording: Recording) -> Future:
-        return self._pool.submit(self._run, recording)
+    def submit(self, recording: Recording, on_progress: Progress | None = None) -> Pending:
+        return _FuturePending(self._pool.submit(self._run, recording, on_progress))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -99,7 +130,13 @@ class _RayPending:
     def __init__(self, ref, recording: Recording):
         self._ref, self._recording = ref, recording
 
-    def result(self) -> Transcript:
+    def wait(self, timeout: float) -> bool:
+        import ray
+
+        ready, _ = ray.wait([self._ref], timeout=timeout)
+        return bool(ready)
+
+    def result(self) -> Heard:
         import ray
 
         try:
@@ -110,7 +147,7 @@ class _RayPending:
         if reason is not None:
             raise RecordingError(self._recording.path, reason)
         transcript.source = str(self._recording.path)
-        return transcript
+        return Heard(transcript)  # the driver decodes the audio itself if it diarizes
 
 
 class RayExecutor:
@@ -139,9 +176,14 @@ class RayExecutor:
                 ) from exc
         cpus = settings.threads or 1
         gpus = 1 if settings.device == "cuda" else 0
+        # A task's Whisper takes the CPUs Ray reserved for it, whatever the worker machine has.
+        self._settings = dataclasses.replace(settings, threads=cpus, workers=1)
+        # The cluster decides how many run at once; the loop keeps this many (files' bytes, in Ray's
+        # object store) submitted ahead.
+        self.ahead = max(settings.workers, 32)
         self._remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=2)(_transcribe_bytes)
 
-    def submit(self, recording: Recording) -> Pending:
+    def submit(self, recording: Recording, on_progress: Progress | None = None) -> Pending:
         data = Path(recording.path).read_bytes()
         return _RayPending(self._remote.remote(data, recording, self._settings), recording)
 

@@ -9,27 +9,42 @@ the new ones are written.
 
 The steps live beside this file: changes.py (what changed), transcription.py (transcript and
 speakers), pipeline/indexing/indexer.py (chunks into the index), removal.py (files that are gone).
+
+Stages overlap across recordings: Whisper runs on the executor's threads a recording ahead, while
+this loop diarizes, chunks, embeds and writes the previous one, so a folder is paced by Whisper.
+Recordings whose transcripts are at hand without waiting (saved, imported, or already transcribed)
+are indexed together, their chunks embedded in one pass, before the loop waits for Whisper again.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pipeline import threads
 from pipeline.config import Settings
 from pipeline.crash import crash_point
 from pipeline.errors import HeardError, RecordingError
 from pipeline.hearing.speakers.diarize import METHOD as DIARIZER
+from pipeline.indexing.indexer import ToIndex
 from pipeline.indexing.store import check_model
 from pipeline.jobs import changes
-from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, catalog_path, now
+from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, Entry, catalog_path, now
 from pipeline.jobs.lock import data_dir_lock
-from pipeline.jobs.progress import Reporter, SilentReporter
+from pipeline.jobs.progress import InOrderReporter, Reporter, SilentReporter
 from pipeline.jobs.removal import remove_missing
 from pipeline.jobs.run_state import IngestOptions, IngestSummary, RunState, storage_error
 from pipeline.jobs.transcription import Transcription
 from pipeline.sources import discovery
+from pipeline.sources.discovery import Recording
+from pipeline.transcripts import Transcript
+
+# When several recordings are ready at once, they are indexed together up to about this many
+# transcript segments (a chunk holds one or more).
+BATCH_SEGMENTS = 256
 
 
 def ingest(
@@ -53,6 +68,9 @@ def ingest(
     reporter = reporter or SilentReporter()
     files = discovery.discover(paths, exclude=(settings.transcripts_dir, settings.index_dir))
     roots = [Path(p).expanduser().resolve() for p in paths]
+    # Whisper, the speaker encoder and the text encoder get their threads from pipeline/threads.py;
+    # the BLAS pools a host program may have loaded already get one.
+    threads.limit_blas(1)
     with data_dir_lock(settings.data_dir, "ingest") as dead_holder:
         if dead_holder:
             reporter.note(f"took over the lock left by PID {dead_holder}, which is no longer running")
@@ -63,6 +81,23 @@ def ingest(
             run.close()
 
 
+@dataclass
+class Ready:
+    """A recording whose transcript and speakers are done, waiting to be indexed."""
+
+    path: Path
+    number: int
+    entry: Entry | None
+    stat: os.stat_result
+    recording: Recording
+    transcript: Transcript
+    meta: dict[str, Any]
+    replaces: tuple[str, ...]
+    companion: str
+    transcribed: bool
+    previous: str | None
+
+
 class Run:
     """One ingest run over a list of files."""
 
@@ -70,6 +105,11 @@ class Run:
         self.state = state
         self.transcription = Transcription(state)
         self.feeds = feeds or []
+        self._batch: list[Ready] = []
+        self._total = 0
+        # What files report while earlier ones wait in the batch is said after those are written.
+        self._lines = InOrderReporter(state.reporter)
+        state.reporter = self._lines
 
     def close(self) -> None:
         self.transcription.close()
@@ -86,10 +126,21 @@ class Run:
                 from pipeline.jobs.feeds import add_feed_episodes
 
                 files, roots = add_feed_episodes(state, self.feeds, files, roots)
-            self.transcription.submit_ahead(files)
-            for number, path in enumerate(files, 1):
-                state.reporter.start(path, number, len(files))
-                self.process(path)
+            self._total = len(files)
+            self.transcription.plan(files)
+            for position, path in enumerate(files):
+                self.transcription.look_ahead(position)
+                if not self.transcription.ready(path):
+                    self._write_batch()  # index what is ready before waiting for Whisper
+                self._lines.holding = bool(self._batch)
+                state.reporter.start(path, position + 1, len(files))
+                ready = self.process(path, position + 1)
+                self.transcription.forget(path)
+                if ready is not None:
+                    self._batch.append(ready)
+                    if sum(len(r.transcript.segments) for r in self._batch) >= BATCH_SEGMENTS:
+                        self._write_batch()
+            self._write_batch()
             remove_missing(state, roots, {str(p) for p in files})
         except HeardError as exc:
             _end_run_quietly(state.catalog, run_id, f"error: {exc}", self._finish(started))
@@ -129,8 +180,10 @@ class Run:
             check_model(str(settings.index_dir), model, None, settings.embedding.model, None)
         state.summary.reindex_needed = state.catalog.count_other_chunking(state.chunking)
 
-    def process(self, path: Path) -> None:
-        """One recording, start to finish; its faults are recorded and the run goes on."""
+    def process(self, path: Path, number: int) -> Ready | None:
+        """One recording up to its index write: what changed, its transcript, its speakers. Returns
+        it ready to be indexed, or None when it needs no writing; its faults are recorded and the
+        run goes on."""
         state = self.state
         entry = state.catalog.get(str(path))
         companion = None
@@ -149,34 +202,62 @@ class Run:
                 and same_companion
                 and changes.settled(state, path, entry)
             ):
-                return
-            recording = changes.identify(path, entry if same_companion else None, stat)
+                return None
+            looked_ahead = self.transcription.identified(path)
+            if looked_ahead is not None and (same_companion or entry is None or entry.sha256 is None):
+                recording = looked_ahead
+            else:
+                recording = changes.identify(path, entry if same_companion else None, stat)
             previous = entry.recording_id if entry and entry.recording_id != recording.id else None
             replaces = changes.unused(state, previous, path)
-            transcript, transcribed = self.transcription.obtain(recording)
-            rediarized = self.transcription.find_speakers(recording, transcript, meta)
+            transcript, transcribed, heard = self.transcription.obtain(recording)
+            rediarized = self.transcription.find_speakers(recording, transcript, meta, heard)
+            del heard  # the decoded audio is not needed past diarization
             if (
                 not transcribed
                 and not rediarized
                 and changes.already_indexed(state, recording, path, stat, transcript, replaces=replaces, companion=companion)
             ):
-                return
-            written = state.indexer.index_transcript(transcript, meta=meta, replaces=replaces)
-            crash_point("indexed")
-            state.record(path, stat, recording, transcript, written, companion)
-            if entry and entry.status in (INDEXED, MISSING):
-                why = (
-                    ("content changed" if previous else "transcription settings changed")
-                    if transcribed
-                    else ("metadata or speakers changed: re-indexed, not re-transcribed")
-                )
-                state.count(path, "updated", f"{why}: re-transcribed, indexed {written} chunks", written)
-            else:
-                state.count(path, "new", f"indexed {written} chunks", written)
+                return None
+            return Ready(path, number, entry, stat, recording, transcript, meta, replaces, companion, transcribed, previous)
         except RecordingError as exc:
             state.record_failure(path, entry, exc.reason, companion)
         except OSError as exc:
             raise storage_error(exc, state.settings.data_dir) from exc
+        return None
+
+    def _write_batch(self) -> None:
+        """Index the recordings that are ready, their chunks embedded together; each is recorded in
+        the catalog right after its own chunks are written, and the log stays in file order."""
+        batch, self._batch = self._batch, []
+        self._lines.holding = False
+        if not batch:
+            return
+        state = self.state
+        by_number = {ready.number: ready for ready in batch}
+        try:
+            written_counts = state.indexer.index_transcripts([ToIndex(r.transcript, r.meta, r.replaces) for r in batch])
+            for number in sorted(set(by_number) | set(self._lines.held_numbers())):
+                self._lines.release(number)
+                if number in by_number:
+                    written = next(written_counts)
+                    crash_point("indexed")
+                    self._record(by_number[number], written)
+        except OSError as exc:
+            raise storage_error(exc, state.settings.data_dir) from exc
+
+    def _record(self, ready: Ready, written: int) -> None:
+        state, entry = self.state, ready.entry
+        state.record(ready.path, ready.stat, ready.recording, ready.transcript, written, ready.companion)
+        if entry and entry.status in (INDEXED, MISSING):
+            why = (
+                ("content changed" if ready.previous else "transcription settings changed")
+                if ready.transcribed
+                else ("metadata or speakers changed: re-indexed, not re-transcribed")
+            )
+            state.count(ready.path, "updated", f"{why}: re-transcribed, indexed {written} chunks", written)
+        else:
+            state.count(ready.path, "new", f"indexed {written} chunks", written)
 
 
 def _end_run_quietly(catalog: Catalog, run_id: int, result: str, summary: IngestSummary) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -131,3 +132,52 @@ def reporter_for(stream: TextIO = sys.stderr, quiet: bool = False) -> Reporter:
     if not quiet and stream.isatty():
         return RichReporter(stream)
     return LogReporter(stream, quiet=quiet)
+
+
+class InOrderReporter:
+    """Keeps the lines in file order when recordings are written later than they were read.
+
+    While `holding`, what a file reports (its start, done, failed) is kept with the file's number;
+    `release(number)` says it, once the recordings before it have been written (ingest.py batches
+    recordings that are ready together). Progress passes straight through.
+    """
+
+    def __init__(self, reporter: Reporter):
+        self.reporter = reporter
+        self.holding = False
+        self.number = 0
+        self._held: list[tuple[int, Callable[[], None]]] = []
+
+    def _say(self, call: Callable[[], None]) -> None:
+        if self.holding:
+            self._held.append((self.number, call))
+        else:
+            call()
+
+    def start(self, path, number, total):
+        self.number = number
+        self._say(lambda: self.reporter.start(path, number, total))
+
+    def progress(self, done_seconds, total_seconds):
+        self.reporter.progress(done_seconds, total_seconds)
+
+    def done(self, path, detail):
+        self._say(lambda: self.reporter.done(path, detail))
+
+    def failed(self, path, reason):
+        self._say(lambda: self.reporter.failed(path, reason))
+
+    def removed(self, path, detail):
+        self._say(lambda: self.reporter.removed(path, detail))
+
+    def note(self, message):
+        self._say(lambda: self.reporter.note(message))
+
+    def held_numbers(self) -> list[int]:
+        return sorted({number for number, _ in self._held})
+
+    def release(self, number: int) -> None:
+        """Say what file `number` reported while held."""
+        for _, call in [h for h in self._held if h[0] == number]:
+            call()
+        self._held = [h for h in self._held if h[0] != number]

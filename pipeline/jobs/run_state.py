@@ -90,7 +90,7 @@ class RunState:
             from pipeline.indexing.embed import Embedder
             from pipeline.indexing.indexer import Indexer
 
-            self._indexer = Indexer(self.store, Embedder(self.settings.embedding), self.settings.chunking)
+            self._indexer = Indexer(self.store, Embedder(self.settings.embedding, beside_whisper=True), self.settings.chunking)
         return self._indexer
 
     def close(self) -> None:

@@ -9,9 +9,7 @@ the resemblyzer windows it replaced.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from pipeline.errors import ConfigError, HeardError, RecordingError
 from pipeline.hearing.speakers import clustering
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, WINDOW, Window, frame_seconds
+from pipeline.threads import torch_threads
 from pipeline.transcripts import Transcript
 
 METHOD = "segmentation-3.0+campplus+agglomerative/1"
@@ -84,19 +83,6 @@ def shared_models() -> _Models:
     return _Models()
 
 
-@contextlib.contextmanager
-def torch_threads(threads: int):
-    """torch uses `threads` (0: one per core) inside, and whatever it had before afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads if threads > 0 else os.cpu_count() or 1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def diarize(
     samples: np.ndarray, *, num_speakers: int | None = None, threads: int = 1, channels: np.ndarray | None = None
 ) -> Diarization:
@@ -107,7 +93,7 @@ def diarize(
     """
     if num_speakers is not None and not 1 <= num_speakers <= clustering.MAX_SPEAKERS:
         raise ConfigError(f"number of speakers must be 1 to {clustering.MAX_SPEAKERS}, got {num_speakers}")
-    with torch_threads(threads):
+    with torch_threads(threads or 1):
         models = shared_models()
         if channels is not None and num_speakers in (None, 2) and separate_channels(channels):
             return _by_channel(channels, models)
@@ -262,6 +248,15 @@ def _block_db(channel: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def split_stereo(decoded: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decoded audio (mono, or (2, n) from decode_audio(stereo=True)) -> (mono samples for Whisper and
+    the diarizer, the two channels when each holds one person, else None). Most stereo files carry
+    one mix twice: only channels that hold separate people are kept."""
+    if decoded.ndim != 2:
+        return decoded, None
+    return decoded.mean(axis=0, dtype=np.float32), (decoded if separate_channels(decoded) else None)
+
+
 def separate_channels(channels: np.ndarray) -> bool:
     """True when a stereo recording holds one person per channel (a phone system, Zoom's separate
     tracks, a double-ender): each channel is clearly the louder one for a good share of the time.
@@ -312,12 +307,14 @@ def ensure_diarized(
     num_speakers: int | None,
     threads: int = 1,
     samples: np.ndarray | None = None,
+    channels: np.ndarray | None = None,
 ) -> bool:
     """Diarize the transcript's audio unless done with the same requested count; True if it changed.
 
-    Transcripts whose text came with speaker names (imports) keep them. `samples` are the decoded
-    audio when the caller has them (else the file is decoded here; stereo files keep their
-    channels). The words are never re-transcribed.
+    Transcripts whose text came with speaker names (imports) keep them. `samples` (mono) and
+    `channels` (one person per channel, or None) are the decoded audio when the caller has them, as
+    `split_stereo` gives them (ingest decodes once for Whisper and this); else the file is decoded
+    here. The words are never re-transcribed.
     """
     if any(s.speaker for s in transcript.segments) and (transcript.diarization or {}).get("method") in (None, "transcript"):
         if transcript.diarization is None:
@@ -333,19 +330,11 @@ def ensure_diarized(
         transcript.diarization = {"method": "none", "reason": "no audio"}
         return True
     started = time.monotonic()
-    channels = None
     if samples is None:
         from pipeline.hearing import audio
 
         assert audio_path is not None  # returned above otherwise
-        decoded = audio.decode_audio(audio_path, stereo=True)
-        if decoded.ndim == 2:
-            # Most stereo files carry one mix twice: only channels that hold separate people are kept.
-            channels = decoded if separate_channels(decoded) else None
-            samples = decoded.mean(axis=0, dtype=np.float32)
-            del decoded
-        else:
-            samples = decoded
+        samples, channels = split_stereo(audio.decode_audio(audio_path, stereo=True))
     try:
         result = diarize(samples, num_speakers=num_speakers, threads=threads, channels=channels)
     except HeardError:

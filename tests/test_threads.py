@@ -1,0 +1,130 @@
+"""One thread policy for the process (pipeline/threads.py), each recording decoded once, and
+recordings that are ready at once embedded together. The spies only watch the real libraries."""
+
+from __future__ import annotations
+
+import collections
+import functools
+import json
+import os
+
+import pytest
+from conftest import EXAMPLES, run_heard
+
+from pipeline import threads
+from pipeline.config import SpeakersSettings, TranscribeSettings
+
+
+@pytest.fixture(scope="module")
+def watched_ingest(tmp_path_factory, test_config):
+    """A real `heard ingest` of two examples with speakers on, watching what reaches the libraries."""
+    import ctranslate2
+    import faster_whisper.transcribe
+    import onnxruntime
+    import torch
+
+    from pipeline.hearing import audio
+    from pipeline.hearing.speakers import diarize as diarize_module
+
+    seen: dict = {"whisper": [], "sessions": [], "decoded": collections.Counter()}
+    real_whisper, real_session, real_decode = ctranslate2.models.Whisper, onnxruntime.InferenceSession, audio.decode_audio
+
+    def whisper(*args, **kwargs):
+        seen["whisper"].append(kwargs)
+        return real_whisper(*args, **kwargs)
+
+    def session(path, *args, **kwargs):
+        seen["sessions"].append((str(path), kwargs.get("sess_options", args[0] if args else None)))
+        return real_session(path, *args, **kwargs)
+
+    @functools.wraps(real_decode)
+    def decode(path, **options):
+        seen["decoded"][str(path)] += 1
+        return real_decode(path, **options)
+
+    real_by_voice = diarize_module._by_voice
+
+    def by_voice(*args, **kwargs):  # the speaker models at work: the threads torch has then
+        seen["torch_threads"] = torch.get_num_threads()
+        return real_by_voice(*args, **kwargs)
+
+    folder = tmp_path_factory.mktemp("two")
+    for name in ("acme-export.mp3", "northwind-pricing.ogg"):
+        (folder / name).write_bytes((EXAMPLES / name).read_bytes())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(faster_whisper.transcribe.ctranslate2.models, "Whisper", whisper)
+        patch.setattr(onnxruntime, "InferenceSession", session)
+        patch.setattr(audio, "decode_audio", decode)
+        patch.setattr(diarize_module, "_by_voice", by_voice)
+        data_dir = tmp_path_factory.mktemp("data")
+        result = run_heard(["ingest", folder], data_dir, test_config)
+    assert result.exit_code == 0, result.output
+    seen["folder"], seen["data_dir"] = folder, data_dir
+    return seen
+
+
+def test_no_library_chooses_its_own_thread_count(watched_ingest):
+    # Whisper: the cores (one worker); the speaker encoder: one torch thread; the text encoder: one
+    # onnxruntime thread whose workers sleep instead of spinning.
+    assert [w["intra_threads"] for w in watched_ingest["whisper"]] == [threads.cores()]
+    assert watched_ingest["torch_threads"] == 1
+    (options,) = [o for path, o in watched_ingest["sessions"] if path.endswith("model.onnx")]
+    assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_zero_threads_means_the_policy_not_the_library():
+    cores = threads.cores()
+    assert threads.transcribe_threads(TranscribeSettings(threads=0)) == cores
+    assert threads.transcribe_threads(TranscribeSettings(threads=0, workers=2)) == max(1, cores // 2)
+    assert threads.transcribe_threads(TranscribeSettings(threads=8, workers=2)) == 4
+    assert threads.speaker_threads(SpeakersSettings(threads=0)) == 1
+    assert threads.speaker_threads(SpeakersSettings(threads=3)) == 3
+    assert threads.embedding_threads(beside_whisper=True) == 1
+    assert threads.embedding_threads(beside_whisper=False) == cores
+
+
+def test_waiting_threads_sleep_unless_the_user_chose(monkeypatch):
+    environ = {"OMP_WAIT_POLICY": "ACTIVE"}
+    threads.wait_passively(environ)
+    assert environ == {"OMP_WAIT_POLICY": "ACTIVE", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert os.environ["OMP_WAIT_POLICY"]  # set as pipeline was imported
+
+
+def test_a_container_cpu_quota_lowers_the_cores(tmp_path):
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert threads._cgroup_cpu_quota(tmp_path) == 1.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert threads._cgroup_cpu_quota(tmp_path) is None
+
+
+def test_each_recording_is_decoded_once_for_whisper_and_speakers(watched_ingest):
+    folder = watched_ingest["folder"]
+    assert dict(watched_ingest["decoded"]) == {str(p): 1 for p in sorted(folder.iterdir())}
+    transcripts = (watched_ingest["data_dir"] / "transcripts").glob("*.json")
+    diarized = [json.loads(p.read_text())["diarization"] for p in transcripts]
+    assert len(diarized) == 2 and all(d["speakers"] == 2 for d in diarized)
+
+
+def test_transcripts_ready_together_are_embedded_in_one_pass(tmp_path, heard, monkeypatch):
+    from pipeline.indexing.embed import Embedder
+
+    calls = []
+    real_encode = Embedder.encode
+
+    def encode(self, texts):
+        calls.append(len(texts))
+        return real_encode(self, texts)
+
+    monkeypatch.setattr(Embedder, "encode", encode)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for n, topic in enumerate(["pricing", "exports", "onboarding"]):
+        (folder / f"call-{n}.txt").write_text(f"Dana: How is {topic} going?\nPriya: {topic.capitalize()} has been slow for us.\n")
+
+    result = heard(["ingest", folder, "--format", "json"], tmp_path / "data")
+
+    assert result.exit_code == 0, result.output
+    assert calls == [6]  # three recordings of two chunks, one encoder call
+    hits = heard(["search", "exports are slow", "--format", "json"], tmp_path / "data")
+    assert json.loads(hits.stdout)[0]["recording"] == str(folder / "call-1.txt")
