@@ -1,10 +1,17 @@
-"""How an ingest run reports: a progress bar per file on a terminal, one log line per event elsewhere."""
+"""How an ingest run reports: a progress bar per file on a terminal, one log line per event elsewhere.
+
+File names and reasons are other people's text: every line goes through messages.safe (a newline in
+a file name cannot forge a line, an escape code cannot restyle the terminal, a URL's password is not
+shown), and on a terminal it is printed as rich Text, never parsed as markup.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
+
+from pipeline.messages import safe
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -16,6 +23,7 @@ class Reporter(Protocol):
     def done(self, path: Path, detail: str) -> None: ...
     def failed(self, path: Path, reason: str) -> None: ...
     def removed(self, path: Path, detail: str) -> None: ...
+    def folder_failed(self, path: Path, reason: str) -> None: ...
     def note(self, message: str) -> None: ...
 
 
@@ -33,6 +41,9 @@ class SilentReporter:
         pass
 
     def removed(self, path, detail):
+        pass
+
+    def folder_failed(self, path, reason):
         pass
 
     def note(self, message):
@@ -55,17 +66,23 @@ class LogReporter:
 
     def done(self, path, detail):
         if not self.quiet:
-            print(f"{self._prefix} {path}: {detail}", file=self.stream, flush=True)
+            self._line(f"{self._prefix} {path}: {detail}")
 
     def failed(self, path, reason):
-        print(f"{self._prefix} {path}: FAILED: {reason}", file=self.stream, flush=True)
+        self._line(f"{self._prefix} {path}: FAILED: {reason}")
 
     def removed(self, path, detail):
         if not self.quiet:
-            print(f"[gone] {path}: {detail}", file=self.stream, flush=True)
+            self._line(f"[gone] {path}: {detail}")
+
+    def folder_failed(self, path, reason):
+        self._line(f"[run] {path}: FAILED: {reason}")
 
     def note(self, message):
-        print(message, file=self.stream, flush=True)
+        self._line(message)
+
+    def _line(self, text: str) -> None:
+        print(safe(text), file=self.stream, flush=True)
 
 
 class RichReporter:
@@ -77,7 +94,7 @@ class RichReporter:
 
         self.console = Console(file=stream)
         self._bar = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.fields[audio]}"),
             TimeRemainingColumn(),
@@ -88,9 +105,7 @@ class RichReporter:
         self._label = ""
 
     def start(self, path, number, total):
-        from rich.markup import escape
-
-        self._label = escape(f"[{number}/{total}] {Path(path).name}")
+        self._label = safe(f"[{number}/{total}] {Path(path).name}")
         if self._task is None:
             self._bar.start()
         else:
@@ -105,22 +120,29 @@ class RichReporter:
         )
 
     def done(self, path, detail):
-        self.console.print(f"{self._label}: {detail}", highlight=False)
+        self._print(f"{self._label}: ", detail)
 
     def failed(self, path, reason):
-        from rich.markup import escape
-
-        self.console.print(f"{self._label}: [red]FAILED[/red]: {escape(reason)}", highlight=False)
+        self._print(f"{self._label}: ", ("FAILED", "red"), ": ", reason)
 
     def removed(self, path, detail):
-        from rich.markup import escape
+        self._print(f"[gone] {path}: {detail}")
 
-        self.console.print(escape(f"[gone] {path}: {detail}"), highlight=False)
+    def folder_failed(self, path, reason):
+        self._print(f"[run] {path}: ", ("FAILED", "red"), ": ", reason)
 
     def note(self, message):
-        from rich.markup import escape
+        self._print(message)
 
-        self.console.print(escape(message), highlight=False)
+    def _print(self, *parts: str | tuple[str, str]) -> None:
+        """Text pieces (or (text, style)), each made safe, as rich Text: printed as they are."""
+        from rich.text import Text
+
+        line = Text()
+        for part in parts:
+            text, style = part if isinstance(part, tuple) else (part, "")
+            line.append(safe(text), style=style)
+        self.console.print(line, highlight=False)
 
     def close(self):
         if self._task is not None:
