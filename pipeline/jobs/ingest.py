@@ -19,14 +19,14 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.crash import crash_point
-from pipeline.errors import HeardError, RecordingError
+from pipeline.errors import HeardError
 from pipeline.indexing.store import check_model
 from pipeline.jobs import changes
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, catalog_path, now
 from pipeline.jobs.lock import data_dir_lock
 from pipeline.jobs.progress import Reporter, SilentReporter
 from pipeline.jobs.removal import remove_missing
-from pipeline.jobs.run_state import IngestOptions, IngestSummary, RunState, storage_error
+from pipeline.jobs.run_state import IngestOptions, IngestSummary, RunState, failure_reason
 from pipeline.jobs.transcription import Transcription
 from pipeline.sources import discovery
 
@@ -40,22 +40,23 @@ def ingest(
     keep_missing: bool = False,
     prune: bool = False,
     retry_failed: bool = False,
+    allow_empty: bool = False,
 ) -> IngestSummary:
     """Index every recording under `paths`; a bad recording is reported and recorded, never fatal.
 
     Raises LockHeldError (exit 3) if another ingest or reindex runs on the data dir, ConfigError or
     StorageError (exit 2) for faults no single recording causes.
     """
-    options = IngestOptions(retranscribe, keep_missing, prune, retry_failed)
+    options = IngestOptions(retranscribe, keep_missing, prune, retry_failed, allow_empty)
     reporter = reporter or SilentReporter()
-    files = discovery.discover(paths, exclude=(settings.transcripts_dir, settings.index_dir))
+    found = discovery.find_recordings(paths, exclude=(settings.transcripts_dir, settings.index_dir))
     roots = [Path(p).expanduser().resolve() for p in paths]
     with data_dir_lock(settings.data_dir, "ingest") as dead_holder:
         if dead_holder:
             reporter.note(f"took over the lock left by PID {dead_holder}, which is no longer running")
         run = Run(RunState(settings, Catalog(catalog_path(settings.data_dir)), options, reporter))
         try:
-            return run.execute(files, roots)
+            return run.execute(found, roots)
         finally:
             run.close()
 
@@ -71,8 +72,9 @@ class Run:
         self.transcription.close()
         self.state.close()
 
-    def execute(self, files: list[Path], roots: list[Path]) -> IngestSummary:
+    def execute(self, found: discovery.Found, roots: list[Path]) -> IngestSummary:
         state = self.state
+        files = found.files
         started = time.monotonic()
         state.summary.started_at = now()
         run_id = state.catalog.start_run("ingest", os.getpid())
@@ -82,7 +84,7 @@ class Run:
             for number, path in enumerate(files, 1):
                 state.reporter.start(path, number, len(files))
                 self.process(path)
-            remove_missing(state, roots, {str(p) for p in files})
+            remove_missing(state, roots, {str(p) for p in files}, unreadable=found.unreadable)
         except HeardError as exc:
             _end_run_quietly(state.catalog, run_id, f"error: {exc}", self._finish(started))
             raise
@@ -112,6 +114,11 @@ class Run:
             # Opening the store costs a second or two, even when no file changed, and is what
             # detects a damaged one before the run claims success.
             lost = counts[INDEXED] > 0 and state.store.count() == 0
+            # The keyword index follows the collection; out of step (a crash between the two
+            # writes, a restored file, another machine's writes to a server) it is rebuilt here,
+            # never by a search. One SQLite cannot read stops the run: `heard reindex` replaces it.
+            if state.store.repair_keywords():
+                state.reporter.note(f"{settings.index_dir}: the keyword index did not match the collection; rebuilt it")
         else:
             lost = counts[INDEXED] > 0
         if lost:
@@ -155,18 +162,16 @@ class Run:
             crash_point("indexed")
             state.record(path, stat, recording, transcript, written, companion)
             if entry and entry.status in (INDEXED, MISSING):
-                why = (
-                    ("content changed" if previous else "transcription settings changed")
-                    if transcribed
-                    else ("metadata or speakers changed: re-indexed, not re-transcribed")
-                )
-                state.count(path, "updated", f"{why}: re-transcribed, indexed {written} chunks", written)
+                if transcribed:
+                    why = "content changed" if previous else "transcription settings changed"
+                    detail = f"{why}: re-transcribed, indexed {written} chunks"
+                else:
+                    detail = f"metadata or speakers changed: re-indexed {written} chunks, not re-transcribed"
+                state.count(path, "updated", detail, written)
             else:
                 state.count(path, "new", f"indexed {written} chunks", written)
-        except RecordingError as exc:
-            state.record_failure(path, entry, exc.reason, companion)
-        except OSError as exc:
-            raise storage_error(exc, state.settings.data_dir) from exc
+        except Exception as exc:  # noqa: BLE001 - the rule is in failure_reason: it re-raises run-level faults
+            state.record_failure(path, entry, failure_reason(exc, path, state.settings.data_dir), companion)
 
 
 def _end_run_quietly(catalog: Catalog, run_id: int, result: str, summary: IngestSummary) -> None:
