@@ -35,6 +35,9 @@ class Store:
 
         self.index_dir = index_dir
         self._keywords: KeywordIndex | None = None
+        self._writable = create  # create=False: searches, status, eval; nothing on disk is changed
+        self._server = client is not None
+        self._memory_keywords: tuple[str | None, KeywordIndex] | None = None
         self.where = where or str(index_dir)  # named in error messages: the folder or the server URL
         if client is not None:
             self._client = client
@@ -70,15 +73,101 @@ class Store:
         if self._keywords is not None:
             self._keywords.close()
             self._keywords = None
+        if self._memory_keywords is not None:
+            self._memory_keywords[1].close()
+            self._memory_keywords = None
 
     @property
-    def keywords(self):
-        """The BM25 keyword index beside the collection, kept in step by every write below."""
+    def keywords(self) -> KeywordIndex:
+        """The BM25 keyword index beside the collection, kept in step by every write below (read-only
+        when the store was opened with create=False)."""
         if self._keywords is None:
             from pipeline.indexing.keyword_index import KeywordIndex
 
-            self._keywords = KeywordIndex(self.index_dir)
+            self._keywords = KeywordIndex(self.index_dir, writable=self._writable)
         return self._keywords
+
+    # The keyword index and the collection hold the same chunks when they carry the same generation:
+    # each write of chunks first gives the collection a new one, then writes the keyword index with
+    # it in one transaction. A crash in between, a keyword file restored from a backup or copied from
+    # elsewhere all show as two different generations, found without reading a single chunk.
+
+    def collection_metadata(self) -> dict[str, Any]:
+        """The collection's metadata as stored now (the Collection object keeps what it was opened with)."""
+        with _chroma_errors(self.where):
+            return dict(self._client.get_collection(self._collection.name, embedding_function=None).metadata or {})
+
+    def _new_generation(self) -> str:
+        import uuid
+
+        generation = uuid.uuid4().hex
+        with _chroma_errors(self.where):
+            self._collection.modify(metadata={**self.collection_metadata(), GENERATION: generation})
+        return generation
+
+    def keyword_problem(self, *, patience: float = 0.0) -> str | None:
+        """Why the keyword index does not match the collection (missing, unreadable, another
+        generation or size), or None. With `patience`, a mismatch is looked at again for that many
+        seconds first: an ingest in another process may be between its two writes."""
+        import time
+
+        deadline = time.monotonic() + patience
+        while True:
+            problem = self._keyword_mismatch()
+            if problem is None or problem.startswith(_UNREADABLE) or time.monotonic() >= deadline:
+                return None if problem is None else problem.removeprefix(_UNREADABLE)
+            time.sleep(0.2)
+
+    def _keyword_mismatch(self) -> str | None:
+        from pipeline.indexing.keyword_index import FILE_NAME
+
+        path = self.index_dir / FILE_NAME
+        if self._keywords is None and not path.is_file():
+            if self.count() == 0:
+                return None
+            return f"{path}: the keyword index is damaged: the file is missing; run `heard reindex` to rebuild it"
+        try:
+            generation, size = self.keywords.generation, self.keywords.count()
+        except IndexDamagedError as exc:
+            return _UNREADABLE + str(exc)
+        if generation != self.collection_metadata().get(GENERATION) or size != self.count():
+            return (
+                f"{path}: the keyword index is damaged: it does not hold what the index in {self.where} holds "
+                "(a restored or copied file, or an interrupted write); run `heard reindex` to rebuild it"
+            )
+        return None
+
+    def searchable_keywords(self) -> KeywordIndex:
+        """The keyword index a search may use; never rebuilt here (a search may run read-only).
+
+        A local one out of step with the collection is an error that says to run `heard reindex`.
+        Beside a Chroma server it is this machine's cache, which other machines' writes leave
+        behind: searches then use a copy in memory made from the server's chunks, and the next
+        ingest or reindex on this machine brings the file up to date."""
+        problem = self.keyword_problem(patience=0.0 if self._server else 3.0)
+        if problem is None:
+            return self.keywords
+        if not self._server:
+            raise IndexDamagedError(problem)
+        from pipeline.indexing.keyword_index import KeywordIndex
+
+        generation = self.collection_metadata().get(GENERATION)
+        if self._memory_keywords is None or self._memory_keywords[0] != generation:
+            memory = KeywordIndex(None)
+            memory.rebuild(self.all_chunks(), generation=generation)
+            self._memory_keywords = (generation, memory)
+        return self._memory_keywords[1]
+
+    def repair_keywords(self) -> str | None:
+        """Ingest's and reindex's: rebuild the keyword index from the collection's chunks when the
+        two differ; returns what was wrong, or None. A keyword file SQLite cannot read stays an
+        error (IndexDamagedError): `heard reindex` replaces the whole index."""
+        problem = self.keyword_problem()
+        if problem is None:
+            return None
+        generation = self.collection_metadata().get(GENERATION) or self._new_generation()
+        self.keywords.rebuild(self.all_chunks(), generation=generation)
+        return problem
 
     @property
     def dimension(self) -> int | None:
@@ -95,7 +184,7 @@ class Store:
         if self.count():
             check_model(self.where, metadata.get("embedding_model"), metadata.get("dimension"), model, dimension)
         if record and (metadata.get("embedding_model") != model or metadata.get("dimension") != dimension):
-            self._collection.modify(metadata={"embedding_model": model, "dimension": dimension})
+            self._collection.modify(metadata={**self.collection_metadata(), "embedding_model": model, "dimension": dimension})
 
     def count(self) -> int:
         with _chroma_errors(self.where):
@@ -123,6 +212,7 @@ class Store:
         converges on the same index, and a crash between the two calls leaves only hidden leftovers
         that the rerun deletes.
         """
+        generation = self._new_generation()
         with _chroma_errors(self.where):
             old_ids = self.chunk_ids(recording_id)
             for earlier in replaces:
@@ -144,16 +234,18 @@ class Store:
                 self._collection.delete(ids=stale)
         for earlier in replaces:
             if earlier != recording_id:
-                self.keywords.remove_recording(earlier)
-        self.keywords.replace_recording(recording_id, chunks)
+                self.keywords.remove_recording(earlier, generation=None)
+        self.keywords.replace_recording(recording_id, chunks, generation=generation)
 
     def remove_recording(self, recording_id: str) -> int:
         """Delete a recording's chunks; returns how many there were."""
         with _chroma_errors(self.where):
             ids = self.chunk_ids(recording_id)
-            if ids:
+        generation = self._new_generation() if ids else None
+        if ids:
+            with _chroma_errors(self.where):
                 self._collection.delete(ids=sorted(ids))
-        self.keywords.remove_recording(recording_id)
+        self.keywords.remove_recording(recording_id, generation=generation)
         return len(ids)
 
     def all_chunks(self, page: int = 5000) -> list[Chunk]:
@@ -176,16 +268,6 @@ class Store:
     def ids_where(self, where: dict[str, Any] | None) -> set[str]:
         with _chroma_errors(self.where):
             return set(self._collection.get(where=live(where), include=[])["ids"])
-
-    def sync_keywords(self) -> None:
-        """Rebuild the keyword index from the collection when the two disagree in size.
-
-        Indexes written before the keyword index existed, or a crash between the two writes,
-        heal on the next search instead of silently missing keyword hits. (Mid-replacement the
-        collection briefly holds superseded chunks too; a rebuild then is merely early.)
-        """
-        if self.keywords.count() != self.count():
-            self.keywords.rebuild(self.all_chunks())
 
     def set_recording_path(self, recording_id: str, path: str) -> None:
         """Point a moved or renamed recording's chunks at its new path."""
@@ -301,6 +383,11 @@ def forget_cached_client(index_dir: Path) -> None:
 
     SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
 
+
+# The collection's metadata key for the generation the keyword index must carry to match it.
+GENERATION = "generation"
+# keyword_problem's marker for a keyword file SQLite cannot read: waiting will not fix that.
+_UNREADABLE = "\0unreadable:"
 
 # Set on chunks that a replace_recording has replaced but not yet deleted; search skips them.
 SUPERSEDED = "superseded"
