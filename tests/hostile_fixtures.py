@@ -25,7 +25,7 @@ def hostile(tmp_path_factory, test_config):
     from conftest import run_heard
 
     root = tmp_path_factory.mktemp("hostile")
-    folder = root / "[red]recordings[/red]"
+    folder = root / "[red]recordings [bold]"  # markup in the path too
     folder.mkdir()
     (folder / "call.txt").write_text(HOSTILE_TRANSCRIPT)
     (folder / "call.yaml").write_text(HOSTILE_SIDECAR)

@@ -107,7 +107,9 @@ def test_every_bad_file_fails_alone_named_in_one_line_and_nothing_indexed_is_los
     lines = result.stderr.splitlines()
     for case, (blamed, words) in CASES.items():
         reason = reasons[case]
-        assert "\n" not in reason and str(bad / blamed) in reason and all(w in reason for w in words), (case, reason)
+        assert "\n" not in reason and all(w in reason for w in words), (case, reason)
+        if blamed != case:  # another file is at fault: the reason names it (the line names the recording)
+            assert str(bad / blamed) in reason, (case, reason)
         assert recorded[str(bad / case)] == reason, case
         named = [line for line in lines if str(bad / case) in line]
         assert len(named) == 1 and "FAILED" in named[0] and reason in named[0], (case, named)

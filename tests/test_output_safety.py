@@ -7,6 +7,7 @@ import csv
 import io
 import os
 import pty
+import re
 import shutil
 import subprocess
 import sys
@@ -38,14 +39,21 @@ def test_cli_csv_cells_never_start_a_formula(hostile, heard):
     result = heard(["search", "what did the export write into the cell", "--format", "csv"], hostile)
     assert result.exit_code == 0, result.output
     rows = assert_no_formula_cells(result.stdout)
-    assert "HYPERLINK" in rows[0]["text"] and "2+3 Holdings" in rows[0]["company"]
+    assert any("HYPERLINK" in row["text"] for row in rows) and rows[0]["company"] == "'-2+3 Holdings"
 
 
 def test_cli_markdown_keeps_user_text_as_text(hostile, heard):
     result = heard(["search", "export cell\n# Injected heading", "--format", "md"], hostile)
     assert result.exit_code == 0, result.output
-    assert "<b>" not in result.stdout and "<img" not in result.stdout
-    assert not any(line.startswith("# Injected") for line in result.stdout.splitlines())
+    assert_markdown_is_text(result.stdout)
+
+
+def assert_markdown_is_text(markdown: str) -> None:
+    """No HTML tag, link or heading that the recording's fields or the query put there."""
+    assert "\\<img src=x" in markdown and "\\<b\\>bold" in markdown, markdown
+    assert not re.search(r"(?<!\\)<", markdown), markdown  # every < escaped: no tag can open
+    assert "\\[final\\]" in markdown, markdown
+    assert not any(re.match(r"\s*#+ *Injected", line) for line in markdown.splitlines()), markdown  # no heading of its own
 
 
 @pytest.mark.parametrize("query", ["[/x] export cell", "[red]export[/red] cell", "[bold"])
@@ -59,7 +67,7 @@ def test_the_table_prints_titles_as_written(hostile, heard):
     for flags in ([], ["--group"]):
         result = heard(["search", "export cell", *flags], hostile)
         assert result.exit_code == 0, result.output
-        assert "Call [final] [red]styled[/red]" in " ".join(result.stdout.split()), result.stdout
+        assert "Call [final]" in result.stdout and "[red]styled[/red]" in result.stdout, result.stdout
 
 
 def test_no_results_message_prints_the_query_as_typed(hostile, heard):
@@ -113,13 +121,13 @@ def test_progress_bar_survives_paths_that_look_like_markup(tmp_path, test_config
 def test_log_lines_cannot_be_forged_by_file_names(tmp_path, heard):
     folder, data_dir = tmp_path / "recordings", tmp_path / "data"
     folder.mkdir()
-    name = "evil\n[9/9] forged.txt: indexed 99 chunks\n\x1b[31mred.txt"
+    name = "evil\n[9 of 9] forged.txt: indexed 99 chunks\n\x1b[31mred.txt"
     (folder / name).write_text(HOSTILE_TRANSCRIPT)
     result = heard(["ingest", folder], data_dir)
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stderr
     lines = result.stderr.splitlines()
-    assert not any(line.startswith("[9/9] forged") for line in lines), lines
+    assert not any(line.startswith("[9 of 9] forged") for line in lines), lines
     assert any("forged.txt" in line and "indexed 2 chunks" in line for line in lines), lines
 
 
@@ -127,10 +135,11 @@ def test_log_lines_cannot_be_forged_by_file_names(tmp_path, heard):
 
 
 def assert_user_error(result, *words):
-    lines = result.stderr.strip().splitlines()
+    """Exit 2 and one line that says what is wrong (click adds its usage lines to usage errors)."""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert result.exit_code == 2, result.output
-    assert len(lines) == 1 and "Traceback" not in result.output, result.stderr
-    assert all(w in lines[0] for w in words), lines[0]
+    assert len(errors) == 1 and "Traceback" not in result.output, result.stderr
+    assert all(w in errors[0] for w in words), errors[0]
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\t\n"])

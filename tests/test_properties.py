@@ -224,7 +224,7 @@ def keyword_index(tmp_path_factory):
         def __init__(self, i, text):
             self.id, self.recording_id, self.text = f"r:{i}", "r", text
 
-    index.rebuild([Piece(i, t) for i, t in enumerate(["The export times out", "Pricing per seat", "NEAR and AND or"])])
+    index.rebuild([Piece(i, t) for i, t in enumerate(["The export times out", "Pricing per seat", "NEAR and AND or"])], generation=None)
     yield index
     index.close()
 
