@@ -68,6 +68,8 @@ def test_the_table_prints_titles_as_written(hostile, heard):
         result = heard(["search", "export cell", *flags], hostile)
         assert result.exit_code == 0, result.output
         assert "Call [final]" in result.stdout and "[red]styled[/red]" in result.stdout, result.stdout
+    # --group titles each table with the recording's title too ("Call [final]" printed as "Call ").
+    assert "export cell — Call [final] [red]styled[/red]" in result.stdout, result.stdout
 
 
 def test_no_results_message_prints_the_query_as_typed(hostile, heard):

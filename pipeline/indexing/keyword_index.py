@@ -104,9 +104,21 @@ class KeywordIndex:
     @property
     def generation(self) -> str | None:
         """The collection generation this index was last written for (None: written before heard kept one)."""
+        return self._state("generation")
+
+    @property
+    def pending(self) -> str | None:
+        """The generation of a write announced and not (yet) done: see Store."""
+        return self._state("pending")
+
+    def announce(self, generation: str) -> None:
+        """A write for `generation` begins (the collection gets it next, these rows last)."""
+        self._write(("INSERT OR REPLACE INTO state (key, value) VALUES ('pending', ?)", [(generation,)]), generation=None)
+
+    def _state(self, key: str) -> str | None:
         if not self._run("SELECT 1 FROM sqlite_master WHERE name = 'state'").fetchone():
             return None
-        row = self._run("SELECT value FROM state WHERE key = 'generation'").fetchone()
+        row = self._run("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def replace_recording(self, recording_id: str, chunks: Iterable, *, generation: str) -> None:
@@ -137,6 +149,7 @@ class KeywordIndex:
                     self._db.executemany(sql, rows)
                 if generation is not None:
                     self._db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('generation', ?)", (generation,))
+                    self._db.execute("DELETE FROM state WHERE key = 'pending'")
         except sqlite3.DatabaseError as exc:
             raise self.damaged(exc) from exc
 

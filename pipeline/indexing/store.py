@@ -87,38 +87,35 @@ class Store:
             self._keywords = KeywordIndex(self.index_dir, writable=self._writable)
         return self._keywords
 
-    # The keyword index and the collection hold the same chunks when they carry the same generation:
-    # each write of chunks first gives the collection a new one, then writes the keyword index with
-    # it in one transaction. A crash in between, a keyword file restored from a backup or copied from
-    # elsewhere all show as two different generations, found without reading a single chunk.
+    # The keyword index and the collection hold the same chunks when they carry the same generation.
+    # A write of chunks announces its new generation to the keyword index (`pending`), gives it to
+    # the collection with the chunks, then writes the keyword rows with it in one transaction. So a
+    # collection one generation ahead, the very one pending, is a write under way or interrupted
+    # (kill -9): the keyword index lacks that recording's newest chunks and nothing else, searches
+    # use it, and the next ingest rebuilds it. Any other difference (a restored or copied file, rows
+    # lost) is damage, found without reading a single chunk.
 
     def collection_metadata(self) -> dict[str, Any]:
         """The collection's metadata as stored now (the Collection object keeps what it was opened with)."""
         with _chroma_errors(self.where):
             return dict(self._client.get_collection(self._collection.name, embedding_function=None).metadata or {})
 
-    def _new_generation(self) -> str:
+    def _begin_write(self) -> str:
+        """A new generation, announced to the keyword index, then given to the collection."""
         import uuid
 
         generation = uuid.uuid4().hex
+        self.keywords.announce(generation)
         with _chroma_errors(self.where):
             self._collection.modify(metadata={**self.collection_metadata(), GENERATION: generation})
         return generation
 
-    def keyword_problem(self, *, patience: float = 0.0) -> str | None:
-        """Why the keyword index does not match the collection (missing, unreadable, another
-        generation or size), or None. With `patience`, a mismatch is looked at again for that many
-        seconds first: an ingest in another process may be between its two writes."""
-        import time
+    def keyword_problem(self) -> str | None:
+        """Why searches cannot use the keyword index (missing, unreadable, holding other chunks than
+        the collection), or None. An interrupted write is not a problem for a search."""
+        return self._keyword_mismatch(interrupted_ok=True)
 
-        deadline = time.monotonic() + patience
-        while True:
-            problem = self._keyword_mismatch()
-            if problem is None or problem.startswith(_UNREADABLE) or time.monotonic() >= deadline:
-                return None if problem is None else problem.removeprefix(_UNREADABLE)
-            time.sleep(0.2)
-
-    def _keyword_mismatch(self) -> str | None:
+    def _keyword_mismatch(self, *, interrupted_ok: bool) -> str | None:
         from pipeline.indexing.keyword_index import FILE_NAME
 
         path = self.index_dir / FILE_NAME
@@ -126,25 +123,30 @@ class Store:
             if self.count() == 0:
                 return None
             return f"{path}: the keyword index is damaged: the file is missing; run `heard reindex` to rebuild it"
-        try:
-            generation, size = self.keywords.generation, self.keywords.count()
-        except IndexDamagedError as exc:
-            return _UNREADABLE + str(exc)
-        if generation != self.collection_metadata().get(GENERATION) or size != self.count():
-            return (
-                f"{path}: the keyword index is damaged: it does not hold what the index in {self.where} holds "
-                "(a restored or copied file, or an interrupted write); run `heard reindex` to rebuild it"
-            )
-        return None
+        keywords = self.keywords  # IndexDamagedError when SQLite cannot read it
+        generation = self.collection_metadata().get(GENERATION)
+        if generation == keywords.generation and keywords.count() == self.count():
+            return None
+        if interrupted_ok and generation is not None and generation == keywords.pending:
+            return None
+        return (
+            f"{path}: the keyword index is damaged: it does not hold what the index in {self.where} holds "
+            "(a restored or copied file, or lost rows); run `heard reindex` to rebuild it"
+        )
 
     def searchable_keywords(self) -> KeywordIndex:
         """The keyword index a search may use; never rebuilt here (a search may run read-only).
 
-        A local one out of step with the collection is an error that says to run `heard reindex`.
+        A local one that does not match the collection is an error that says to run `heard reindex`.
         Beside a Chroma server it is this machine's cache, which other machines' writes leave
         behind: searches then use a copy in memory made from the server's chunks, and the next
         ingest or reindex on this machine brings the file up to date."""
-        problem = self.keyword_problem(patience=0.0 if self._server else 3.0)
+        try:
+            problem = self.keyword_problem()
+        except IndexDamagedError:
+            if not self._server:
+                raise
+            problem = "unreadable"
         if problem is None:
             return self.keywords
         if not self._server:
@@ -158,16 +160,17 @@ class Store:
             self._memory_keywords = (generation, memory)
         return self._memory_keywords[1]
 
-    def repair_keywords(self) -> str | None:
-        """Ingest's and reindex's: rebuild the keyword index from the collection's chunks when the
-        two differ; returns what was wrong, or None. A keyword file SQLite cannot read stays an
+    def repair_keywords(self) -> bool:
+        """Ingest's: rebuild the keyword index from the collection's chunks when the two differ
+        (an interrupted write included); True if it did. A keyword file SQLite cannot read stays an
         error (IndexDamagedError): `heard reindex` replaces the whole index."""
-        problem = self.keyword_problem()
-        if problem is None:
-            return None
-        generation = self.collection_metadata().get(GENERATION) or self._new_generation()
+        if self._keyword_mismatch(interrupted_ok=False) is None:
+            return False
+        generation = self.collection_metadata().get(GENERATION)
+        if generation is None:
+            generation = self._begin_write()
         self.keywords.rebuild(self.all_chunks(), generation=generation)
-        return problem
+        return True
 
     @property
     def dimension(self) -> int | None:
@@ -212,7 +215,7 @@ class Store:
         converges on the same index, and a crash between the two calls leaves only hidden leftovers
         that the rerun deletes.
         """
-        generation = self._new_generation()
+        generation = self._begin_write()
         with _chroma_errors(self.where):
             old_ids = self.chunk_ids(recording_id)
             for earlier in replaces:
@@ -241,7 +244,7 @@ class Store:
         """Delete a recording's chunks; returns how many there were."""
         with _chroma_errors(self.where):
             ids = self.chunk_ids(recording_id)
-        generation = self._new_generation() if ids else None
+        generation = self._begin_write() if ids else None
         if ids:
             with _chroma_errors(self.where):
                 self._collection.delete(ids=sorted(ids))
@@ -386,8 +389,6 @@ def forget_cached_client(index_dir: Path) -> None:
 
 # The collection's metadata key for the generation the keyword index must carry to match it.
 GENERATION = "generation"
-# keyword_problem's marker for a keyword file SQLite cannot read: waiting will not fix that.
-_UNREADABLE = "\0unreadable:"
 
 # Set on chunks that a replace_recording has replaced but not yet deleted; search skips them.
 SUPERSEDED = "superseded"

@@ -70,8 +70,12 @@ def _chunk_count(settings: Settings, index: dict[str, Any]) -> int:
     try:
         store = open_store(settings, create=False)
         try:
-            index["error"] = store.keyword_problem()
-            return store.count()
+            count = store.count()
+            try:
+                index["error"] = store.keyword_problem()
+            except HeardError as exc:  # a keyword file SQLite cannot read
+                index["error"] = str(exc)
+            return count
         finally:
             store.close()
     except IndexMissingError:
