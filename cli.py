@@ -58,7 +58,13 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--feeds",
+    "subscribed",
+    is_flag=True,
+    help="Fetch every subscribed feed (heard feeds add) and index its new episodes, before PATHS.",
+)
 @click.option(
     "--format",
     "output_format",
@@ -88,9 +94,9 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 @click.option(
     "--speakers",
     "num_speakers",
-    type=click.IntRange(1, 6),
+    type=click.IntRange(1, 8),
     default=None,
-    help="Speakers per recording (1-6) instead of finding the count; a recording's metadata overrides it.",
+    help="Speakers per recording (1-8) instead of finding the count; a recording's metadata overrides it.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
 @click.option(
@@ -110,6 +116,7 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 def ingest(
     ctx,
     paths,
+    subscribed,
     output_format,
     retranscribe,
     keep_missing,
@@ -124,6 +131,9 @@ def ingest(
 ):
     """Transcribe and index the recordings under PATHS (folders are searched recursively).
 
+    A PATH that is an http(s) URL is a podcast feed: its new episodes are downloaded into the data
+    dir and indexed, with the publisher's timed transcript instead of Whisper when there is one.
+
     Recordings that are unchanged cost a stat; moved ones no work; changed ones are re-transcribed;
     deleted ones leave the index. Safe to kill and rerun; one ingest per data dir at a time.
 
@@ -131,8 +141,11 @@ def ingest(
     or disk error, 3 another ingest or reindex holds the data dir's lock.
     """
     from pipeline.jobs.ingest import ingest as run_ingest
+    from pipeline.sources.feeds.subscriptions import feeds_and_paths
 
     settings = _settings(ctx)
+    with user_errors():
+        feeds, folders = feeds_and_paths(list(paths), settings.data_dir, subscribed=subscribed)
     for key, value in (("workers", workers), ("executor", executor), ("address", address)):
         if value is not None:
             setattr(settings.transcribe, key, value)
@@ -140,7 +153,7 @@ def ingest(
         settings.speakers.count = num_speakers
     with _reporter(quiet) as reporter, user_errors():
         summary = run_ingest(
-            list(paths),
+            folders,
             settings,
             reporter=reporter,
             retranscribe=retranscribe,
@@ -148,6 +161,7 @@ def ingest(
             prune=prune,
             retry_failed=retry_failed,
             allow_empty=allow_empty,
+            feeds=feeds,
         )
     if output_format == "json":
         click.echo(json.dumps(summary.to_dict()))
@@ -159,6 +173,12 @@ def ingest(
             f"{summary.removed} removed; {summary.chunks_written} chunks written; "
             f"{summary.audio_seconds:.0f} s of audio transcribed in {summary.wall_seconds:.0f} s"
         )
+        if summary.feeds_checked:
+            feeds_word = "feed" if summary.feeds_checked == 1 else "feeds"
+            click.echo(
+                f"{summary.feeds_checked} {feeds_word} checked ({summary.feeds_unchanged} unchanged), "
+                f"{summary.episodes_downloaded} episodes downloaded"
+            )
     if summary.stale:
         click.echo(
             f"{summary.stale} transcripts were made with other transcription settings; rerun with --retranscribe to redo them",
@@ -246,8 +266,11 @@ def _reporter(quiet: bool):
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or after YYYY-MM-DD.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or before YYYY-MM-DD.")
 @click.option("--recording", help="Only this recording: its id, or the path of the file.")
+@click.option("--show", help="Only episodes of this podcast (its name as hits show it, any case).")
 @click.pass_context
-def search(ctx, query, k, output_format, per_recording, group, role, speaker, company, segment, tags, since, until, recording):
+def search(
+    ctx, query, k, output_format, per_recording, group, role, speaker, company, segment, tags, since, until, recording, show
+):
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
@@ -269,6 +292,7 @@ def search(ctx, query, k, output_format, per_recording, group, role, speaker, co
             since=since.date() if since else None,
             until=until.date() if until else None,
             recording=recording_id_of(recording) if recording else None,
+            show=show,
         )
         hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
     if group and output_format != "csv":
@@ -354,6 +378,62 @@ def serve(ctx, host, port, token):
     settings = _settings(ctx)
     with user_errors():
         run_serve(settings, host=host, port=port, token=token, announce=lambda line: click.echo(line, err=True))
+
+
+@main.group()
+def feeds():
+    """Podcast subscriptions, fetched by `heard ingest --feeds` (kept in the data dir's feeds.yaml)."""
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", help="The show name hits carry [default: the feed's title].")
+@click.pass_context
+def feeds_add(ctx, url, name):
+    """Subscribe to the podcast feed at URL (checked by fetching it once)."""
+    from pipeline.sources.feeds.subscriptions import subscribe
+
+    settings = _settings(ctx)
+    with user_errors():
+        subscription, new, title, episodes = subscribe(url, settings, name=name)
+    what = "subscribed to" if new else "already subscribed to"
+    click.echo(
+        f"{what} {subscription.name or title} ({url}): {episodes} episodes; `heard ingest --feeds` fetches and indexes them"
+    )
+
+
+@feeds.command("list")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def feeds_list(ctx, output_format):
+    """The subscribed feeds, with what the last ingest fetched."""
+    from pipeline.sources.feeds.subscriptions import describe
+
+    settings = _settings(ctx)
+    with user_errors():
+        rows = describe(settings)
+    if output_format == "json":
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("no subscriptions; add one with `heard feeds add URL`")
+    for row in rows:
+        checked = f"checked {row['checked_at']}" if row["checked_at"] else "not fetched yet"
+        failed = f", {row['failed']} failed" if row["failed"] else ""
+        click.echo(f"{row['name'] or row['url']}  {row['url']}  {checked}; {row['fetched']} episodes fetched{failed}")
+
+
+@feeds.command("remove")
+@click.argument("url")
+@click.pass_context
+def feeds_remove(ctx, url):
+    """Unsubscribe from URL; its episodes already indexed stay searchable."""
+    from pipeline.sources.feeds.subscriptions import unsubscribe
+
+    settings = _settings(ctx)
+    with user_errors():
+        name, folder = unsubscribe(url, settings)
+    click.echo(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})")
 
 
 @main.command("convert-model")

@@ -42,8 +42,8 @@ class ChunkingSettings:
 @dataclass
 class SpeakersSettings:
     diarize: bool = True
-    count: int | None = None  # speakers per recording; None finds 1-6 (a recording's metadata overrides)
-    threads: int = 0
+    count: int | None = None  # speakers per recording; None finds 1-8 (a recording's metadata overrides)
+    threads: int = 1  # torch threads for the speaker models (0: one per core); never torch's own choice
 
 
 @dataclass
@@ -66,6 +66,16 @@ class IngestSettings:
     # An unchanged recording that failed is tried again once this long has passed since it failed
     # (so each nightly run retries it, a rerun straight after does not); a changed file at once.
     retry_failed_after_hours: float = 20.0
+
+
+@dataclass
+class FeedsSettings:
+    publisher_transcripts: bool = True
+    max_episode_mb: float = 2000.0
+    max_feed_mb: float = 50.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_episodes: int = 0
 
 
 @dataclass
@@ -93,6 +103,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    feeds: FeedsSettings = field(default_factory=FeedsSettings)
     config_file: Path | None = None
 
     @property
@@ -204,7 +215,7 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("chunking", "max_words"): (1, 10_000),
     ("chunking", "max_seconds"): (1, 86_400),
     ("chunking", "overlap"): (0, 100),
-    ("speakers", "count"): (1, 6),
+    ("speakers", "count"): (1, 8),  # hearing.speakers.clustering.MAX_SPEAKERS
     ("speakers", "threads"): (0, 1024),
     ("embedding", "batch_size"): (1, 65_536),
     ("ingest", "retry_failed_after_hours"): (0, 1e6),

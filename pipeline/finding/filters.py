@@ -1,4 +1,4 @@
-"""Conditions on hits (role, speaker, company, segment, tags, dates, recording) as a Chroma `where`."""
+"""Conditions on hits (role, speaker, company, segment, tags, dates, recording, show) as a Chroma `where`."""
 
 from __future__ import annotations
 
@@ -22,14 +22,15 @@ class SearchFilters:
     since: datetime.date | None = None
     until: datetime.date | None = None
     recording: str | None = None  # a recording id
+    show: str | None = None  # a podcast, by the name its hits carry
 
     def where(self) -> dict[str, Any] | None:
         """The Chroma `where` clause, or None when nothing is filtered."""
         clauses: list[dict[str, Any]] = []
         if self.role:
             clauses.append({"role": self.role.casefold()})
-        # Names, companies, segments and tags match whatever their case (lower-cased copies in the store).
-        for key in ("speaker", "company", "segment"):
+        # Names, companies, segments, shows and tags match whatever their case (lower-cased copies in the store).
+        for key in ("speaker", "company", "segment", "show"):
             if getattr(self, key):
                 clauses.append({f"{key}_key": getattr(self, key).casefold()})
         clauses += [{"tags_key": {"$contains": tag.casefold()}} for tag in self.tags]

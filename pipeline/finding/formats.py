@@ -30,6 +30,10 @@ CSV_FIELDS = (
     "speaker",
     "role",
     "title",
+    "show",
+    "episode",
+    "chapter",
+    "link",
     "company",
     "segment",
     "kind",
@@ -81,9 +85,16 @@ def who(hit: Hit) -> str:
 
 
 def context(hit: Hit) -> str:
-    """The recording's metadata in one line: 'Acme Logistics, enterprise, 2026-03-14, #export'."""
+    """The recording's metadata in one line: 'Acme Logistics, enterprise, 2026-03-14, #export', or for a
+    podcast 'Builders & Buyers S2E12, chapter "Pricing", 2026-03-03'."""
     meta = hit.metadata or {}
-    parts = [str(meta[k]) for k in ("company", "segment", "date") if meta.get(k)]
+    parts = []
+    if meta.get("show"):
+        numbers = "".join(f"{letter}{meta[key]}" for letter, key in (("S", "season"), ("E", "episode")) if meta.get(key))
+        parts.append(f"{meta['show']} {numbers}".strip())
+    if meta.get("chapter"):
+        parts.append(f'chapter "{meta["chapter"]}"')
+    parts += [str(meta[k]) for k in ("company", "segment", "date") if meta.get(k)]
     parts += [f"#{t}" for t in meta.get("tags") or []]
     return ", ".join(parts)
 
@@ -121,7 +132,7 @@ def hits_to_csv(hits: list[Hit]) -> str:
         meta = hit.metadata or {}
         rows.append(
             {
-                **{k: meta.get(k, "") for k in ("company", "segment", "kind", "date")},
+                **{k: meta.get(k, "") for k in ("show", "episode", "chapter", "link", "company", "segment", "kind", "date")},
                 **hit.to_dict(),
                 "tags": ";".join(meta.get("tags") or []),
                 "timestamp": format_timestamp(hit.start),

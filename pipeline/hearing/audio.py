@@ -18,9 +18,11 @@ TRUNCATION_SLACK_SECONDS = 1.0
 TRUNCATION_SLACK_SHARE = 0.02
 
 
-def decode_audio(path: str | Path) -> np.ndarray:
+def decode_audio(path: str | Path, *, stereo: bool = False) -> np.ndarray:
     """The recording's first audio track as 16 kHz mono float32 samples in [-1, 1].
 
+    With stereo=True a two-channel track comes back as (2, samples), left and right, so speakers
+    recorded on separate channels can be told apart; any other track is still mono (1-D).
     Raises RecordingError with a one-line reason for empty, corrupt, non-audio or silent files.
     """
     import av
@@ -38,7 +40,8 @@ def decode_audio(path: str | Path) -> np.ndarray:
             raise RecordingError(path, "has no audio track")
         stream = container.streams.audio[0]
         announced = _announced_seconds(path, container, stream)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        two = stereo and stream.codec_context.channels == 2
+        resampler = av.AudioResampler(format="flt", layout="stereo" if two else "mono", rate=SAMPLE_RATE)
         try:
             for frame in container.decode(stream):
                 frame.pts = None  # let the resampler ignore gaps in damaged timestamps
@@ -49,7 +52,9 @@ def decode_audio(path: str | Path) -> np.ndarray:
         except av.FFmpegError as exc:
             raise RecordingError(path, f"corrupt audio data ({_reason(exc)}); re-export or re-download it") from exc
     samples = pieces.join()
-    decoded = samples.size / SAMPLE_RATE
+    if two:  # packed frames interleave left and right: a (2, samples) view, no copy
+        samples = samples.reshape(-1, 2).T
+    decoded = samples.shape[-1] / SAMPLE_RATE
     if announced and announced - decoded > max(TRUNCATION_SLACK_SECONDS, TRUNCATION_SLACK_SHARE * announced):
         raise RecordingError(
             path, f"truncated: decoded {decoded:.1f} s of the {announced:.1f} s its header announces; copy the whole file again"
@@ -61,6 +66,23 @@ def decode_audio(path: str | Path) -> np.ndarray:
         db = 20 * np.log10(peak) if peak > 0 else float("-inf")
         raise RecordingError(path, f"silent (peak {db:.0f} dBFS): nothing to transcribe")
     return samples
+
+
+def probe_seconds(path: str | Path) -> float:
+    """The recording's length from its container, without decoding it; RecordingError if it is not audio."""
+    import av
+
+    path = Path(path)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise RecordingError(path, "has no audio track")
+            if container.duration:
+                return container.duration / av.time_base
+            stream = container.streams.audio[0]
+            return float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+    except av.FFmpegError as exc:
+        raise RecordingError(path, f"not a readable audio or video file ({_reason(exc)})") from exc
 
 
 class _Blocks:

@@ -402,9 +402,9 @@ def live(where: dict[str, Any] | None) -> dict[str, Any]:
 
 
 # Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.
-RECORDING_KEYS = ("company", "segment", "kind", "date", "tags")
+RECORDING_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "season", "episode", "chapter")
 # Chroma matches strings exactly: lower-cased copies (<key>_key) make these filters case-insensitive.
-FOLDED_KEYS = ("speaker", "company", "segment", "tags")
+FOLDED_KEYS = ("speaker", "company", "segment", "tags", "show")
 
 
 def date_key(day: datetime.date | str) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from pipeline.config import Settings
 from pipeline.crash import crash_point
 from pipeline.errors import HeardError
+from pipeline.hearing.speakers.diarize import METHOD as DIARIZER
 from pipeline.indexing.store import check_model
 from pipeline.jobs import changes
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, catalog_path, now
@@ -41,8 +42,10 @@ def ingest(
     prune: bool = False,
     retry_failed: bool = False,
     allow_empty: bool = False,
+    feeds: list[tuple[str, str | None]] | None = None,
 ) -> IngestSummary:
-    """Index every recording under `paths`; a bad recording is reported and recorded, never fatal.
+    """Index every recording under `paths`, and first the new episodes of `feeds` ((url, show name)
+    pairs); a bad recording, feed or episode is reported and recorded, never fatal.
 
     Raises LockHeldError (exit 3) if another ingest or reindex runs on the data dir, ConfigError or
     StorageError (exit 2) for faults no single recording causes.
@@ -54,7 +57,7 @@ def ingest(
     with data_dir_lock(settings.data_dir, "ingest") as dead_holder:
         if dead_holder:
             reporter.note(f"took over the lock left by PID {dead_holder}, which is no longer running")
-        run = Run(RunState(settings, Catalog(catalog_path(settings.data_dir)), options, reporter))
+        run = Run(RunState(settings, Catalog(catalog_path(settings.data_dir)), options, reporter), feeds=feeds or [])
         try:
             return run.execute(found, roots)
         finally:
@@ -64,9 +67,10 @@ def ingest(
 class Run:
     """One ingest run over a list of files."""
 
-    def __init__(self, state: RunState):
+    def __init__(self, state: RunState, *, feeds: list[tuple[str, str | None]] | None = None):
         self.state = state
         self.transcription = Transcription(state)
+        self.feeds = feeds or []
 
     def close(self) -> None:
         self.transcription.close()
@@ -80,6 +84,10 @@ class Run:
         run_id = state.catalog.start_run("ingest", os.getpid())
         try:
             self._prepare()
+            if self.feeds:
+                from pipeline.jobs.feeds import add_feed_episodes
+
+                files, roots = add_feed_episodes(state, self.feeds, files, roots)
             self.transcription.submit_ahead(files)
             for number, path in enumerate(files, 1):
                 state.reporter.start(path, number, len(files))
@@ -138,7 +146,9 @@ class Run:
             # Metadata and a transcript file beside the recording shape its index too.
             meta = state.metadata.for_recording(path)
             count = meta.get("num_speakers") or state.settings.speakers.count
-            companion = changes.companion_fingerprint(path, meta, count if state.settings.speakers.diarize else "off")
+            # The diarizer's method is part of it: a new diarizer re-diarizes (never re-transcribes) once.
+            wanted = [count, DIARIZER] if state.settings.speakers.diarize else "off"
+            companion = changes.companion_fingerprint(path, meta, wanted)
             same_companion = entry is not None and entry.companion == companion
             if (
                 entry

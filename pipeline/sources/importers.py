@@ -1,4 +1,5 @@
-"""Transcripts people already have: .vtt, .srt, .txt ("Name: text" and Zoom/Otter/Teams shapes), heard .json.
+"""Transcripts people already have: .vtt, .srt, .txt ("Name: text" and Zoom/Otter/Teams shapes), heard .json,
+and Podcasting 2.0 JSON transcripts (what podcast feeds link with podcast:transcript).
 
 Each reader turns a file into segments (speaker, start, end, text) or raises RecordingError naming the
 line at fault; the whole file is read before anything is written, so nothing is half-indexed.
@@ -13,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.errors import RecordingError
-from pipeline.transcripts import Segment, Transcript, schema_problem
+from pipeline.transcripts import Segment, Transcript, Word, schema_problem
 
+SENTENCE_END = (".", "?", "!", "…")
 WORDS_PER_SECOND = 2.5  # conversational pace, for files that give no times
 
 _TIME = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
@@ -148,13 +150,23 @@ def read_txt(lines: list[str], path: Path) -> list[_Turn]:
     return turns
 
 
-def read_json(text: str, path: Path) -> Transcript:
+def read_json(text: str, path: Path) -> Transcript | list[Segment]:
+    """heard's own transcript JSON, or a Podcasting 2.0 JSON transcript (as its segments)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordingError(path, f"line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+    if is_podcast_json(data):
+        try:
+            return podcast_json_segments(data)
+        except ValueError as exc:
+            raise RecordingError(path, f"not a readable podcast transcript: {exc}") from None
     if not isinstance(data, dict) or "segments" not in data:
-        raise RecordingError(path, "not a heard transcript: expected an object with 'segments' (as heard writes to transcripts/)")
+        raise RecordingError(
+            path,
+            "not a transcript: expected heard's JSON (as in transcripts/) or a podcast JSON transcript "
+            '({"segments": [{"startTime", "endTime", "body"}]})',
+        )
     problem = schema_problem(data)
     if problem:
         raise RecordingError(path, problem)
@@ -162,6 +174,60 @@ def read_json(text: str, path: Path) -> Transcript:
         return Transcript.from_dict(data)
     except (TypeError, KeyError, ValueError) as exc:
         raise RecordingError(path, f"not a heard transcript ({exc})") from exc
+
+
+def is_podcast_json(data: object) -> bool:
+    """Whether parsed JSON is a Podcasting 2.0 transcript ({"segments": [{"startTime", "body"}, ...]})."""
+    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
+        return False
+    first = next((s for s in data["segments"] if isinstance(s, dict)), None)
+    return first is not None and "body" in first and "startTime" in first
+
+
+def podcast_json_segments(data: dict) -> list[Segment]:
+    """Segments from a Podcasting 2.0 JSON transcript: consecutive entries of one speaker joined up
+    to each sentence end; each entry (a word or a phrase) keeps its times as a Word.
+
+    Raises ValueError naming the entry at fault.
+    """
+    segments: list[Segment] = []
+    current: list[Word] = []
+    speaker: str | None = None
+
+    def close() -> None:
+        if current:
+            text = "".join(w.text for w in current).strip()
+            segments.append(Segment(current[0].start, current[-1].end, text, speaker, list(current)))
+            current.clear()
+
+    latest = 0.0
+    for number, entry in enumerate(data["segments"], 1):
+        if not isinstance(entry, dict):
+            raise ValueError(f"segment {number} is not an object")
+        body = str(entry.get("body") or "").strip()
+        try:
+            start = float(entry["startTime"])
+            end = float(entry.get("endTime", start))
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"segment {number}: startTime and endTime must be numbers of seconds") from None
+        if end < start:
+            raise ValueError(f"segment {number}: ends ({end}) before it starts ({start})")
+        if start + 1.0 < latest:
+            raise ValueError(f"segment {number}: time goes backwards ({start} s after {latest} s)")
+        latest = max(latest, start)
+        if not body:
+            continue
+        who = str(entry["speaker"]).strip() if entry.get("speaker") else speaker
+        if who != speaker:
+            close()
+            speaker = who
+        current.append(Word(round(start, 3), round(end, 3), " " + body))
+        if body.endswith(SENTENCE_END):
+            close()
+    close()
+    if not segments:
+        raise ValueError("no segments with text")
+    return segments
 
 
 READERS: dict[str, Callable[[list[str], Path], list[_Turn]]] = {".vtt": read_vtt, ".srt": read_srt, ".txt": read_txt}
@@ -197,11 +263,14 @@ def import_transcript(transcript_file: Path, *, recording_id: str, sha256: str, 
     """A Transcript from a transcript file; `source` is the audio to play when there is one."""
     if transcript_file.suffix.lower() == ".json":
         try:
-            text = transcript_file.read_text(encoding="utf-8")
+            text = transcript_file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise RecordingError(transcript_file, f"cannot read ({exc})") from exc
         found = read_json(text, transcript_file)
-        segments, timed, language = found.segments, True, found.language
+        if isinstance(found, list):
+            segments, timed, language = found, True, None
+        else:
+            segments, timed, language = found.segments, True, found.language
         if not any(s.text for s in segments):
             raise RecordingError(transcript_file, "the transcript has no text")
     else:

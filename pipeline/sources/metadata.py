@@ -12,6 +12,7 @@ import csv
 import datetime
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,21 @@ from pipeline.files import is_file
 FOLDER_FILE = "heard.yaml"
 MANIFEST_FILE = "manifest.csv"
 KINDS = ("interview", "podcast")
-KEYS = ("title", "date", "kind", "company", "segment", "tags", "speakers", "num_speakers")
+KEYS = (
+    "title", "date", "kind", "company", "segment", "tags", "speakers", "num_speakers",
+    # Podcasts (written by the feed step, or by hand): the show, the episode's page, its numbers, chapters.
+    "show", "link", "season", "episode", "chapters",
+)  # fmt: skip
+# The recording-level fields every chunk carries (and search filters or shows); each chunk also gets
+# the title of its chapter, from `chapters`, when it is indexed.
+CHUNK_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "season", "episode")
 # What metadata may hold, so a small file cannot become a huge one in every chunk of the index
 # (215 bytes of YAML aliases once expanded to a 4.3 MB title): aliases are refused, and files,
 # texts and lists are capped far above any real sidecar.
 MAX_FILE_BYTES = 1 << 20
 MAX_TEXT = 1000  # characters of a title, company, segment, tag, speaker name or role
 MAX_ITEMS = 100  # tags, speakers
+MAX_CHAPTERS = 1000
 # Bump when the way metadata and speakers turn into indexed fields changes: indexes re-derive.
 VERSION = 2
 
@@ -98,7 +107,17 @@ def fingerprint(meta: dict[str, Any], extra: Any = None) -> str:
 
 def chunk_fields(meta: dict[str, Any]) -> dict[str, Any]:
     """The recording-level fields every chunk carries (and search filters on)."""
-    return {k: meta[k] for k in ("company", "segment", "kind", "date", "tags") if meta.get(k) not in (None, [], "")}
+    return {k: meta[k] for k in CHUNK_KEYS if meta.get(k) not in (None, [], "")}
+
+
+def chapter_at(chapters: list[dict[str, Any]], seconds: float) -> str | None:
+    """The title of the chapter playing at `seconds` (chapters as in metadata, in time order)."""
+    title = None
+    for chapter in chapters:
+        if chapter["start"] > seconds + 0.5:  # a chunk starting just before a chapter mark belongs to it
+            break
+        title = chapter["title"]
+    return title
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -164,9 +183,17 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
     if unknown:
         raise RecordingError(source, f"unknown metadata key '{unknown[0]}'; known: {', '.join(KEYS)}")
     meta: dict[str, Any] = {}
-    for key in ("title", "company", "segment"):
+    for key in ("title", "company", "segment", "show", "link"):
         if data.get(key) not in (None, ""):
             meta[key] = _text(data[key], key, source)
+    for key in ("season", "episode"):
+        if data.get(key) not in (None, ""):
+            number = data[key]
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                raise RecordingError(source, f"{key} must be a number, got {_text(number, key, source)[:40]!r}")
+            meta[key] = number
+    if data.get("chapters") not in (None, "", []):
+        meta["chapters"] = _chapters(data["chapters"], source)
     if data.get("kind") not in (None, ""):
         kind = _text(data["kind"], "kind", source).lower()
         if kind not in KINDS:
@@ -185,8 +212,8 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
         meta["speakers"] = _speakers(data["speakers"], source)
     if data.get("num_speakers") not in (None, ""):
         count = data["num_speakers"]
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 6:
-            raise RecordingError(source, f"num_speakers must be a whole number from 1 to 6, got {count!r}")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 8:
+            raise RecordingError(source, f"num_speakers must be a whole number from 1 to 8, got {count!r}")
         meta["num_speakers"] = count
     return meta
 
@@ -200,6 +227,26 @@ def _date(value: Any, source: Path) -> str:
         return datetime.date.fromisoformat(str(value).strip()[:10]).isoformat()
     except ValueError:
         raise RecordingError(source, f"date '{value}' is not a date; write it as YYYY-MM-DD") from None
+
+
+def _chapters(value: Any, source: Path) -> list[dict[str, Any]]:
+    """[{start: seconds, title: ...}], in time order."""
+    if not isinstance(value, list):
+        raise RecordingError(source, "chapters must be a list of {start: seconds, title: ...}")
+    if len(value) > MAX_CHAPTERS:
+        raise RecordingError(source, f"chapters has {len(value)} entries; metadata holds at most {MAX_CHAPTERS}")
+    chapters = []
+    for entry in value:
+        if not isinstance(entry, dict) or "title" not in entry:
+            raise RecordingError(source, f"chapters: cannot read {str(entry)[:60]!r}; use {{start: seconds, title: ...}}")
+        try:
+            start = float(entry.get("start") or 0)
+        except (TypeError, ValueError):
+            start = math.nan
+        if not math.isfinite(start) or start < 0:
+            raise RecordingError(source, f"chapters: start must be seconds, got {str(entry.get('start'))[:40]!r}")
+        chapters.append({"start": start, "title": _text(entry["title"], "a chapter's title", source)})
+    return sorted(chapters, key=lambda c: c["start"])
 
 
 def _speakers(value: Any, source: Path) -> list[dict[str, str]]:

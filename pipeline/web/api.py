@@ -19,6 +19,7 @@ def api_search(
     speaker: str | None = None,
     company: str | None = None,
     segment: str | None = None,
+    show: str | None = None,
     tag: list[str] = Query(default=[]),
     since: str | None = None,
     until: str | None = None,

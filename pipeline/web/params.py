@@ -10,7 +10,7 @@ from pipeline.finding.filters import SearchFilters
 from pipeline.indexing.roles import ROLES
 
 PAGE_SIZES = (10, 20, 50)
-TEXT_FILTERS = ("role", "speaker", "company", "segment")
+TEXT_FILTERS = ("role", "speaker", "company", "segment", "show")
 
 
 @dataclass
@@ -74,6 +74,7 @@ def parse(params) -> SearchRequest:
         speaker=values["speaker"],
         company=values["company"],
         segment=values["segment"],
+        show=values["show"],
         since=dates["since"],
         until=dates["until"],
     )

@@ -43,7 +43,13 @@ def hit_view(library: Library, hit: Hit, base: str = "") -> dict[str, Any]:
         "link": f"{base}/recordings/{hit.recording_id}?t={hit.start:.2f}&end={hit.end:.2f}",
         "media": f"{base}/media/{hit.recording_id}",
         "available": library.media_path(hit.recording_id) is not None,
+        "episode_page": episode_page(hit.metadata.get("link")),
     }
+
+
+def episode_page(link: object) -> str | None:
+    """A podcast episode's page from its metadata, only as an http(s) link (a feed could say javascript:)."""
+    return link if isinstance(link, str) and link.lower().startswith(("http://", "https://")) else None
 
 
 def recording_json(info: RecordingInfo, base: str) -> dict[str, Any]:

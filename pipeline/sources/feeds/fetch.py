@@ -1,0 +1,264 @@
+"""HTTP for feeds: conditional GETs of feeds, small files (transcripts, chapters), and enclosure
+downloads that resume, stay under a size cap and land atomically.
+
+httpx rather than urllib (scripts/compare_http_clients.py): urllib's redirect handler followed a
+302 to ftp:// (it allows http, https and ftp); httpx has separate connect and read timeouts and
+reuses connections. Redirects are followed here, one hop at a time, so each target's scheme is
+checked: only http and https, at most MAX_REDIRECTS hops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from pipeline import __version__
+from pipeline.sources.feeds.parse import FeedError
+
+if TYPE_CHECKING:
+    import httpx
+
+MAX_REDIRECTS = 10
+USER_AGENT = f"heard/{__version__} (podcast indexer)"
+# An enclosure served as one of these is a web page or an error document, not a recording.
+NOT_AUDIO_TYPES = ("text/", "application/json", "application/xml", "application/xhtml", "application/rss", "application/atom")
+
+
+@dataclass
+class Limits:
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0  # seconds without a byte before giving up
+    max_feed_bytes: int = 50 << 20
+    max_file_bytes: int = 5 << 20  # transcripts, chapters
+    max_episode_bytes: int = 2 << 30
+
+
+@dataclass
+class FeedResponse:
+    status: int  # 200, or 304 when unchanged since `etag` / `last_modified`
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+    url: str  # after redirects
+
+
+@dataclass
+class Download:
+    path: Path
+    size: int
+    content_type: str | None
+    resumed_from: int  # bytes kept from an earlier, interrupted run
+
+
+def check_url(url: str) -> str:
+    """The URL if it is http(s), else FeedError (ingest treats any http(s) argument as a feed)."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https") or not urlsplit(url).netloc:
+        raise FeedError(url, "only http:// and https:// URLs are fetched")
+    return url
+
+
+class Client:
+    """One connection pool for a run; close() when done (or use as a context manager)."""
+
+    def __init__(self, limits: Limits | None = None):
+        import httpx
+
+        self.limits = limits or Limits()
+        timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
+        # trust_env: proxies from HTTPS_PROXY etc. as users expect; redirects are ours (see module doc).
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _get(self, url: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
+        """A streamed GET after following http(s) redirects; network faults become FeedError."""
+        import httpx
+
+        current = check_url(url)
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                response = self._http.send(self._http.build_request("GET", current, headers=headers or {}), stream=True)
+            except httpx.TimeoutException:
+                raise FeedError(
+                    url,
+                    f"timed out (no answer within {self.limits.connect_timeout:.0f} s to connect "
+                    f"or {self.limits.read_timeout:.0f} s to read); is the server up?",
+                ) from None
+            except httpx.HTTPError as exc:
+                raise FeedError(url, f"cannot connect ({_reason(exc)}); check the URL and the network") from None
+            if not response.has_redirect_location:
+                break
+            location = response.headers.get("location", "")
+            response.close()
+            target = urljoin(current, location)
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                raise FeedError(url, f"redirected to '{target[:80]}'; heard follows redirects to http(s) only")
+            current = target
+        else:
+            raise FeedError(url, f"more than {MAX_REDIRECTS} redirects; check the URL")
+        try:
+            yield response
+        except httpx.TimeoutException:
+            raise FeedError(url, f"stalled: no data for {self.limits.read_timeout:.0f} s") from None
+        except httpx.HTTPError as exc:
+            raise FeedError(url, f"the transfer broke off ({_reason(exc)})") from None
+        finally:
+            response.close()
+
+    def fetch_feed(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FeedResponse:
+        """The feed's bytes, or status 304 (no body) when the server says it has not changed."""
+        headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        with self._get(url, headers) as response:
+            if response.status_code == 304:
+                return FeedResponse(304, None, etag, last_modified, str(response.url))
+            _check_status(url, response)
+            body = _read_capped(url, response, self.limits.max_feed_bytes, "feed")
+            return FeedResponse(200, body, response.headers.get("etag"), response.headers.get("last-modified"), str(response.url))
+
+    def fetch_file(self, url: str) -> bytes:
+        """A small file (a transcript, chapters), whole."""
+        with self._get(url) as response:
+            _check_status(url, response)
+            return _read_capped(url, response, self.limits.max_file_bytes, "file")
+
+    def download(self, url: str, target: Path) -> Download:
+        """The enclosure at `target`, written to a hidden .part file first and renamed when complete.
+
+        A .part file left by an interrupted run is resumed with a Range request, when the server
+        validates it (If-Range with the ETag or Last-Modified it gave); otherwise it starts over.
+        """
+        part = target.with_name(f".{target.name}.part")
+        state_file = target.with_name(f".{target.name}.part.json")
+        kept, validator = _resumable(part, state_file, url)
+        # identity: Range counts bytes of the file itself, not of a compressed stream.
+        headers = {"Accept-Encoding": "identity"}
+        if kept and validator:
+            headers.update({"Range": f"bytes={kept}-", "If-Range": validator})
+        with self._get(url, headers) as response:
+            if response.status_code == 416 and kept:  # nothing left to send: what we have is all of it
+                part.unlink(missing_ok=True)
+                state_file.unlink(missing_ok=True)
+                raise FeedError(url, "the server refused to resume the download; the next run starts over")
+            _check_status(url, response)
+            content_type = (response.headers.get("content-type") or "").split(";")[0].strip().lower() or None
+            if content_type and content_type.startswith(NOT_AUDIO_TYPES):
+                raise FeedError(
+                    url, f"the enclosure is not audio (the server sent {content_type}); check the episode's enclosure URL"
+                )
+            resumed = response.status_code == 206 and _range_start(response) == kept
+            if not resumed:
+                kept = 0
+            total = kept + int(response.headers.get("content-length") or 0)
+            if total > self.limits.max_episode_bytes:
+                raise FeedError(
+                    url,
+                    f"the enclosure is {total / 1e6:.0f} MB, over feeds.max_episode_mb "
+                    f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            new_validator = response.headers.get("etag") or response.headers.get("last-modified")
+            if not resumed:
+                state_file.write_text(json.dumps({"url": url, "validator": new_validator}), encoding="utf-8")
+            try:
+                size = _write_body(response, part, append=resumed, start=kept, cap=self.limits.max_episode_bytes)
+            except _TooBig:
+                part.unlink(missing_ok=True)
+                state_file.unlink(missing_ok=True)
+                raise FeedError(
+                    url,
+                    f"the enclosure grew past feeds.max_episode_mb "
+                    f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
+                ) from None
+        os.chmod(part, 0o644)
+        os.replace(part, target)
+        state_file.unlink(missing_ok=True)
+        return Download(target, size, content_type, kept if resumed else 0)
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _write_body(response: httpx.Response, part: Path, *, append: bool, start: int, cap: int) -> int:
+    """Stream the body into `part`; bytes written before a broken transfer stay there for resuming."""
+    size = start
+    with open(part, "ab" if append else "wb") as handle:
+        # iter_raw yields bytes as they arrive: a chunk size would hold back the last ones when the
+        # connection breaks, and those are what the next run resumes after.
+        for block in response.iter_raw():
+            size += len(block)
+            if size > cap:
+                raise _TooBig
+            handle.write(block)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return size
+
+
+def _resumable(part: Path, state_file: Path, url: str) -> tuple[int, str | None]:
+    """Bytes of an interrupted download of the same URL, and the validator to resume it with."""
+    if not part.is_file():
+        return 0, None
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0, None
+    if _without_query(state.get("url", "")) != _without_query(url):
+        return 0, None
+    return part.stat().st_size, state.get("validator")
+
+
+def _without_query(url: str) -> str:
+    return urlsplit(url)._replace(query="", fragment="").geturl()
+
+
+def _range_start(response: httpx.Response) -> int | None:
+    """The first byte a 206 answer holds, from 'Content-Range: bytes 1000-1999/2000'."""
+    value = response.headers.get("content-range", "")
+    try:
+        return int(value.split()[1].split("-")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _check_status(url: str, response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise FeedError(url, f"the server answered HTTP {response.status_code} {response.reason_phrase}".rstrip())
+    if response.status_code not in (200, 203, 206):
+        raise FeedError(url, f"unexpected HTTP {response.status_code} {response.reason_phrase}".rstrip())
+
+
+def _read_capped(url: str, response: httpx.Response, cap: int, what: str) -> bytes:
+    if int(response.headers.get("content-length") or 0) > cap:
+        raise FeedError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
+    blocks, size = [], 0
+    for block in response.iter_bytes(1 << 16):
+        size += len(block)
+        if size > cap:
+            raise FeedError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
+        blocks.append(block)
+    return b"".join(blocks)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:120]

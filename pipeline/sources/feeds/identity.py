@@ -1,0 +1,99 @@
+"""Which episode is which across runs, and the file names episodes get in the data dir.
+
+An episode is its feed plus its guid; without a guid, its enclosure URL without the query string
+(publishers rotate tracking parameters in it); without an enclosure either, its title and
+duration. File names come from that identity and the episode's date and title, never from the
+enclosure's own name, so a feed cannot choose where heard writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import unquote, urlsplit
+
+from pipeline.sources.feeds.parse import Episode
+
+KEY_LENGTH = 12
+# Suffixes kept from an enclosure URL's path; anything else is named by its MIME type.
+AUDIO_SUFFIXES = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".mp4", ".m4v", ".mov", ".webm")
+SUFFIX_OF_TYPE = {
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/x-mp3": ".mp3",
+    "audio/mp4": ".m4a",
+    "audio/x-m4a": ".m4a",
+    "audio/m4a": ".m4a",
+    "audio/aac": ".aac",
+    "audio/ogg": ".ogg",
+    "audio/opus": ".opus",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/flac": ".flac",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/webm": ".webm",
+}
+
+
+def without_query(url: str) -> str:
+    """'https://cdn/ep1.mp3?utm=x#t' -> 'https://cdn/ep1.mp3'."""
+    return urlsplit(url.strip())._replace(query="", fragment="").geturl()
+
+
+def episode_identity(episode: Episode) -> str | None:
+    """What identifies the episode within its feed, or None when nothing does."""
+    if episode.guid:
+        return f"guid:{episode.guid}"
+    if episode.enclosure_url:
+        return f"enclosure:{without_query(episode.enclosure_url)}"
+    if episode.title and episode.duration:
+        return f"title:{episode.title}|{round(episode.duration)}"
+    return None
+
+
+def episode_key(feed_url: str, episode: Episode) -> str | None:
+    """A short, stable key for the episode: a hash of the feed URL (as subscribed) and its identity."""
+    identity = episode_identity(episode)
+    if identity is None:
+        return None
+    return hashlib.sha256(f"{feed_url.strip()}\n{identity}".encode()).hexdigest()[:KEY_LENGTH]
+
+
+def feed_folder_name(feed_url: str) -> str:
+    """'https://example.com/shows/feed.xml' -> 'example.com-shows-feed-1a2b3c4d' (readable, unique)."""
+    parts = urlsplit(feed_url.strip())
+    readable = _slug(f"{parts.netloc} {parts.path}", 48)
+    return f"{readable}-{hashlib.sha256(feed_url.strip().encode()).hexdigest()[:8]}"
+
+
+def episode_file_stem(episode: Episode, key: str) -> str:
+    """'2026-03-03-episode-12-pricing-pages-that-convert-1a2b3c4d5e6f': date, title, key."""
+    date = episode.published.date().isoformat() if episode.published else "undated"
+    title = _slug(episode.title, 60)
+    return f"{date}-{title}-{key}" if title else f"{date}-{key}"
+
+
+def audio_suffix(url: str, content_type: str | None) -> str:
+    """A suffix heard's discovery reads as audio: the URL path's, else the MIME type's, else .mp3.
+
+    The decoder probes the content, so a wrong guess costs nothing; what matters is that the name
+    is heard's, not the publisher's.
+    """
+    path_suffix = "." + unquote(urlsplit(url).path).rsplit(".", 1)[-1].lower() if "." in urlsplit(url).path else ""
+    if path_suffix in AUDIO_SUFFIXES:
+        return path_suffix
+    return SUFFIX_OF_TYPE.get((content_type or "").split(";")[0].strip().lower(), ".mp3")
+
+
+def _slug(text: str, limit: int) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def title_from_url(url: str) -> str:
+    """A title for an episode the feed gives none: its file's name ('https://x/ep-12.mp3' -> 'ep-12')."""
+    name = unquote(urlsplit(url).path).rstrip("/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] or "Untitled episode"

@@ -1,0 +1,398 @@
+"""The feed step of ingest: bring each feed's episodes into the data dir as recordings that the
+ordinary per-recording path then indexes.
+
+Each feed gets a folder, <data dir>/feeds/<host-path-hash>/, holding per episode:
+  <date>-<title>-<key>.<audio suffix>   the enclosure, renamed into place only when complete
+  <date>-<title>-<key>.json|.vtt|.srt   the publisher's timed transcript, when it has one (then
+                                        ingest imports it instead of running Whisper)
+  <date>-<title>-<key>.yaml             metadata: show, episode title, date, link, season, episode,
+                                        kind podcast, speakers (podcast:person), chapters
+and .feed.json, the feed's state: its ETag / Last-Modified and every episode seen, with what was
+done about it. Hidden files (the state, partial downloads) are never taken for recordings.
+
+Order of writes per episode: sidecar and transcript first, the audio's rename last, so ingest
+never sees the audio without the transcript that belongs to it. Files are never deleted here: an
+episode that leaves the feed keeps its files and so its chunks.
+"""
+
+from __future__ import annotations
+
+import datetime
+import glob
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pipeline.errors import HeardError, RecordingError
+from pipeline.files import write_text_atomically
+from pipeline.sources.feeds import identity, published
+from pipeline.sources.feeds.fetch import Client, Limits
+from pipeline.sources.feeds.parse import Episode, FeedError, parse_feed
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+
+
+class FeedLog(Protocol):
+    """Where the feed step's lines go: `info` (what was fetched) and `failure` (one line each)."""
+
+    def info(self, message: str) -> None: ...
+
+    def failure(self, message: str) -> None: ...
+
+
+FEEDS_DIR = "feeds"
+STATE_FILE = ".feed.json"
+TRANSCRIPT_SUFFIXES = (".json", ".vtt", ".srt", ".txt")
+DONE, PENDING, FAILED = "done", "pending", "failed"
+# podcast:person roles that speak on the episode, as heard's roles.
+SPEAKING_ROLES = {"host": "host", "co-host": "host", "cohost": "host", "guest": "guest"}
+
+
+@dataclass
+class EpisodeFailure:
+    feed: str  # the feed's URL
+    episode: str | None  # the episode's title; None when the feed itself failed
+    reason: str
+
+    def line(self) -> str:
+        return f'{self.feed}: episode "{self.episode}": {self.reason}' if self.episode else f"{self.feed}: {self.reason}"
+
+
+@dataclass
+class SyncResult:
+    folders: list[Path] = field(default_factory=list)  # feed folders for ingest to index
+    checked: int = 0  # feeds asked for
+    unchanged: int = 0  # of which answered 304 Not Modified
+    downloaded: int = 0  # enclosures fetched this run
+    failures: list[EpisodeFailure] = field(default_factory=list)
+
+
+@dataclass
+class EpisodeRecord:
+    """What the state file remembers of an episode."""
+
+    key: str
+    title: str
+    enclosure_url: str
+    enclosure_type: str | None = None
+    guid: str | None = None
+    published: str | None = None  # ISO date
+    link: str | None = None
+    season: int | None = None
+    number: float | None = None
+    transcript: list[str] | None = None  # [url, format] of the timed transcript chosen
+    chapters_url: str | None = None
+    speakers: list[dict[str, str]] = field(default_factory=list)
+    file: str | None = None  # the audio's name in the feed folder, once chosen
+    holds: str | None = None  # the enclosure (URL without query) the audio file holds
+    status: str = PENDING
+    error: str | None = None
+
+
+@dataclass
+class FeedState:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+    checked_at: str | None = None
+    episodes: dict[str, EpisodeRecord] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path, url: str) -> FeedState:
+        path = folder / STATE_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            episodes = {k: EpisodeRecord(**v) for k, v in data.pop("episodes", {}).items()}
+            return cls(**{**data, "episodes": episodes})
+        except FileNotFoundError:
+            return cls(url=url)
+        except (OSError, ValueError, TypeError) as exc:
+            # The state is a cache of the feed: rebuilt by the next fetch (files already there are kept).
+            del exc
+            return cls(url=url)
+
+    def save(self, folder: Path) -> None:
+        data = {**asdict(self), "episodes": {k: asdict(v) for k, v in self.episodes.items()}}
+        write_text_atomically(folder / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def feeds_root(data_dir: Path) -> Path:
+    return data_dir / FEEDS_DIR
+
+
+def feed_folder(data_dir: Path, url: str) -> Path:
+    return feeds_root(data_dir) / identity.feed_folder_name(url)
+
+
+def limits_of(settings: Settings) -> Limits:
+    feeds = settings.feeds
+    return Limits(
+        connect_timeout=feeds.connect_timeout,
+        read_timeout=feeds.read_timeout,
+        max_feed_bytes=int(feeds.max_feed_mb * 1e6),
+        max_episode_bytes=int(feeds.max_episode_mb * 1e6),
+    )
+
+
+def sync_feeds(
+    feeds: list[tuple[str, str | None]], settings: Settings, log: FeedLog, *, audio_seconds: Callable[[Path], float]
+) -> SyncResult:
+    """Fetch each (url, show name) feed and bring its new or changed episodes into the data dir.
+
+    `audio_seconds` measures a downloaded enclosure (and raises RecordingError if it is not audio):
+    a publisher's transcript must fit it. A feed or episode that fails is recorded in the result
+    and the others go on; nothing already in the data dir is removed.
+    """
+    result = SyncResult()
+    with Client(limits_of(settings)) as client:
+        for url, name in feeds:
+            _FeedSync(url, name, settings, client, log, result, audio_seconds).run()
+    return result
+
+
+class _FeedSync:
+    def __init__(
+        self,
+        url: str,
+        name: str | None,
+        settings: Settings,
+        client: Client,
+        log: FeedLog,
+        result: SyncResult,
+        audio_seconds: Callable[[Path], float],
+    ):
+        self.url, self.name, self.settings, self.client = url, name, settings, client
+        self.log, self.result, self.audio_seconds = log, result, audio_seconds
+        self.folder = feed_folder(settings.data_dir, url)
+        self.state = FeedState.load(self.folder, url)
+
+    def run(self) -> None:
+        self.result.checked += 1
+        try:
+            response = self.client.fetch_feed(self.url, etag=self.state.etag, last_modified=self.state.last_modified)
+        except FeedError as exc:
+            return self._feed_failed(exc.reason)
+        self.state.checked_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        if response.status == 304:
+            self.result.unchanged += 1
+        else:
+            try:
+                feed = parse_feed(response.body or b"", self.url)
+            except FeedError as exc:
+                return self._feed_failed(exc.reason)
+            self.state.title = feed.title
+            self._merge(feed.episodes)
+            self.state.etag, self.state.last_modified = response.etag, response.last_modified
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.state.save(self.folder)  # before any download: a killed run resumes from here
+        for record in self.state.episodes.values():
+            if record.status == DONE:
+                # Edited episode details or a new show name: ingest re-indexes, nothing is transcribed.
+                self._write_sidecar(record)
+        if self.folder not in self.result.folders:
+            self.result.folders.append(self.folder)
+        todo = [r for r in self.state.episodes.values() if r.status != DONE]
+        if self.settings.feeds.max_episodes:
+            newest = sorted(self.state.episodes.values(), key=lambda r: r.published or "", reverse=True)
+            wanted = {r.key for r in newest[: self.settings.feeds.max_episodes]}
+            todo = [r for r in todo if r.key in wanted]
+        unchanged = "not modified (304)" if response.status == 304 else "fetched"
+        self.log.info(f"[feed] {self.url}: {unchanged}; {_episodes(len(todo))} to fetch")
+        for record in todo:
+            self._episode(record)
+            self.state.save(self.folder)
+
+    def _feed_failed(self, reason: str) -> None:
+        failure = EpisodeFailure(self.url, None, reason)
+        self.result.failures.append(failure)
+        self.log.failure(f"[feed] FAILED: {failure.line()}")
+        if self.folder.is_dir() and self.folder not in self.result.folders:
+            # Still index what earlier runs brought in: a feed that is down today keeps its episodes.
+            self.result.folders.append(self.folder)
+
+    def _merge(self, episodes: list[Episode]) -> None:
+        """New episodes become pending; a guid whose enclosure changed is fetched again; the others
+        take the feed's current details (title, persons, ...)."""
+        seen: set[str] = set()
+        for episode in episodes:
+            key = identity.episode_key(self.url, episode)
+            if key is None or key in seen or not episode.enclosure_url:
+                continue  # no audio (a text post), or a duplicate item: the first one counts
+            seen.add(key)
+            choice = published.choose_transcript(episode.transcripts)
+            record = self.state.episodes.get(key)
+            fresh = EpisodeRecord(
+                key=key,
+                title=episode.title or identity.title_from_url(episode.enclosure_url),
+                enclosure_url=episode.enclosure_url,
+                enclosure_type=episode.enclosure_type,
+                guid=episode.guid,
+                published=episode.published.date().isoformat() if episode.published else None,
+                link=episode.link,
+                season=episode.season,
+                number=episode.number,
+                transcript=[choice[0].url, choice[1]] if choice else None,
+                chapters_url=episode.chapters_url,
+                speakers=_speakers(episode.persons),
+            )
+            if record is None:
+                self.state.episodes[key] = fresh
+                continue
+            fresh.file, fresh.holds, fresh.status, fresh.error = record.file, record.holds, record.status, record.error
+            if record.holds != identity.without_query(episode.enclosure_url):
+                fresh.status = PENDING  # new audio for the same episode: fetched and transcribed again
+            self.state.episodes[key] = fresh
+        for key in [k for k, r in self.state.episodes.items() if k not in seen and r.status != DONE]:
+            del self.state.episodes[key]  # left the feed before it was fetched: nothing to keep or retry
+
+    def _show(self) -> str:
+        return self.name or self.state.title or self.url
+
+    def _episode(self, record: EpisodeRecord) -> None:
+        try:
+            self._fetch_episode(record)
+        except (FeedError, RecordingError, ValueError) as exc:
+            for leftover in self.folder.glob(f".{glob.escape(record.file or '-')}.*"):
+                if not leftover.name.endswith(".part") and not leftover.name.endswith(".part.json"):
+                    leftover.unlink(missing_ok=True)  # a checked-and-refused download; a .part resumes
+            reason = exc.reason if isinstance(exc, (FeedError, RecordingError)) else str(exc)
+            record.status, record.error = FAILED, reason
+            failure = EpisodeFailure(self.url, record.title, reason)
+            self.result.failures.append(failure)
+            self.log.failure(f"[feed] FAILED: {failure.line()}")
+            return
+        record.status, record.error = DONE, None
+
+    def _fetch_episode(self, record: EpisodeRecord) -> None:
+        if record.file is None:
+            stem = identity.episode_file_stem(_as_episode(record), record.key)
+            record.file = stem + identity.audio_suffix(record.enclosure_url, record.enclosure_type)
+        audio = self.folder / record.file
+        _inside(audio, self.settings.data_dir)
+        # The complete download waits under a hidden name until its transcript is checked.
+        staged = audio.with_name(f".{audio.name}.download")
+        self.client.download(record.enclosure_url, staged)
+        self.result.downloaded += 1
+        seconds = self.audio_seconds(staged)
+        transcript = self._transcript(record, staged, seconds)
+        chapters = self._chapters(record)
+        self._write_sidecar(record, chapters)
+        for suffix in TRANSCRIPT_SUFFIXES:
+            other = audio.with_suffix(suffix)
+            if transcript is None or other.name != transcript.name:
+                other.unlink(missing_ok=True)  # an earlier version's transcript must not outlive it
+        if transcript is not None:
+            os.replace(self.folder / f".{transcript.name}.check", transcript)
+        os.replace(staged, audio)
+        record.holds = identity.without_query(record.enclosure_url)
+        self.log.info(
+            f'[feed] {self.url}: episode "{record.title}": downloaded {"with its transcript" if transcript else "for Whisper"}'
+        )
+
+    def _transcript(self, record: EpisodeRecord, audio: Path, seconds: float) -> Path | None:
+        """Where the publisher's timed transcript goes, once fetched into a hidden file and checked
+        against the audio; None to let Whisper transcribe."""
+        if not record.transcript or not self.settings.feeds.publisher_transcripts:
+            return None
+        url, kind = record.transcript
+        final = (self.folder / (record.file or "")).with_suffix("." + kind)
+        checked = self.folder / f".{final.name}.check"
+        write_bytes_atomically(checked, self.client.fetch_file(url))
+        end = transcript_end(checked, kind)
+        problem = published.fits_audio(end, seconds)
+        if problem:
+            raise ValueError(
+                f"{problem}: its transcript {url} is not for this audio "
+                "(set feeds.publisher_transcripts: false to transcribe such episodes with Whisper)"
+            )
+        return final
+
+    def _chapters(self, record: EpisodeRecord) -> list[published.Chapter]:
+        if not record.chapters_url:
+            return []
+        try:
+            return published.read_chapters(self.client.fetch_file(record.chapters_url))
+        except (FeedError, ValueError) as exc:
+            # Chapters are a nicety: the episode is indexed without them.
+            self.log.info(f'[feed] {self.url}: episode "{record.title}": chapters not used ({exc})')
+            return []
+
+    def _write_sidecar(self, record: EpisodeRecord, chapters: list[published.Chapter] | None = None) -> None:
+        import yaml
+
+        if record.file is None:
+            return
+        path = (self.folder / record.file).with_suffix(".yaml")
+        fields = _sidecar_fields(record, self._show())
+        if chapters is None and path.is_file():  # a metadata refresh keeps the chapters fetched before
+            try:
+                fields["chapters"] = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("chapters")
+            except (OSError, yaml.YAMLError):
+                pass
+        elif chapters:
+            fields["chapters"] = [{"start": c.start, "title": c.title} for c in chapters]
+        text = yaml.safe_dump({k: v for k, v in fields.items() if v not in (None, [], "")}, sort_keys=False, allow_unicode=True)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            write_text_atomically(path, text)
+
+
+def transcript_end(path: Path, kind: str) -> float:
+    """Where a publisher's transcript ends (seconds), read exactly as ingest will import it (kind:
+    json, vtt or srt); RecordingError with the line or segment at fault if it cannot be read."""
+    from pipeline.sources import importers
+
+    copy = path.with_name(path.name + "." + kind)  # the importers go by suffix
+    os.replace(path, copy)
+    try:
+        transcript = importers.import_transcript(copy, recording_id="check", sha256="", source=copy, title="")
+    finally:
+        os.replace(copy, path)
+    return transcript.duration
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    from pipeline.files import atomic_path
+
+    with atomic_path(path) as staging:
+        staging.write_bytes(data)
+
+
+def _inside(path: Path, data_dir: Path) -> None:
+    """Belt and braces: names come from heard, never from the feed, but a write outside the data
+    dir must be impossible whatever a name turns out to be."""
+    if not path.resolve().is_relative_to(data_dir.resolve()):
+        raise HeardError(f"{path}: outside the data dir {data_dir}; refusing to write it")
+
+
+def _episodes(count: int) -> str:
+    return f"{count} episode" if count == 1 else f"{count} episodes"
+
+
+def _speakers(persons: list) -> list[dict[str, str]]:
+    return [{"name": p.name, "role": SPEAKING_ROLES[p.role]} for p in persons if p.group == "cast" and p.role in SPEAKING_ROLES]
+
+
+def _sidecar_fields(record: EpisodeRecord, show: str) -> dict[str, Any]:
+    number = record.number
+    return {
+        "title": record.title,
+        "date": record.published,
+        "kind": "podcast",
+        "show": show,
+        "link": record.link,
+        "season": record.season,
+        "episode": int(number) if number is not None and number == int(number) else number,
+        "speakers": record.speakers,
+    }
+
+
+def _as_episode(record: EpisodeRecord) -> Episode:
+    published_at = None
+    if record.published:
+        published_at = datetime.datetime.fromisoformat(record.published).replace(tzinfo=datetime.timezone.utc)
+    return Episode(guid=record.guid, title=record.title, published=published_at)

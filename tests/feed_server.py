@@ -1,0 +1,157 @@
+"""A real HTTP server on 127.0.0.1 for feed tests: serves bytes by path with ETag, Last-Modified,
+conditional GETs and Range requests, records every request, and injects faults on demand."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import http.server
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Resource:
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: str
+
+
+@dataclass
+class Fault:
+    kind: str  # "status" (answer `status`), "die" (close after `after` bytes), "stall", "redirect" (to `location`)
+    status: int = 500
+    after: int = 0
+    location: str = ""
+    times: int | None = None  # None: every time; else how many requests it hits
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    status: int = 0
+
+
+@dataclass
+class FeedServer:
+    resources: dict[str, Resource] = field(default_factory=dict)
+    faults: dict[str, Fault] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+
+    def start(self) -> FeedServer:
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                server._answer(self)
+
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.handle_error = lambda *_args: None  # a dropped connection is what some faults are for
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> FeedServer:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def put(self, path: str, body: bytes | str, content_type: str = "application/octet-stream") -> str:
+        data = body.encode() if isinstance(body, str) else body
+        self.resources[path] = Resource(data, content_type, '"' + hashlib.sha256(data).hexdigest()[:16] + '"',
+                                        email.utils.formatdate(time.time(), usegmt=True))
+        return self.url(path)
+
+    def fault(self, path: str, kind: str, **options) -> None:
+        self.faults[path] = Fault(kind, **options)
+
+    def hits(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path.split("?")[0] == path]
+
+    def _answer(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        path = handler.path.split("?")[0]
+        request = Request(handler.path, {k.lower(): v for k, v in handler.headers.items()})
+        self.requests.append(request)
+        fault = self.faults.get(path)
+        if fault is not None and fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                del self.faults[path]
+        if fault is not None and fault.kind == "status":
+            return self._send(handler, request, fault.status, b"failure", "text/plain")
+        if fault is not None and fault.kind == "redirect":
+            return self._send(handler, request, 302, b"", "text/plain", {"Location": fault.location})
+        if fault is not None and fault.kind == "stall":
+            time.sleep(fault.after or 5)
+            return self._send(handler, request, 504, b"", "text/plain")
+        resource = self.resources.get(path)
+        if resource is None:
+            return self._send(handler, request, 404, b"not found", "text/plain")
+        validators = {"ETag": resource.etag, "Last-Modified": resource.last_modified}
+        if request.headers.get("if-none-match") == resource.etag or (
+                "if-none-match" not in request.headers
+                and request.headers.get("if-modified-since") == resource.last_modified):
+            return self._send(handler, request, 304, b"", None, validators)
+        body, status, extra = resource.body, 200, dict(validators)
+        wanted = request.headers.get("range", "")
+        if wanted.startswith("bytes=") and request.headers.get("if-range", resource.etag) in (
+                resource.etag, resource.last_modified):
+            start = int(wanted[6:].split("-")[0])
+            if start >= len(body):
+                return self._send(handler, request, 416, b"", None, {"Content-Range": f"bytes */{len(body)}"})
+            extra["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
+            body, status = body[start:], 206
+        if fault is not None and fault.kind == "die":
+            return self._die(handler, request, status, body[: fault.after], len(body), resource.content_type, extra)
+        return self._send(handler, request, status, body, resource.content_type, extra)
+
+    @staticmethod
+    def _send(handler, request: Request, status: int, body: bytes, content_type: str | None,
+              headers: dict[str, str] | None = None) -> None:
+        request.status = status
+        handler.send_response(status)
+        if content_type:
+            handler.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    @staticmethod
+    def _die(handler, request: Request, status: int, partial: bytes, length: int, content_type: str,
+             headers: dict[str, str]) -> None:
+        """Promise `length` bytes, send `partial`, then drop the connection: a server that dies mid-download."""
+        request.status = status
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(length))
+        handler.end_headers()
+        handler.wfile.write(partial)
+        handler.wfile.flush()
+        handler.connection.shutdown(socket.SHUT_RDWR)
+        handler.close_connection = True

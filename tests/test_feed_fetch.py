@@ -1,0 +1,116 @@
+"""Fetching feeds and enclosures from a real HTTP server on 127.0.0.1: conditional requests,
+redirects, size caps, timeouts, and downloads that land atomically and resume."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from pathlib import Path
+
+import pytest
+from feed_server import FeedServer
+
+from pipeline.sources.feeds.fetch import Client, FeedError, Limits
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+AUDIO = (EXAMPLES / "acme-export.mp3").read_bytes()
+
+
+@pytest.fixture
+def server():
+    with FeedServer() as running:
+        yield running
+
+
+def test_an_unchanged_feed_costs_one_304(server):
+    url = server.put("/feed.xml", "<rss><channel/></rss>", "application/rss+xml")
+    with Client() as client:
+        first = client.fetch_feed(url)
+        again = client.fetch_feed(url, etag=first.etag, last_modified=first.last_modified)
+    assert (first.status, first.body) == (200, b"<rss><channel/></rss>")
+    assert (again.status, again.body) == (304, None)
+    assert [r.status for r in server.hits("/feed.xml")] == [200, 304]
+    assert server.hits("/feed.xml")[1].headers["if-none-match"] == first.etag
+
+
+def test_redirects_are_followed_to_http_only(server):
+    url = server.put("/moved.xml", "<rss/>")
+    server.fault("/old.xml", "redirect", location="/moved.xml")
+    server.fault("/to-file.xml", "redirect", location="file:///etc/passwd")
+    server.fault("/to-ftp.xml", "redirect", location="ftp://127.0.0.1/feed.xml")
+    with Client() as client:
+        assert client.fetch_feed(server.url("/old.xml")).url == url
+        for path in ("/to-file.xml", "/to-ftp.xml"):
+            with pytest.raises(FeedError, match="heard follows redirects to http\\(s\\) only"):
+                client.fetch_feed(server.url(path))
+        with pytest.raises(FeedError, match="only http:// and https://"):
+            client.fetch_feed("file:///etc/passwd")
+
+
+@pytest.mark.parametrize("status, words", [(404, "HTTP 404 Not Found"), (500, "HTTP 500 Internal Server Error")])
+def test_http_errors_are_one_line(server, status, words):
+    server.fault("/feed.xml", "status", status=status)
+    with Client() as client, pytest.raises(FeedError) as failure:
+        client.fetch_feed(server.url("/feed.xml"))
+    assert str(failure.value) == f"{server.url('/feed.xml')}: the server answered {words}"
+
+
+def test_unreachable_host_and_stalled_server():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with Client() as client, pytest.raises(FeedError, match="cannot connect"):
+        client.fetch_feed(f"http://127.0.0.1:{closed_port}/feed.xml")
+    with FeedServer() as server:
+        server.fault("/slow.xml", "stall", after=3)
+        with Client(Limits(read_timeout=0.5)) as client, pytest.raises(FeedError, match="timed out"):
+            client.fetch_feed(server.url("/slow.xml"))
+
+
+def test_download_lands_whole_and_atomically(server, tmp_path):
+    url = server.put("/ep1.mp3", AUDIO, "audio/mpeg")
+    target = tmp_path / "show" / "ep1.mp3"
+    with Client() as client:
+        done = client.download(url + "?utm=1", target)
+    assert target.read_bytes() == AUDIO and done.size == len(AUDIO) and done.resumed_from == 0
+    assert sorted(p.name for p in target.parent.iterdir()) == ["ep1.mp3"]
+
+
+def test_a_server_that_dies_mid_download_leaves_no_partial_file_and_the_next_run_resumes(server, tmp_path):
+    url = server.put("/ep1.mp3", AUDIO, "audio/mpeg")
+    server.fault("/ep1.mp3", "die", after=len(AUDIO) // 3, times=1)
+    target = tmp_path / "ep1.mp3"
+    with Client() as client:
+        with pytest.raises(FeedError, match="the transfer broke off"):
+            client.download(url, target)
+        assert not target.exists()  # only a hidden .part, which discovery skips
+        assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+        done = client.download(url, target)
+    assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(AUDIO).digest()
+    assert done.resumed_from == len(AUDIO) // 3
+    resumed = server.hits("/ep1.mp3")[-1]
+    assert resumed.headers["range"] == f"bytes={len(AUDIO) // 3}-" and resumed.status == 206
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ep1.mp3"]
+
+
+def test_a_changed_file_is_not_glued_onto_an_old_partial_download(server, tmp_path):
+    url = server.put("/ep1.mp3", AUDIO, "audio/mpeg")
+    server.fault("/ep1.mp3", "die", after=1000, times=1)
+    with Client() as client:
+        with pytest.raises(FeedError):
+            client.download(url, tmp_path / "ep1.mp3")
+        replaced = AUDIO[::-1]
+        server.put("/ep1.mp3", replaced, "audio/mpeg")  # new ETag: If-Range fails, the server sends it all
+        client.download(url, tmp_path / "ep1.mp3")
+    assert (tmp_path / "ep1.mp3").read_bytes() == replaced
+
+
+def test_enclosures_that_are_not_audio_or_too_big_are_refused(server, tmp_path):
+    page = server.put("/ep.html", "<html>moved</html>", "text/html; charset=utf-8")
+    big = server.put("/big.mp3", AUDIO, "audio/mpeg")
+    with Client(Limits(max_episode_bytes=10_000)) as client:
+        with pytest.raises(FeedError, match=r"the enclosure is not audio \(the server sent text/html\)"):
+            client.download(page, tmp_path / "a.mp3")
+        with pytest.raises(FeedError, match="over feeds.max_episode_mb"):
+            client.download(big, tmp_path / "b.mp3")
+    assert list(tmp_path.iterdir()) == [] or all(p.name.startswith(".") for p in tmp_path.iterdir())
