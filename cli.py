@@ -9,6 +9,7 @@ import sys
 import click
 
 from pipeline import __version__
+from pipeline.config import MAX_K
 from pipeline.errors import HeardError
 from pipeline.indexing.roles import ROLES
 
@@ -79,6 +80,12 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 @click.option("--keep-missing", is_flag=True, help="Keep the chunks of recordings whose files are gone (default: remove them).")
 @click.option("--prune", is_flag=True, help="Also delete the transcripts of recordings whose files are gone.")
 @click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Let a folder that holds no recordings any more remove what was indexed from it (default: "
+    "nothing is removed then, as when a network share is not mounted).",
+)
+@click.option(
     "--retry-failed",
     is_flag=True,
     help="Retry recordings that failed before, now, even if unchanged (default: when the file "
@@ -114,6 +121,7 @@ def ingest(
     retranscribe,
     keep_missing,
     prune,
+    allow_empty,
     retry_failed,
     num_speakers,
     quiet,
@@ -152,6 +160,7 @@ def ingest(
             keep_missing=keep_missing,
             prune=prune,
             retry_failed=retry_failed,
+            allow_empty=allow_empty,
             feeds=feeds,
         )
     if output_format == "json":
@@ -240,11 +249,11 @@ def _reporter(quiet: bool):
 
 @main.command()
 @click.argument("query")
-@click.option("-k", "--top", "k", type=click.IntRange(min=1), default=None, help="How many quotes [default: search.k, 5].")
+@click.option("-k", "--top", "k", type=click.IntRange(1, MAX_K), default=None, help="How many quotes [default: search.k, 5].")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
 @click.option(
     "--per-recording",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_K),
     default=None,
     help="At most N quotes from one recording [default: search.per_recording, no cap].",
 )
@@ -315,7 +324,7 @@ def search(
     default=None,
     help="Retrieval to measure [default: search.mode]; all: dense, keyword and hybrid side by side.",
 )
-@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="Cut-off for the misses listed.")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=5, show_default=True, help="Cut-off for the misses listed.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
 def eval_command(ctx, queries_file, mode, k, output_format):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,8 +155,6 @@ def _check_choices(settings: Settings) -> None:
         value = getattr(getattr(settings, section), key)
         if value not in allowed:
             raise ConfigError(f"{section}.{key}: '{value}' is not one of {', '.join(allowed)}")
-    if settings.transcribe.workers < 1:
-        raise ConfigError(f"transcribe.workers: expected 1 or more, got {settings.transcribe.workers}")
 
 
 def _apply_file(settings: Settings, path: Path) -> None:
@@ -197,20 +197,79 @@ def _apply_env(settings: Settings, env: Mapping[str, str]) -> None:
             if name in env:
                 import yaml
 
-                _set(section, f.name, yaml.safe_load(env[name]), name)
+                try:
+                    value = yaml.safe_load(env[name])
+                except yaml.YAMLError as exc:
+                    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                    raise ConfigError(f"{name}: not a value YAML can read ({problem}); quote it or fix it") from exc
+                _set(section, f.name, value, name)
+
+
+# The bounds of numeric settings, checked wherever a value comes from (file or environment).
+MAX_K = 1000  # quotes one search returns at most
+_BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
+    ("transcribe", "beam_size"): (1, 100),
+    ("transcribe", "threads"): (0, 1024),
+    ("transcribe", "batch_size"): (0, 1024),
+    ("transcribe", "workers"): (1, 1024),
+    ("chunking", "max_words"): (1, 10_000),
+    ("chunking", "max_seconds"): (1, 86_400),
+    ("chunking", "overlap"): (0, 100),
+    ("speakers", "count"): (1, 8),  # hearing.speakers.clustering.MAX_SPEAKERS
+    ("speakers", "threads"): (0, 1024),
+    ("embedding", "batch_size"): (1, 65_536),
+    ("ingest", "retry_failed_after_hours"): (0, 1e6),
+    ("search", "k"): (1, MAX_K),
+    ("search", "rrf_k"): (0, 1e6),
+    ("search", "dense_weight"): (0, 1),
+    ("search", "candidates"): (1, 100_000),
+    ("search", "sentence_rescore"): (0, 100_000),
+    ("search", "interviewer_weight"): (0, 1),
+    ("search", "question_weight"): (0, 1),
+    ("search", "quote_sentences"): (1, 100),
+    ("search", "per_recording"): (0, MAX_K),
+}
+_TYPE_NAMES = {str: "str", int: "int", float: "float", bool: "bool"}
 
 
 def _set(section: Any, key: str, value: Any, where: str) -> None:
+    """Set one setting from a file or the environment: of its declared type (a number for a float,
+    finite; null only where the setting is optional), within its bounds, or a ConfigError naming
+    `where` (the file and key, or the variable)."""
     fields = {f.name: f for f in dataclasses.fields(section)}
     if key not in fields:
         raise ConfigError(f"{where}: unknown setting; known: {', '.join(fields)}")
-    default = getattr(type(section)(), key)
-    if value is not None and default is not None:
-        expected = type(default)
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        elif expected is bool and not isinstance(value, bool) or expected is not bool and isinstance(value, bool):
-            raise ConfigError(f"{where}: expected {expected.__name__}, got {value!r}")
-        elif not isinstance(value, expected):
-            raise ConfigError(f"{where}: expected {expected.__name__}, got {value!r}")
+    types = typing.get_args(typing.get_type_hints(type(section))[key]) or (typing.get_type_hints(type(section))[key],)
+    kind = next(t for t in types if t is not type(None))
+    if value is None:
+        if type(None) not in types:
+            raise ConfigError(f"{where}: expected {_TYPE_NAMES.get(kind, kind.__name__)}, got null; give it a value")
+    elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        value = float(value)
+    elif not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{where}: expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {value!r}")
+    bounds = _BOUNDS.get((_section_name(section), key))
+    if value is not None and bounds and not bounds[0] <= value <= bounds[1]:
+        low, high = (int(b) if float(b).is_integer() else b for b in bounds)
+        raise ConfigError(f"{where}: expected a number from {low} to {high}, got {value!r}")
+    if (_section_name(section), key) == ("store", "url") and value is not None:
+        _check_url(value, where)
     setattr(section, key, value)
+
+
+def _section_name(section: Any) -> str:
+    return next(name for name, kind in typing.get_type_hints(Settings).items() if kind is type(section))
+
+
+def _check_url(url: str, where: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        ok = False
+    if not ok:
+        raise ConfigError(f"{where}: '{url}' is not a server address; write it as http://host:port or https://host:port")

@@ -1,14 +1,26 @@
 """Errors a user can act on. Each message is one line naming the thing at fault and the fix."""
 
+from pipeline.messages import safe
+
 
 class HeardError(Exception):
-    """Base class; `exit_code` follows the design's contract (2: usage or config error)."""
+    """Base class; `exit_code` follows the design's contract (2: usage or config error).
+
+    Messages often quote what a user or a library wrote (a file name, a setting, a YAML parser's
+    text): they are made one printable line without credentials here, once for every error."""
 
     exit_code = 2
+
+    def __init__(self, message: object = ""):
+        super().__init__(safe(message))
 
 
 class ConfigError(HeardError):
     """A setting, model or data directory is wrong; nothing was changed."""
+
+
+class UsageError(HeardError):
+    """A command was asked for something it cannot do (an empty query)."""
 
 
 class RecordingError(HeardError):
@@ -18,8 +30,20 @@ class RecordingError(HeardError):
 
     def __init__(self, path, reason: str):
         self.path = str(path)
-        self.reason = reason
+        self.reason = safe(reason)
         super().__init__(f"{path}: {reason}")
+
+    def blamed(self, recording: object) -> str:
+        """The reason as one recording's failure: naming the file at fault when it is another one
+        (its sidecar, its folder's manifest.csv, its saved transcript)."""
+        return self.reason if self.path == str(recording) else str(self)
+
+
+class TranscriptDamagedError(RecordingError):
+    """A transcript in transcripts/ cannot be read: ingest fails its recording alone; a search that
+    needs it stops (exit 2), naming the file."""
+
+    exit_code = 2
 
 
 class IndexMissingError(HeardError):

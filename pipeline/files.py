@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -34,3 +35,14 @@ def atomic_path(path: Path) -> Iterator[Path]:
 def write_text_atomically(path: Path, text: str) -> None:
     with atomic_path(path) as staging:
         staging.write_text(text, encoding="utf-8")
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file, except that a name too long for the file system is simply not there: beside a
+    recording with a 255-byte name, its sidecar's name (.yaml) has 256 and stat raises ENAMETOOLONG."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return False
+        raise

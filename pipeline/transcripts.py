@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline.errors import TranscriptDamagedError
 from pipeline.files import write_text_atomically
 
 SCHEMA_VERSION = 1
@@ -54,8 +55,75 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
-        segments = [Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]}) for s in data["segments"]]
+        """From its JSON form; a value of the wrong type raises ValueError naming the segment and
+        key, before anything downstream (chunking, timestamps) could trip over it."""
+        if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
+            raise ValueError("expected an object with a list of 'segments'")
+        for key, kind in _FIELD_TYPES.items():
+            if key in data:
+                _check(data[key], kind, f"'{key}'")
+        segments = [_segment(s, f"segment {i}") for i, s in enumerate(data["segments"], 1)]
         return cls(**{**data, "segments": segments})
+
+
+_TEXT, _OBJECT, _SECONDS = (str,), (dict,), "seconds"
+_FIELD_TYPES: dict[str, Any] = {
+    "recording_id": _TEXT,
+    "audio_sha256": _TEXT,
+    "source": _TEXT,
+    "title": _TEXT,
+    "duration": _SECONDS,
+    "language": (str, type(None)),
+    "transcriber": _OBJECT,
+    "schema": (int,),
+    "diarization": (dict, type(None)),
+}
+
+
+def _check(value: Any, kind: Any, what: str) -> Any:
+    """`value` if it is of `kind` (a tuple of types, or _SECONDS: a finite number >= 0), else ValueError."""
+    if kind == _SECONDS:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+        expected = "a number of seconds"
+    else:
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in kind)
+        expected = " or ".join(
+            "null"
+            if k is type(None)
+            else {str: "text", dict: "an object", int: "a whole number", float: "a number"}.get(k, k.__name__)
+            for k in kind
+        )
+    if not ok:
+        raise ValueError(f"{what} must be {expected}, got {json.dumps(value, default=str)[:40]}")
+    return float(value) if kind == _SECONDS else value
+
+
+def _segment(raw: Any, where: str) -> Segment:
+    _check(raw, _OBJECT, where)
+    words = _check(raw.get("words", []), (list,), f"{where}: 'words'")
+    return Segment(
+        **{
+            **raw,
+            "start": _check(raw.get("start"), _SECONDS, f"{where}: 'start'"),
+            "end": _check(raw.get("end"), _SECONDS, f"{where}: 'end'"),
+            "text": _check(raw.get("text"), _TEXT, f"{where}: 'text'"),
+            "speaker": _check(raw.get("speaker"), (str, type(None)), f"{where}: 'speaker'"),
+            "words": [_word(w, f"{where}, word {i}") for i, w in enumerate(words, 1)],
+        }
+    )
+
+
+def _word(raw: Any, where: str) -> Word:
+    _check(raw, _OBJECT, where)
+    return Word(
+        **{
+            **raw,
+            "start": _check(raw.get("start"), _SECONDS, f"{where}: 'start'"),
+            "end": _check(raw.get("end"), _SECONDS, f"{where}: 'end'"),
+            "text": _check(raw.get("text"), _TEXT, f"{where}: 'text'"),
+            "probability": _check(raw.get("probability"), (int, float, type(None)), f"{where}: 'probability'"),
+        }
+    )
 
 
 def json_path(transcripts_dir: Path, recording_id: str) -> Path:
@@ -83,14 +151,20 @@ def schema_problem(data: dict[str, Any]) -> str | None:
 
 
 def load(path: Path) -> Transcript:
+    """The transcript in `path`; TranscriptDamagedError (naming the file) if it cannot be read."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        problem = schema_problem(data) if isinstance(data, dict) else None
-        if problem:
-            raise ConfigError(f"{path}: {problem}")
+    except OSError as exc:
+        raise TranscriptDamagedError(path, f"cannot read the transcript ({exc.strerror or exc})") from exc
+    except ValueError as exc:
+        raise TranscriptDamagedError(path, f"damaged transcript ({exc}); delete it to transcribe the recording again") from exc
+    problem = schema_problem(data) if isinstance(data, dict) else None
+    if problem:
+        raise TranscriptDamagedError(path, problem)
+    try:
         return Transcript.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path}: damaged transcript ({exc}); delete it to transcribe the recording again") from exc
+        raise TranscriptDamagedError(path, f"damaged transcript ({exc}); delete it to transcribe the recording again") from exc
 
 
 def load_if_exists(transcripts_dir: Path, recording_id: str) -> Transcript | None:

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 import cli
 
-# The web tests' data and server (tests/web_fixtures.py).
-pytest_plugins = ("web_fixtures",)
+# The web tests' data and server (tests/web_fixtures.py); a data dir of hostile values (tests/hostile_fixtures.py).
+pytest_plugins = ("web_fixtures", "hostile_fixtures")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

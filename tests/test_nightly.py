@@ -97,7 +97,11 @@ def test_deleted_recording_leaves_the_index_but_keeps_its_transcript_unless_prun
     ingest(heard, folder, data_dir)  # back again: its transcript is reused, nothing transcribed
     gone.unlink()
     kept.unlink()
+    # The folder is now empty, as an unmounted share would be: nothing goes without --allow-empty.
     result, summary = ingest(heard, folder, data_dir, "--prune")
+    assert result.exit_code == 1 and summary["removed"] == 0 and transcript.exists()
+    assert "--allow-empty" in summary["failures"][0]["reason"]
+    result, summary = ingest(heard, folder, data_dir, "--prune", "--allow-empty")
     assert summary["removed"] == 2 and not transcript.exists()
     assert snapshot(data_dir) == {}
 

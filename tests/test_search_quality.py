@@ -10,6 +10,7 @@ import json
 
 import pytest
 import yaml
+from conftest import EXAMPLES
 
 from pipeline.config import load_settings
 from pipeline.finding.fusion import reciprocal_rank_fusion, score_fusion
@@ -264,19 +265,27 @@ def test_keyword_index_follows_recording_writes_and_removals(indexed_copy, setti
 
     copy = indexed_copy
     settings = settings_for(copy)
-    store = Store(settings.index_dir, settings.store.collection, create=False)
-    store.sync_keywords()
+    store = Store(settings.index_dir, settings.store.collection)
+    assert store.keyword_problem() is None
     hit = store.keywords.query("spreadsheet", 5)
     recording_id = hit[0].chunk_id.split(":")[0]
     store.remove_recording(recording_id)
     assert not [h for h in store.keywords.query("spreadsheet", 5) if h.chunk_id.startswith(recording_id)]
-    assert store.keywords.count() == store.count()
+    assert store.keywords.count() == store.count() and store.keyword_problem() is None
     assert all(not h.recording_id == recording_id for h in search("spreadsheet", settings, k=5))
 
 
-def test_keyword_index_missing_beside_an_old_index_is_rebuilt_on_search(indexed_copy, settings_for):
+def test_a_missing_keyword_index_is_rebuilt_by_ingest_not_by_search(indexed_copy, settings_for, heard):
+    from pipeline.errors import IndexDamagedError
+
     copy = indexed_copy
-    (copy / "index" / "keywords.sqlite3").unlink()
+    keywords = copy / "index" / "keywords.sqlite3"
+    keywords.unlink()
+    with pytest.raises(IndexDamagedError, match="heard reindex"):
+        search("CSV", settings_for(copy), k=1, mode="keyword")
+    assert not keywords.exists()  # a search writes nothing, even to heal
+    result = heard(["ingest", EXAMPLES], copy)
+    assert result.exit_code == 0 and "keyword index did not match" in result.stderr, result.output
     hits = search("CSV", settings_for(copy), k=1, mode="keyword")
     assert hits and "CSV" in hits[0].text
 

@@ -281,10 +281,13 @@ def test_quotes_ingested_while_the_server_runs_are_found_without_a_restart(web_d
     query = urllib.parse.urlencode({"q": "walk me through how you export data", "k": 50})
     with RunningServer(load_settings(test_config, data_dir, environ={})) as server:
         before = get_json(server, f"/api/search?{query}")["hits"]
-        # A new recording arrives: the first seconds of the Acme call, as a file of its own.
-        new = tmp_path / "new" / "acme-opening.mp3"
-        new.parent.mkdir()
-        new.write_bytes((web_data.recordings / "acme-export.mp3").read_bytes()[:40000])
+        # A new recording arrives: the first seconds of the Acme call, as a file of its own (a whole
+        # file: a cut-off copy of the mp3 would fail as truncated).
+        from nightly_helpers import RATE, write_wav
+
+        from pipeline.hearing.audio import decode_audio
+
+        new = write_wav(tmp_path / "new" / "acme-opening.wav", decode_audio(web_data.recordings / "acme-export.mp3")[: RATE * 10])
         # In another process, as a nightly job would: it shares no Chroma client with the server.
         result = subprocess.run(
             [sys.executable, "-m", "cli", "--config", str(test_config), "--data-dir", str(data_dir), "ingest", str(new),

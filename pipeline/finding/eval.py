@@ -154,15 +154,18 @@ def evaluate(queries: list[LabeledQuery], settings: Settings, *, mode: str | Non
     """Run every query against the current index; ingests nothing."""
     from pipeline.finding.search import search
     from pipeline.indexing.embed import Embedder
-    from pipeline.indexing.store import Store
+    from pipeline.indexing.store import open_store
 
-    store = Store(settings.index_dir, settings.store.collection, create=False)
-    embedder = Embedder(settings.embedding)
-    started = time.monotonic()
-    results = [
-        judge(q, search(q.query, settings, k=max(ks), embedder=embedder, store=store, mode=mode, **search_options))
-        for q in queries
-    ]
+    store = open_store(settings, create=False)  # the index search would use: local, or store.url's
+    try:
+        embedder = Embedder(settings.embedding)
+        started = time.monotonic()
+        results = [
+            judge(q, search(q.query, settings, k=max(ks), embedder=embedder, store=store, mode=mode, **search_options))
+            for q in queries
+        ]
+    finally:
+        store.close()
     return EvalReport(mode or settings.search.mode, results, tuple(ks), round(time.monotonic() - started, 2))
 
 

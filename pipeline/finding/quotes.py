@@ -7,10 +7,10 @@ start/end cover exactly its words.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from cachetools import LRUCache
 
 from pipeline import transcripts
 from pipeline.indexing import chunking
@@ -23,10 +23,11 @@ JOIN_MARGIN = 0.1
 CONTEXT_WORDS = 25
 # Sentences and sentence vectors of recently quoted recordings: a web server or an eval run
 # quotes the same recordings again and again, and encoding sentences is most of a search's time.
-_SENTENCES: OrderedDict[tuple, list[chunking.Sentence]] = OrderedDict()
-_VECTORS: OrderedDict[tuple, np.ndarray] = OrderedDict()
+# Bounded, least recently used first out; a lookup never relies on an entry still being there.
 CACHE_RECORDINGS = 256
 CACHE_SENTENCES = 20000
+_SENTENCES: LRUCache[tuple, list[chunking.Sentence]] = LRUCache(maxsize=CACHE_RECORDINGS)
+_VECTORS: LRUCache[tuple, np.ndarray] = LRUCache(maxsize=CACHE_SENTENCES)
 
 
 @dataclass
@@ -60,12 +61,10 @@ class QuoteFinder:
             key = (str(path), path.stat().st_mtime_ns)
         except OSError:
             return None
-        if key not in _SENTENCES:
-            _SENTENCES[key] = chunking.sentences(transcripts.load(path))
-            while len(_SENTENCES) > CACHE_RECORDINGS:
-                _SENTENCES.popitem(last=False)
-        _SENTENCES.move_to_end(key)
-        return _SENTENCES[key]
+        found = _SENTENCES.get(key)
+        if found is None:
+            found = _SENTENCES[key] = chunking.sentences(transcripts.load(path))
+        return found
 
     def sentences(self, recording_id: str) -> list[chunking.Sentence] | None:
         return self._load(recording_id)
@@ -78,13 +77,13 @@ class QuoteFinder:
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         model = self.embedder.model_name
-        missing = list(dict.fromkeys(t for t in texts if (model, t) not in _VECTORS))
+        # Looked up once each into a local dict: the cache may drop any entry while new ones go in.
+        found = {t: v for t in dict.fromkeys(texts) if (v := _VECTORS.get((model, t))) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             for text, vector in zip(missing, self.embedder.encode(missing)):
-                _VECTORS[(model, text)] = vector
-            while len(_VECTORS) > CACHE_SENTENCES:
-                _VECTORS.popitem(last=False)
-        return np.stack([_VECTORS[(model, t)] for t in texts])
+                found[text] = _VECTORS[(model, text)] = vector
+        return np.stack([found[t] for t in texts])
 
     def score(self, recording_id: str, numbers: list[int]) -> np.ndarray:
         """Closeness of sentences to the query: cosine, plus a little for shared words."""

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.config import SearchSettings, Settings
-from pipeline.errors import ConfigError
+from pipeline.config import MAX_K, SearchSettings, Settings
+from pipeline.errors import ConfigError, UsageError
 from pipeline.finding.filters import SearchFilters
 from pipeline.finding.fusion import reciprocal_rank_fusion, score_fusion, speech_weight
 from pipeline.finding.hits import Hit
@@ -47,8 +47,12 @@ def search(
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.store import open_store
 
+    if not query.strip():
+        raise UsageError('QUERY is empty: say what to look for, e.g. heard search "pricing"')
     options = settings.search
     k = k or options.k
+    if not 1 <= k <= MAX_K:
+        raise UsageError(f"k: asked for {k} quotes; give 1 to {MAX_K}")
     mode = mode or options.mode
     if mode not in MODES:
         raise ConfigError(f"search mode '{mode}': expected one of {', '.join(MODES)}")
@@ -101,12 +105,12 @@ def _dense(
 
 def _keyword(store, subject: str, pool: int, where, chunks: dict[str, Chunk], options: SearchSettings) -> dict[str, float]:
     """BM25 of each matching chunk; for score fusion divided by the query's own weight."""
-    store.sync_keywords()
+    keywords = store.searchable_keywords()
     allowed = store.ids_where(where) if where else None
-    keyword = {h.chunk_id: h.score for h in store.keywords.query(subject, pool, allowed)}
+    keyword = {h.chunk_id: h.score for h in keywords.query(subject, pool, allowed)}
     if keyword and options.fusion == "score":
         # Against the query's own weight, not min-max: a lone weak match must not count as 1.
-        ideal = store.keywords.query_weight(subject)
+        ideal = keywords.query_weight(subject)
         keyword = {i: min(1.0, score / ideal) for i, score in keyword.items()} if ideal > 0 else keyword
     chunks.update(store.get_chunks([i for i in keyword if i not in chunks]))
     return keyword

@@ -11,6 +11,11 @@ from pipeline.errors import RecordingError
 SAMPLE_RATE = 16_000
 # Below this peak level (about -60 dBFS) a recording holds nothing Whisper could transcribe.
 SILENCE_PEAK = 0.001
+# A file that decodes this much shorter than its header announces was cut off (a copy that stopped,
+# a download that broke): the first 3 KB of a 42 s mp3 decode to 0.6 s and used to be indexed as a
+# success. The slack covers encoder padding and rounding in headers that give an exact length.
+TRUNCATION_SLACK_SECONDS = 1.0
+TRUNCATION_SLACK_SHARE = 0.02
 
 
 def decode_audio(path: str | Path, *, stereo: bool = False) -> np.ndarray:
@@ -34,6 +39,7 @@ def decode_audio(path: str | Path, *, stereo: bool = False) -> np.ndarray:
         if not container.streams.audio:
             raise RecordingError(path, "has no audio track")
         stream = container.streams.audio[0]
+        announced = _announced_seconds(path, container, stream)
         two = stereo and stream.codec_context.channels == 2
         resampler = av.AudioResampler(format="flt", layout="stereo" if two else "mono", rate=SAMPLE_RATE)
         try:
@@ -48,6 +54,11 @@ def decode_audio(path: str | Path, *, stereo: bool = False) -> np.ndarray:
     samples = pieces.join()
     if two:  # packed frames interleave left and right: a (2, samples) view, no copy
         samples = samples.reshape(-1, 2).T
+    decoded = samples.shape[-1] / SAMPLE_RATE
+    if announced and announced - decoded > max(TRUNCATION_SLACK_SECONDS, TRUNCATION_SLACK_SHARE * announced):
+        raise RecordingError(
+            path, f"truncated: decoded {decoded:.1f} s of the {announced:.1f} s its header announces; copy the whole file again"
+        )
     if samples.size < SAMPLE_RATE // 10:
         raise RecordingError(path, "contains no audio (under 0.1 s decoded)")
     peak = max(float(samples.max()), -float(samples.min()))  # np.abs would copy all the audio
@@ -112,6 +123,23 @@ class _Blocks:
             del block
         self.current = np.empty(0, dtype=np.float32)  # the last block's memory goes back now
         return samples
+
+
+def _announced_seconds(path: Path, container, stream) -> float | None:
+    """The length the file's header gives its audio, when that is a count rather than a guess:
+    FFmpeg guesses a raw mp3's length from its bitrate unless a Xing/Info/VBRI header counts the
+    frames, and always guesses raw ADTS AAC's, so those are not compared."""
+    name = container.format.name
+    if name == "aac":
+        return None
+    if name == "mp3":
+        with open(path, "rb") as handle:
+            head = handle.read(16384)
+        if not any(tag in head for tag in (b"Xing", b"Info", b"VBRI")):
+            return None
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return container.duration / 1_000_000 if container.duration else None
 
 
 def _reason(exc: Exception) -> str:

@@ -293,7 +293,16 @@ def convert_model(model: str, out_path: str | Path) -> Path:
             f"{model}: neither a CTranslate2 model folder nor a model name shipped offline (tiny.en, base); "
             "give the folder that holds model.bin and config.json"
         )
-    return convert_ct2_to_openai_whisper(source, out_path)
+    try:
+        return convert_ct2_to_openai_whisper(source, out_path)
+    except OSError as exc:
+        raise ConfigError(f"{exc.filename or out_path}: cannot read or write it ({exc.strerror or exc})") from exc
+    except (ValueError, KeyError, IndexError, TypeError, struct.error) as exc:
+        # A truncated or foreign model.bin, or weights no openai-whisper layer matches.
+        raise ConfigError(
+            f"{source}: not a CTranslate2 Whisper model this can convert ({type(exc).__name__}: {exc}); "
+            "give a float16 or float32 Whisper folder, e.g. tiny.en or base"
+        ) from exc
 
 
 def _cache_key(ct2_dir: Path) -> str:

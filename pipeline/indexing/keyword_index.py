@@ -15,7 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.errors import IndexDamagedError
+
 FILE_NAME = "keywords.sqlite3"
+_CHUNKS_TABLE = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(chunk_id UNINDEXED, recording_id UNINDEXED, text, "
+    "tokenize='porter unicode61')"
+)
+_STATE_TABLE = "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)"
+_INSERT = "INSERT INTO chunks (chunk_id, recording_id, text) VALUES (?, ?, ?)"
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 # Words that carry no topic: English function words and the verbs of asking about what was said.
@@ -49,45 +57,101 @@ def terms(text: str) -> list[str]:
 
 
 class KeywordIndex:
-    def __init__(self, index_dir: Path):
-        index_dir.mkdir(parents=True, exist_ok=True)
-        self.path = index_dir / FILE_NAME
-        # Each write method is one transaction, so a killed ingest leaves the old state. Callers that
-        # share a Store across threads (the web app) serialize access themselves.
-        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-        self._db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
-            "chunk_id UNINDEXED, recording_id UNINDEXED, text, tokenize='porter unicode61')"
-        )
-        self._db.commit()
+    """The FTS5 table in `<index>/keywords.sqlite3`, and the generation of the collection it matches.
+
+    Every write stores the generation the Chroma collection was given for it (Store), so a search can
+    tell, without reading any chunk, that the two indexes hold the same content. Opened read-only
+    (searches), it never creates or changes the file; SQLite's faults become IndexDamagedError.
+    """
+
+    def __init__(self, index_dir: Path | None, *, writable: bool = True):
+        """The index beside the Chroma store in `index_dir`; None: an empty one in memory."""
+        self.path = index_dir / FILE_NAME if index_dir is not None else Path(":memory:")
+        try:
+            if index_dir is None:
+                self._db = sqlite3.connect(":memory:", check_same_thread=False)
+            elif writable:
+                index_dir.mkdir(parents=True, exist_ok=True)
+                # Each write method is one transaction, so a killed ingest leaves the old state.
+                # Callers that share a Store across threads (the web app) serialize access themselves.
+                self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            else:
+                self._db = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=60, check_same_thread=False
+                )
+            if writable or index_dir is None:
+                with self._db:
+                    self._db.execute(_CHUNKS_TABLE)
+                    self._db.execute(_STATE_TABLE)
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(exc) from exc
+
+    def damaged(self, exc: Exception) -> IndexDamagedError:
+        return IndexDamagedError(f"{self.path}: the keyword index is damaged ({exc}); run `heard reindex` to rebuild it")
+
+    def _run(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, tuple(params))
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(exc) from exc
 
     def close(self) -> None:
         self._db.close()
 
     def count(self) -> int:
-        return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return self._run("SELECT count(*) FROM chunks").fetchone()[0]
 
-    def replace_recording(self, recording_id: str, chunks: Iterable) -> None:
+    @property
+    def generation(self) -> str | None:
+        """The collection generation this index was last written for (None: written before heard kept one)."""
+        return self._state("generation")
+
+    @property
+    def pending(self) -> str | None:
+        """The generation of a write announced and not (yet) done: see Store."""
+        return self._state("pending")
+
+    def announce(self, generation: str) -> None:
+        """A write for `generation` begins (the collection gets it next, these rows last)."""
+        self._write(("INSERT OR REPLACE INTO state (key, value) VALUES ('pending', ?)", [(generation,)]), generation=None)
+
+    def _state(self, key: str) -> str | None:
+        if not self._run("SELECT 1 FROM sqlite_master WHERE name = 'state'").fetchone():
+            return None
+        row = self._run("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def replace_recording(self, recording_id: str, chunks: Iterable, *, generation: str) -> None:
         """Make the recording's indexed chunks exactly `chunks` (objects with .id and .text)."""
-        with self._db:
-            self._db.execute("DELETE FROM chunks WHERE recording_id = ?", (recording_id,))
-            self._db.executemany(
-                "INSERT INTO chunks (chunk_id, recording_id, text) VALUES (?, ?, ?)",
-                [(c.id, recording_id, c.text) for c in chunks],
-            )
+        self._write(
+            ("DELETE FROM chunks WHERE recording_id = ?", [(recording_id,)]),
+            (_INSERT, [(c.id, recording_id, c.text) for c in chunks]),
+            generation=generation,
+        )
 
-    def remove_recording(self, recording_id: str) -> None:
-        with self._db:
-            self._db.execute("DELETE FROM chunks WHERE recording_id = ?", (recording_id,))
+    def remove_recording(self, recording_id: str, *, generation: str | None) -> None:
+        self._write(("DELETE FROM chunks WHERE recording_id = ?", [(recording_id,)]), generation=generation)
 
-    def rebuild(self, chunks: Iterable) -> None:
+    def rebuild(self, chunks: Iterable, *, generation: str | None) -> None:
         """Replace everything with `chunks` (objects with .id, .recording_id and .text)."""
-        with self._db:
-            self._db.execute("DELETE FROM chunks")
-            self._db.executemany(
-                "INSERT INTO chunks (chunk_id, recording_id, text) VALUES (?, ?, ?)",
-                [(c.id, c.recording_id, c.text) for c in chunks],
-            )
+        self._write(
+            ("DELETE FROM chunks", [()]),
+            ("DELETE FROM state WHERE key = 'generation'", [()]),
+            (_INSERT, [(c.id, c.recording_id, c.text) for c in chunks]),
+            generation=generation,
+        )
+
+    def _write(self, *statements: tuple[str, list[tuple]], generation: str | None) -> None:
+        """The statements and the generation they bring the index to, in one transaction."""
+        try:
+            with self._db:
+                for sql, rows in statements:
+                    self._db.executemany(sql, rows)
+                if generation is not None:
+                    self._db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('generation', ?)", (generation,))
+                    self._db.execute("DELETE FROM state WHERE key = 'pending'")
+        except sqlite3.DatabaseError as exc:
+            raise self.damaged(exc) from exc
 
     def query(self, text: str, k: int, allowed: set[str] | None = None) -> list[KeywordHit]:
         """Up to `k` chunks containing any of the query's terms, best BM25 first.
@@ -109,7 +173,7 @@ class KeywordIndex:
         sql += " ORDER BY bm25(chunks) LIMIT ?"
         params.append(k)
         # FTS5's bm25() is negative, more negative meaning more relevant.
-        return [KeywordHit(chunk_id, -score) for chunk_id, score in self._db.execute(sql, params)]
+        return [KeywordHit(chunk_id, -score) for chunk_id, score in self._run(sql, params)]
 
     def query_weight(self, text: str) -> float:
         """The sum of the query terms' IDFs, as FTS5's bm25() computes them: about the score of a
@@ -119,7 +183,7 @@ class KeywordIndex:
         total = self.count()
         weight = 0.0
         for word in words:
-            found = self._db.execute(
+            found = self._run(
                 "SELECT count(*) FROM chunks WHERE chunks MATCH ?", ('"' + word.replace('"', "") + '"',)
             ).fetchone()[0]
             weight += max(1e-6, math.log((total - found + 0.5) / (found + 0.5)))

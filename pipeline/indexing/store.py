@@ -35,6 +35,9 @@ class Store:
 
         self.index_dir = index_dir
         self._keywords: KeywordIndex | None = None
+        self._writable = create  # create=False: searches, status, eval; nothing on disk is changed
+        self._server = client is not None
+        self._memory_keywords: tuple[str | None, KeywordIndex] | None = None
         self.where = where or str(index_dir)  # named in error messages: the folder or the server URL
         if client is not None:
             self._client = client
@@ -70,15 +73,104 @@ class Store:
         if self._keywords is not None:
             self._keywords.close()
             self._keywords = None
+        if self._memory_keywords is not None:
+            self._memory_keywords[1].close()
+            self._memory_keywords = None
 
     @property
-    def keywords(self):
-        """The BM25 keyword index beside the collection, kept in step by every write below."""
+    def keywords(self) -> KeywordIndex:
+        """The BM25 keyword index beside the collection, kept in step by every write below (read-only
+        when the store was opened with create=False)."""
         if self._keywords is None:
             from pipeline.indexing.keyword_index import KeywordIndex
 
-            self._keywords = KeywordIndex(self.index_dir)
+            self._keywords = KeywordIndex(self.index_dir, writable=self._writable)
         return self._keywords
+
+    # The keyword index and the collection hold the same chunks when they carry the same generation.
+    # A write of chunks announces its new generation to the keyword index (`pending`), gives it to
+    # the collection with the chunks, then writes the keyword rows with it in one transaction. So a
+    # collection one generation ahead, the very one pending, is a write under way or interrupted
+    # (kill -9): the keyword index lacks that recording's newest chunks and nothing else, searches
+    # use it, and the next ingest rebuilds it. Any other difference (a restored or copied file, rows
+    # lost) is damage, found without reading a single chunk.
+
+    def collection_metadata(self) -> dict[str, Any]:
+        """The collection's metadata as stored now (the Collection object keeps what it was opened with)."""
+        with _chroma_errors(self.where):
+            return dict(self._client.get_collection(self._collection.name, embedding_function=None).metadata or {})
+
+    def _begin_write(self) -> str:
+        """A new generation, announced to the keyword index, then given to the collection."""
+        import uuid
+
+        generation = uuid.uuid4().hex
+        self.keywords.announce(generation)
+        with _chroma_errors(self.where):
+            self._collection.modify(metadata={**self.collection_metadata(), GENERATION: generation})
+        return generation
+
+    def keyword_problem(self) -> str | None:
+        """Why searches cannot use the keyword index (missing, unreadable, holding other chunks than
+        the collection), or None. An interrupted write is not a problem for a search."""
+        return self._keyword_mismatch(interrupted_ok=True)
+
+    def _keyword_mismatch(self, *, interrupted_ok: bool) -> str | None:
+        from pipeline.indexing.keyword_index import FILE_NAME
+
+        path = self.index_dir / FILE_NAME
+        if self._keywords is None and not path.is_file():
+            if self.count() == 0:
+                return None
+            return f"{path}: the keyword index is damaged: the file is missing; run `heard reindex` to rebuild it"
+        keywords = self.keywords  # IndexDamagedError when SQLite cannot read it
+        generation = self.collection_metadata().get(GENERATION)
+        if generation == keywords.generation and keywords.count() == self.count():
+            return None
+        if interrupted_ok and generation is not None and generation == keywords.pending:
+            return None
+        return (
+            f"{path}: the keyword index is damaged: it does not hold what the index in {self.where} holds "
+            "(a restored or copied file, or lost rows); run `heard reindex` to rebuild it"
+        )
+
+    def searchable_keywords(self) -> KeywordIndex:
+        """The keyword index a search may use; never rebuilt here (a search may run read-only).
+
+        A local one that does not match the collection is an error that says to run `heard reindex`.
+        Beside a Chroma server it is this machine's cache, which other machines' writes leave
+        behind: searches then use a copy in memory made from the server's chunks, and the next
+        ingest or reindex on this machine brings the file up to date."""
+        try:
+            problem = self.keyword_problem()
+        except IndexDamagedError:
+            if not self._server:
+                raise
+            problem = "unreadable"
+        if problem is None:
+            return self.keywords
+        if not self._server:
+            raise IndexDamagedError(problem)
+        from pipeline.indexing.keyword_index import KeywordIndex
+
+        generation = self.collection_metadata().get(GENERATION)
+        if self._memory_keywords is None or self._memory_keywords[0] != generation:
+            memory = KeywordIndex(None)
+            memory.rebuild(self.all_chunks(), generation=generation)
+            self._memory_keywords = (generation, memory)
+        return self._memory_keywords[1]
+
+    def repair_keywords(self) -> bool:
+        """Ingest's: rebuild the keyword index from the collection's chunks when the two differ
+        (an interrupted write included); True if it did. A keyword file SQLite cannot read stays an
+        error (IndexDamagedError): `heard reindex` replaces the whole index."""
+        if self._keyword_mismatch(interrupted_ok=False) is None:
+            return False
+        generation = self.collection_metadata().get(GENERATION)
+        if generation is None:
+            generation = self._begin_write()
+        self.keywords.rebuild(self.all_chunks(), generation=generation)
+        return True
 
     @property
     def dimension(self) -> int | None:
@@ -95,7 +187,7 @@ class Store:
         if self.count():
             check_model(self.where, metadata.get("embedding_model"), metadata.get("dimension"), model, dimension)
         if record and (metadata.get("embedding_model") != model or metadata.get("dimension") != dimension):
-            self._collection.modify(metadata={"embedding_model": model, "dimension": dimension})
+            self._collection.modify(metadata={**self.collection_metadata(), "embedding_model": model, "dimension": dimension})
 
     def count(self) -> int:
         with _chroma_errors(self.where):
@@ -123,6 +215,7 @@ class Store:
         converges on the same index, and a crash between the two calls leaves only hidden leftovers
         that the rerun deletes.
         """
+        generation = self._begin_write()
         with _chroma_errors(self.where):
             old_ids = self.chunk_ids(recording_id)
             for earlier in replaces:
@@ -144,16 +237,18 @@ class Store:
                 self._collection.delete(ids=stale)
         for earlier in replaces:
             if earlier != recording_id:
-                self.keywords.remove_recording(earlier)
-        self.keywords.replace_recording(recording_id, chunks)
+                self.keywords.remove_recording(earlier, generation=None)
+        self.keywords.replace_recording(recording_id, chunks, generation=generation)
 
     def remove_recording(self, recording_id: str) -> int:
         """Delete a recording's chunks; returns how many there were."""
         with _chroma_errors(self.where):
             ids = self.chunk_ids(recording_id)
-            if ids:
+        generation = self._begin_write() if ids else None
+        if ids:
+            with _chroma_errors(self.where):
                 self._collection.delete(ids=sorted(ids))
-        self.keywords.remove_recording(recording_id)
+        self.keywords.remove_recording(recording_id, generation=generation)
         return len(ids)
 
     def all_chunks(self, page: int = 5000) -> list[Chunk]:
@@ -176,16 +271,6 @@ class Store:
     def ids_where(self, where: dict[str, Any] | None) -> set[str]:
         with _chroma_errors(self.where):
             return set(self._collection.get(where=live(where), include=[])["ids"])
-
-    def sync_keywords(self) -> None:
-        """Rebuild the keyword index from the collection when the two disagree in size.
-
-        Indexes written before the keyword index existed, or a crash between the two writes,
-        heal on the next search instead of silently missing keyword hits. (Mid-replacement the
-        collection briefly holds superseded chunks too; a rebuild then is merely early.)
-        """
-        if self.keywords.count() != self.count():
-            self.keywords.rebuild(self.all_chunks())
 
     def set_recording_path(self, recording_id: str, path: str) -> None:
         """Point a moved or renamed recording's chunks at its new path."""
@@ -301,6 +386,9 @@ def forget_cached_client(index_dir: Path) -> None:
 
     SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
 
+
+# The collection's metadata key for the generation the keyword index must carry to match it.
+GENERATION = "generation"
 
 # Set on chunks that a replace_recording has replaced but not yet deleted; search skips them.
 SUPERSEDED = "superseded"

@@ -49,11 +49,16 @@ def stat_of(path: Path) -> os.stat_result:
         raise RecordingError(path, f"cannot read ({exc.strerror or exc}); check that the file still exists") from exc
 
 
+def other_transcription(state: RunState, transcriber: dict[str, Any] | None) -> bool:
+    """Whether Whisper made a transcript with other settings than those configured (a stale one,
+    redone with --retranscribe). An imported transcript never is: no Whisper setting made it."""
+    return transcriber is not None and transcriber.get("backend") != "import" and transcriber != state.wanted
+
+
 def settled(state: RunState, path: Path, entry: Entry) -> bool:
     """Whether an unchanged file (same size and mtime) needs nothing this run; counts it if so."""
     if entry.status in (INDEXED, MISSING):
-        # A transcript imported from a file beside the audio (a podcast's own, say) is never stale.
-        if entry.transcriber != state.wanted and (entry.transcriber or {}).get("backend") != "import":
+        if other_transcription(state, entry.transcriber):
             if state.options.retranscribe:
                 return False
             state.summary.stale += 1

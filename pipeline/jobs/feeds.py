@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.hearing.audio import probe_seconds
 from pipeline.jobs.progress import Reporter
 from pipeline.jobs.run_state import RunState
+from pipeline.messages import redact
 from pipeline.sources import discovery
 from pipeline.sources.feeds.sync import sync_feeds
 
@@ -38,7 +39,10 @@ def add_feed_episodes(
     summary.episodes_downloaded = result.downloaded
     for failure in result.failures:
         summary.failed += 1
-        summary.failures.append({"path": failure.feed, "episode": failure.episode, "reason": failure.reason, "retried": False})
+        # A feed address may carry a password (https://user:secret@host/feed): never in the summary.
+        summary.failures.append(
+            {"path": redact(failure.feed), "episode": failure.episode, "reason": redact(failure.reason), "retried": False}
+        )
     folders: list[str | Path] = list(result.folders)
     found = discovery.discover(folders, exclude=(settings.transcripts_dir, settings.index_dir)) if folders else []
     return sorted(set(files) | set(found)), roots + [folder.resolve() for folder in result.folders]

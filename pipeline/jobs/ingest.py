@@ -27,7 +27,7 @@ from typing import Any
 from pipeline import threads
 from pipeline.config import Settings
 from pipeline.crash import crash_point
-from pipeline.errors import HeardError, RecordingError
+from pipeline.errors import HeardError
 from pipeline.hearing.speakers.diarize import METHOD as DIARIZER
 from pipeline.indexing.indexer import ToIndex
 from pipeline.indexing.store import check_model
@@ -36,7 +36,7 @@ from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, Entry, catalog_path
 from pipeline.jobs.lock import data_dir_lock
 from pipeline.jobs.progress import InOrderReporter, Reporter, SilentReporter
 from pipeline.jobs.removal import remove_missing
-from pipeline.jobs.run_state import IngestOptions, IngestSummary, RunState, storage_error
+from pipeline.jobs.run_state import IngestOptions, IngestSummary, RunState, failure_reason
 from pipeline.jobs.transcription import Transcription
 from pipeline.sources import discovery
 from pipeline.sources.discovery import Recording
@@ -56,6 +56,7 @@ def ingest(
     keep_missing: bool = False,
     prune: bool = False,
     retry_failed: bool = False,
+    allow_empty: bool = False,
     feeds: list[tuple[str, str | None]] | None = None,
 ) -> IngestSummary:
     """Index every recording under `paths`, and first the new episodes of `feeds` ((url, show name)
@@ -64,9 +65,9 @@ def ingest(
     Raises LockHeldError (exit 3) if another ingest or reindex runs on the data dir, ConfigError or
     StorageError (exit 2) for faults no single recording causes.
     """
-    options = IngestOptions(retranscribe, keep_missing, prune, retry_failed)
+    options = IngestOptions(retranscribe, keep_missing, prune, retry_failed, allow_empty)
     reporter = reporter or SilentReporter()
-    files = discovery.discover(paths, exclude=(settings.transcripts_dir, settings.index_dir))
+    found = discovery.find_recordings(paths, exclude=(settings.transcripts_dir, settings.index_dir))
     roots = [Path(p).expanduser().resolve() for p in paths]
     # Whisper, the speaker encoder and the text encoder get their threads from pipeline/threads.py;
     # the BLAS pools a host program may have loaded already get one.
@@ -76,7 +77,7 @@ def ingest(
             reporter.note(f"took over the lock left by PID {dead_holder}, which is no longer running")
         run = Run(RunState(settings, Catalog(catalog_path(settings.data_dir)), options, reporter), feeds=feeds or [])
         try:
-            return run.execute(files, roots)
+            return run.execute(found, roots)
         finally:
             run.close()
 
@@ -115,8 +116,9 @@ class Run:
         self.transcription.close()
         self.state.close()
 
-    def execute(self, files: list[Path], roots: list[Path]) -> IngestSummary:
+    def execute(self, found: discovery.Found, roots: list[Path]) -> IngestSummary:
         state = self.state
+        files = found.files
         started = time.monotonic()
         state.summary.started_at = now()
         run_id = state.catalog.start_run("ingest", os.getpid())
@@ -141,7 +143,7 @@ class Run:
                     if sum(len(r.transcript.segments) for r in self._batch) >= BATCH_SEGMENTS:
                         self._write_batch()
             self._write_batch()
-            remove_missing(state, roots, {str(p) for p in files})
+            remove_missing(state, roots, {str(p) for p in files}, unreadable=found.unreadable)
         except HeardError as exc:
             _end_run_quietly(state.catalog, run_id, f"error: {exc}", self._finish(started))
             raise
@@ -171,6 +173,11 @@ class Run:
             # Opening the store costs a second or two, even when no file changed, and is what
             # detects a damaged one before the run claims success.
             lost = counts[INDEXED] > 0 and state.store.count() == 0
+            # The keyword index follows the collection; out of step (a crash between the two
+            # writes, a restored file, another machine's writes to a server) it is rebuilt here,
+            # never by a search. One SQLite cannot read stops the run: `heard reindex` replaces it.
+            if state.store.repair_keywords():
+                state.reporter.note(f"{settings.index_dir}: the keyword index did not match the collection; rebuilt it")
         else:
             lost = counts[INDEXED] > 0
         if lost:
@@ -220,10 +227,8 @@ class Run:
             ):
                 return None
             return Ready(path, number, entry, stat, recording, transcript, meta, replaces, companion, transcribed, previous)
-        except RecordingError as exc:
-            state.record_failure(path, entry, exc.reason, companion)
-        except OSError as exc:
-            raise storage_error(exc, state.settings.data_dir) from exc
+        except Exception as exc:  # noqa: BLE001 - the rule is in failure_reason: it re-raises run-level faults
+            state.record_failure(path, entry, failure_reason(exc, path, state.settings.data_dir), companion)
         return None
 
     def _write_batch(self) -> None:
@@ -243,19 +248,28 @@ class Run:
                     written = next(written_counts)
                     crash_point("indexed")
                     self._record(by_number[number], written)
-        except OSError as exc:
-            raise storage_error(exc, state.settings.data_dir) from exc
+        except Exception as exc:  # noqa: BLE001
+            if len(batch) == 1:
+                ready = batch[0]
+                reason = failure_reason(exc, ready.path, state.settings.data_dir)  # re-raises run-level faults
+                state.record_failure(ready.path, ready.entry, reason, ready.companion)
+                return
+            # One recording's chunks broke the batch: each is written alone, so that one fails alone.
+            # (Those written before the fault are written again: chunk ids make that converge.)
+            for ready in batch:
+                self._batch = [ready]
+                self._write_batch()
 
     def _record(self, ready: Ready, written: int) -> None:
         state, entry = self.state, ready.entry
         state.record(ready.path, ready.stat, ready.recording, ready.transcript, written, ready.companion)
         if entry and entry.status in (INDEXED, MISSING):
-            why = (
-                ("content changed" if ready.previous else "transcription settings changed")
-                if ready.transcribed
-                else ("metadata or speakers changed: re-indexed, not re-transcribed")
-            )
-            state.count(ready.path, "updated", f"{why}: re-transcribed, indexed {written} chunks", written)
+            if ready.transcribed:
+                why = "content changed" if ready.previous else "transcription settings changed"
+                detail = f"{why}: re-transcribed, indexed {written} chunks"
+            else:
+                detail = f"metadata or speakers changed: re-indexed {written} chunks, not re-transcribed"
+            state.count(ready.path, "updated", detail, written)
         else:
             state.count(ready.path, "new", f"indexed {written} chunks", written)
 

@@ -62,9 +62,12 @@ def data_dir_lock(data_dir: Path, command: str = "ingest") -> Iterator[int | Non
             ) from None
         previous = holder_pid(data_dir)
         _write_pid(fd, f"{os.getpid()} {command}\n")
-        yield previous
-        # A clean exit empties the file, so a PID found there later was left by a process that died.
-        _write_pid(fd, "")
+        try:
+            yield previous
+        finally:
+            # Any exit the process lives through (done, an error, Ctrl+C) empties the file, so a PID
+            # found there later was left by a process that died holding the lock (kill -9, power).
+            _write_pid(fd, "")
     finally:
         os.close(fd)  # releases the flock
 

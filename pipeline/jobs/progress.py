@@ -1,4 +1,9 @@
-"""How an ingest run reports: a progress bar per file on a terminal, one log line per event elsewhere."""
+"""How an ingest run reports: a progress bar per file on a terminal, one log line per event elsewhere.
+
+File names and reasons are other people's text: every line goes through messages.safe (a newline in
+a file name cannot forge a line, an escape code cannot restyle the terminal, a URL's password is not
+shown), and on a terminal it is printed as rich Text, never parsed as markup.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
+
+from pipeline.messages import safe
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -17,6 +24,7 @@ class Reporter(Protocol):
     def done(self, path: Path, detail: str) -> None: ...
     def failed(self, path: Path, reason: str) -> None: ...
     def removed(self, path: Path, detail: str) -> None: ...
+    def folder_failed(self, path: Path, reason: str) -> None: ...
     def note(self, message: str) -> None: ...
 
 
@@ -34,6 +42,9 @@ class SilentReporter:
         pass
 
     def removed(self, path, detail):
+        pass
+
+    def folder_failed(self, path, reason):
         pass
 
     def note(self, message):
@@ -56,17 +67,23 @@ class LogReporter:
 
     def done(self, path, detail):
         if not self.quiet:
-            print(f"{self._prefix} {path}: {detail}", file=self.stream, flush=True)
+            self._line(f"{self._prefix} {path}: {detail}")
 
     def failed(self, path, reason):
-        print(f"{self._prefix} {path}: FAILED: {reason}", file=self.stream, flush=True)
+        self._line(f"{self._prefix} {path}: FAILED: {reason}")
 
     def removed(self, path, detail):
         if not self.quiet:
-            print(f"[gone] {path}: {detail}", file=self.stream, flush=True)
+            self._line(f"[gone] {path}: {detail}")
+
+    def folder_failed(self, path, reason):
+        self._line(f"[run] {path}: FAILED: {reason}")
 
     def note(self, message):
-        print(message, file=self.stream, flush=True)
+        self._line(message)
+
+    def _line(self, text: str) -> None:
+        print(safe(text), file=self.stream, flush=True)
 
 
 class RichReporter:
@@ -78,7 +95,7 @@ class RichReporter:
 
         self.console = Console(file=stream)
         self._bar = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.fields[audio]}"),
             TimeRemainingColumn(),
@@ -89,9 +106,7 @@ class RichReporter:
         self._label = ""
 
     def start(self, path, number, total):
-        from rich.markup import escape
-
-        self._label = escape(f"[{number}/{total}] {Path(path).name}")
+        self._label = safe(f"[{number}/{total}] {Path(path).name}")
         if self._task is None:
             self._bar.start()
         else:
@@ -106,22 +121,29 @@ class RichReporter:
         )
 
     def done(self, path, detail):
-        self.console.print(f"{self._label}: {detail}", highlight=False)
+        self._print(f"{self._label}: ", detail)
 
     def failed(self, path, reason):
-        from rich.markup import escape
-
-        self.console.print(f"{self._label}: [red]FAILED[/red]: {escape(reason)}", highlight=False)
+        self._print(f"{self._label}: ", ("FAILED", "red"), ": ", reason)
 
     def removed(self, path, detail):
-        from rich.markup import escape
+        self._print(f"[gone] {path}: {detail}")
 
-        self.console.print(escape(f"[gone] {path}: {detail}"), highlight=False)
+    def folder_failed(self, path, reason):
+        self._print(f"[run] {path}: ", ("FAILED", "red"), ": ", reason)
 
     def note(self, message):
-        from rich.markup import escape
+        self._print(message)
 
-        self.console.print(escape(message), highlight=False)
+    def _print(self, *parts: str | tuple[str, str]) -> None:
+        """Text pieces (or (text, style)), each made safe, as rich Text: printed as they are."""
+        from rich.text import Text
+
+        line = Text()
+        for part in parts:
+            text, style = part if isinstance(part, tuple) else (part, "")
+            line.append(safe(text), style=style)
+        self.console.print(line, highlight=False)
 
     def close(self):
         if self._task is not None:
@@ -169,6 +191,9 @@ class InOrderReporter:
 
     def removed(self, path, detail):
         self._say(lambda: self.reporter.removed(path, detail))
+
+    def folder_failed(self, path, reason):
+        self._say(lambda: self.reporter.folder_failed(path, reason))
 
     def note(self, message):
         self._say(lambda: self.reporter.note(message))

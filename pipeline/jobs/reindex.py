@@ -79,14 +79,10 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
     from pipeline.indexing.indexer import Indexer
     from pipeline.indexing.store import Store, forget_cached_client
 
-    if settings.store.url:
-        # The rebuild is a new local folder swapped in at the end; a server's collection is not a folder.
-        raise ConfigError(
-            f"store.url {settings.store.url}: `heard reindex` rebuilds a local index only; to rebuild a "
-            "server's, delete its collection and run `heard ingest` (transcripts are reused)"
-        )
     started = time.monotonic()
     summary = ReindexSummary(started_at=now())
+    if settings.store.url:
+        return _refresh_keyword_cache(settings, summary, reporter, started)
     recover_interrupted_swap(settings.index_dir)
     wanted = catalog.live_recording_ids() if any(catalog.counts().values()) else None
     files = sorted(settings.transcripts_dir.glob("*.json")) if settings.transcripts_dir.is_dir() else []
@@ -122,6 +118,28 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
     _swap_in(target, settings.index_dir)
     forget_cached_client(settings.index_dir)
     catalog.set_indexed(written, settings.embedding.model, asdict(settings.chunking))
+    summary.wall_seconds = round(time.monotonic() - started, 2)
+    summary.ended_at = now()
+    return summary
+
+
+def _refresh_keyword_cache(settings: Settings, summary: ReindexSummary, reporter: Reporter, started: float) -> ReindexSummary:
+    """With a Chroma server the vectors live there, and only the keyword index is this machine's: it
+    is rebuilt from the server's chunks. (The rebuild of vectors is a new local folder swapped in at
+    the end, and a server's collection is not a folder: for a new embedding model, delete the
+    server's collection and run `heard ingest`, which reuses the transcripts.)"""
+    from pipeline.indexing.store import GENERATION, open_store
+
+    store = open_store(settings)
+    try:
+        chunks = store.all_chunks()
+        generation = store.collection_metadata().get(GENERATION)
+        store.keywords.rebuild(chunks, generation=generation)
+    finally:
+        store.close()
+    summary.recordings = len({c.recording_id for c in chunks})
+    summary.chunks_written = len(chunks)
+    reporter.note(f"{settings.store.url}: the vectors stay in the server; rebuilt this machine's keyword index from its chunks")
     summary.wall_seconds = round(time.monotonic() - started, 2)
     summary.ended_at = now()
     return summary

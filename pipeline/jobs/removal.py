@@ -1,7 +1,13 @@
-"""The last step of a run: files under the given paths that are gone leave the index."""
+"""The last step of a run: files under the given paths that are gone leave the index.
+
+Only a file known to be gone is removed: never one under a folder that could not be read, nor one
+whose existence cannot be checked, nor anything under a folder that came up empty while the catalog
+holds recordings there (an unmounted share looks exactly like that) unless --allow-empty says so.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pipeline import transcripts
@@ -10,13 +16,22 @@ from pipeline.jobs.changes import unused
 from pipeline.jobs.run_state import RunState
 
 
-def remove_missing(state: RunState, roots: list[Path], seen: set[str]) -> None:
+def remove_missing(state: RunState, roots: list[Path], seen: set[str], *, unreadable: dict[Path, str]) -> None:
     """Remove (or with --keep-missing, keep as `missing`) what the catalog holds under `roots` that
     this run did not find. Only files under the paths given count: `heard ingest calls/` never
-    removes what `heard ingest podcasts/` indexed."""
-    gone = [entry for path, entry in sorted(state.catalog.all().items()) if path not in seen and _under(Path(path), roots)]
-    for entry in gone:
+    removes what `heard ingest podcasts/` indexed. Folders in `unreadable` are failures of this run."""
+    for folder, reason in sorted(unreadable.items()):
+        state.fail_path(folder, f"{reason}; what is indexed from it is kept")
+    unseen = [entry for path, entry in sorted(state.catalog.all().items()) if path not in seen and _under(Path(path), roots)]
+    untouched = list(unreadable) + _empty_roots(state, roots, seen, unseen)
+    for entry in unseen:
         path = Path(entry.path)
+        if _under(path, untouched):
+            continue
+        doubt = _existence_unknown(path)
+        if doubt:
+            state.fail_path(path, f"cannot tell whether it still exists ({doubt}); its chunks are kept")
+            continue
         if state.options.keep_missing:
             if entry.status == INDEXED:
                 entry.status = MISSING
@@ -40,6 +55,36 @@ def remove_missing(state: RunState, roots: list[Path], seen: set[str]) -> None:
             state.summary.chunks_removed += removed
             kept = "" if state.options.prune else "; transcript kept (--prune deletes it)"
             state.reporter.removed(path, f"file is gone; removed {removed} chunks{kept}")
+
+
+def _empty_roots(state: RunState, roots: list[Path], seen: set[str], unseen: list) -> list[Path]:
+    """Folders given to this run that yielded no recording while the catalog holds indexed ones under
+    them: reported, and (unless --allow-empty) nothing under them is removed."""
+    empty = []
+    for root in roots:
+        if state.options.allow_empty or any(_under(Path(p), [root]) for p in seen):
+            continue
+        held = [e for e in unseen if e.status != FAILED and e.recording_id and _under(Path(e.path), [root])]
+        if held and root.is_dir():
+            state.fail_path(
+                root,
+                f"no recordings found in it, but {len(held)} indexed recordings are under it: nothing was removed "
+                "(is a share unmounted?); if they are really gone, rerun with --allow-empty",
+            )
+            empty.append(root)
+    return empty
+
+
+def _existence_unknown(path: Path) -> str | None:
+    """Why it cannot be told whether `path` exists (a folder on the way that cannot be searched, a
+    failing disk or share), or None: the file is gone, or there and no longer a recording of its own."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _under(path: Path, roots: list[Path]) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
-from pipeline.errors import HeardError, StorageError
+from pipeline.errors import HeardError, RecordingError, StorageError
 from pipeline.hearing import transcribe
 from pipeline.jobs.catalog import FAILED, INDEXED, Catalog, Entry
 from pipeline.jobs.progress import Reporter
@@ -34,6 +34,7 @@ class IngestOptions:
     keep_missing: bool = False  # keep the chunks of recordings whose files are gone
     prune: bool = False  # also delete the transcripts of removed recordings
     retry_failed: bool = False  # retry failed recordings now, even if unchanged
+    allow_empty: bool = False  # a folder that yields no recordings may remove what was indexed under it
 
 
 @dataclass
@@ -42,7 +43,7 @@ class IngestSummary(RunSummary):
     updated: int = 0  # content changed at the same path (re-transcribed), or its metadata or speakers (re-indexed only)
     unchanged: int = 0  # nothing to do
     moved: int = 0  # of the unchanged: same content found at a new path, only the path was updated
-    failed: int = 0  # failed this run or earlier and not fixed; see failures
+    failed: int = 0  # recordings failed (this run or earlier, not fixed), and folders that could not be read; see failures
     removed: int = 0  # files gone: their chunks were removed
     kept_missing: int = 0  # files gone, chunks kept (--keep-missing)
     transcribed: int = 0  # Whisper runs this time
@@ -160,11 +161,38 @@ class RunState:
         self.summary.failures.append({"path": str(path), "reason": reason, "retried": entry is not None})
         self.reporter.failed(path, reason)
 
+    def fail_path(self, path: Path, reason: str) -> None:
+        """A failure that is no recording's: a folder that cannot be read, a file that cannot be
+        checked. Reported and counted (exit 1); nothing goes into the catalog."""
+        self.summary.failed += 1
+        self.summary.failures.append({"path": str(path), "reason": reason, "retried": False})
+        self.reporter.folder_failed(path, reason)
+
     def count(self, path: Path, outcome: str, detail: str, chunks: int = 0) -> None:
         """Count one recording's outcome (a field of the summary) and report it."""
         setattr(self.summary, outcome, getattr(self.summary, outcome) + 1)
         self.summary.chunks_written += chunks
         self.reporter.done(path, detail)
+
+
+def failure_reason(exc: BaseException, path: Path, data_dir: Path) -> str:
+    """Why handling the recording at `path` failed, as one line naming the file that is wrong: the
+    rule that keeps one recording's fault from stopping a run. Raises again what no single recording
+    causes (a setting, the disk, a damaged index, an interrupt): those stop the run.
+    """
+    if isinstance(exc, RecordingError):  # its audio, transcript, sidecar or manifest row
+        return exc.blamed(path)
+    if isinstance(exc, HeardError) or not isinstance(exc, Exception):
+        raise exc
+    if isinstance(exc, OSError):
+        involved = [Path(os.fsdecode(f)) for f in (exc.filename, exc.filename2) if isinstance(f, (str, bytes))]
+        if exc.errno in STORAGE_ERRNOS or any(p.is_relative_to(data_dir) for p in involved):
+            raise storage_error(exc, data_dir) from exc
+        if not os.path.lexists(path):
+            return "the file disappeared during the run (moved or deleted); it is indexed again once it is back"
+        return f"cannot read {involved[0] if involved else 'it'} ({exc.strerror or exc})"
+    # Anything else is a fault of heard's on input it did not foresee: this recording fails, named.
+    return f"{type(exc).__name__}: {exc} (heard could not handle this file; please report it)"
 
 
 def storage_error(exc: OSError, where: Path) -> HeardError:

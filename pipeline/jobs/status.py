@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
-from pipeline.errors import HeardError
+from pipeline.errors import HeardError, IndexMissingError
 from pipeline.jobs import lock
 from pipeline.jobs.catalog import Catalog
+from pipeline.messages import redact, safe
 
 
 def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
@@ -27,7 +28,11 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
             "transcription": {"backend": settings.transcribe.backend, "model": settings.transcribe.model},
             "embedding": settings.embedding.model,
         },
-        "index": {"path": str(settings.index_dir), "bytes": _size(settings.index_dir), "error": None},
+        "index": {
+            "path": redact(settings.store.url) if settings.store.url else str(settings.index_dir),
+            "bytes": _size(settings.index_dir),
+            "error": None,
+        },
         "catalog": str(catalog.path) if catalog else None,
     }
     if lock.is_held(data_dir):
@@ -56,16 +61,25 @@ def _describe_run(run: dict[str, Any] | None, running: bool) -> dict[str, Any] |
 
 
 def _chunk_count(settings: Settings, index: dict[str, Any]) -> int:
-    if not (settings.index_dir / "chroma.sqlite3").is_file():
+    """Chunks in the index settings name (a Chroma server's with store.url); its problems, the
+    keyword index's included, go into index["error"]."""
+    if not settings.store.url and not (settings.index_dir / "chroma.sqlite3").is_file():
         return 0
-    from pipeline.indexing.store import Store
+    from pipeline.indexing.store import open_store
 
     try:
-        store = Store(settings.index_dir, settings.store.collection, create=False)
+        store = open_store(settings, create=False)
         try:
-            return store.count()
+            count = store.count()
+            try:
+                index["error"] = store.keyword_problem()
+            except HeardError as exc:  # a keyword file SQLite cannot read
+                index["error"] = str(exc)
+            return count
         finally:
             store.close()
+    except IndexMissingError:
+        return 0
     except HeardError as exc:
         index["error"] = str(exc)
         return 0
@@ -108,4 +122,5 @@ def format_status(status: dict[str, Any]) -> str:
     if status["recent_failures"]:
         lines.append("recent failures:")
         lines += [f"  {f['path']}: {f['reason']} (at {f['at']}, {f['attempts']} attempts)" for f in status["recent_failures"]]
-    return "\n".join(lines)
+    # Paths and reasons are other people's text: one printable line each, no credentials.
+    return "\n".join(safe(line) for line in lines)

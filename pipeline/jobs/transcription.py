@@ -17,7 +17,7 @@ from pipeline.errors import RecordingError
 from pipeline.hearing import transcribe
 from pipeline.hearing.speakers.diarize import ensure_diarized
 from pipeline.jobs.catalog import FAILED, INDEXED, MISSING
-from pipeline.jobs.changes import identify
+from pipeline.jobs.changes import identify, other_transcription
 from pipeline.jobs.executors import Executor, Heard, Pending
 from pipeline.jobs.run_state import RunState, storage_error
 from pipeline.sources import importers
@@ -91,7 +91,7 @@ class Transcription:
         folder = state.settings.transcripts_dir
         path = Path(recording.path)
         transcript = transcripts.load_if_exists(folder, recording.id)
-        other_model = transcript is not None and transcript.transcriber != state.wanted and not importers.is_imported(transcript)
+        other_model = transcript is not None and other_transcription(state, transcript.transcriber)
         if transcript is not None and not (state.options.retranscribe and other_model):
             self._pending.pop(path, None)
             if other_model:
@@ -152,7 +152,7 @@ class Transcription:
         try:
             stat = path.stat()
             if entry and entry.same_file(stat.st_size, stat.st_mtime_ns):
-                redo = state.options.retranscribe and entry.transcriber != state.wanted
+                redo = state.options.retranscribe and other_transcription(state, entry.transcriber)
                 if entry.status in (INDEXED, MISSING) and not redo:
                     return None
                 if entry.status == FAILED and not state.retry_due(entry):
@@ -164,7 +164,7 @@ class Transcription:
         if recording.transcript is not None:
             return None  # imported from its transcript file, no Whisper
         saved = transcripts.load_if_exists(state.settings.transcripts_dir, recording.id)
-        if saved is not None and not (state.options.retranscribe and saved.transcriber != state.wanted):
+        if saved is not None and not (state.options.retranscribe and other_transcription(state, saved.transcriber)):
             return None
         return recording
 

@@ -12,10 +12,14 @@ import csv
 import datetime
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from pipeline.errors import RecordingError
+from pipeline.files import is_file
 
 FOLDER_FILE = "heard.yaml"
 MANIFEST_FILE = "manifest.csv"
@@ -28,6 +32,13 @@ KEYS = (
 # The recording-level fields every chunk carries (and search filters or shows); each chunk also gets
 # the title of its chapter, from `chapters`, when it is indexed.
 CHUNK_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "season", "episode")
+# What metadata may hold, so a small file cannot become a huge one in every chunk of the index
+# (215 bytes of YAML aliases once expanded to a 4.3 MB title): aliases are refused, and files,
+# texts and lists are capped far above any real sidecar.
+MAX_FILE_BYTES = 1 << 20
+MAX_TEXT = 1000  # characters of a title, company, segment, tag, speaker name or role
+MAX_ITEMS = 100  # tags, speakers
+MAX_CHAPTERS = 1000
 # Bump when the way metadata and speakers turn into indexed fields changes: indexes re-derive.
 VERSION = 2
 
@@ -48,18 +59,18 @@ class MetadataReader:
         """The normalized metadata of one recording ({} when there is none); bad files raise RecordingError."""
         merged: dict[str, Any] = {}
         folder_file = recording.parent / FOLDER_FILE
-        if folder_file.is_file():
+        if is_file(folder_file):
             defaults, per_file = self._cached(folder_file, _read_folder_file)
             merged.update(defaults)
             if recording.name in per_file:
                 merged.update(_normalize(per_file[recording.name] or {}, folder_file))
         manifest = recording.parent / MANIFEST_FILE
-        if manifest.is_file():
+        if is_file(manifest):
             rows = self._cached(manifest, _read_manifest)
             if recording.name in rows:
                 merged.update(_manifest_metadata(manifest, *rows[recording.name]))
         sidecar = sidecar_path(recording)
-        if sidecar.is_file() and sidecar != recording:
+        if is_file(sidecar) and sidecar != recording:
             merged.update(_normalize(_read_yaml(sidecar), sidecar))
         return merged
 
@@ -110,23 +121,61 @@ def chapter_at(chapters: list[dict[str, Any]], seconds: float) -> str | None:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise RecordingError(
-            path, f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc}); fix the metadata file"
-        ) from exc
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise RecordingError(path, f"larger than {MAX_FILE_BYTES >> 20} MB; is it really a metadata file?")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(path, f"cannot read metadata ({exc})") from exc
+    try:
+        data = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader without aliases
+    except _AliasFound as exc:
+        raise RecordingError(path, str(exc)) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise RecordingError(path, f"{where}not valid YAML ({exc.problem or exc.context}); fix the metadata file") from exc
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+        # ReaderError (a control character), or a constructor's ValueError (a date in year 0).
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RecordingError(path, f"not valid YAML ({first}); fix the metadata file") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise RecordingError(path, "metadata must be a mapping of keys (title, date, kind, company, segment, tags, speakers)")
     return data
+
+
+class _AliasFound(Exception):
+    def __init__(self, anchor: str, line: int):
+        super().__init__(f"line {line}: *{anchor} is a YAML alias; aliases are not allowed in metadata, write the value out")
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses aliases (*name): an alias of an alias of ... expands a few hundred
+    bytes into gigabytes ("billion laughs"), and no metadata needs one."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _AliasFound(event.anchor, event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+def _text(value: Any, key: str, source: Path) -> str:
+    """A text value (a title, a company, a tag): a scalar, no longer than MAX_TEXT."""
+    if isinstance(value, (dict, list)):
+        raise RecordingError(source, f"{key} must be text, got a {'mapping' if isinstance(value, dict) else 'list'}")
+    text = str(value).strip()
+    if len(text) > MAX_TEXT:
+        raise RecordingError(source, f"{key} is {len(text)} characters long; metadata values hold at most {MAX_TEXT}")
+    return text
+
+
+def _items(values: list[Any] | dict[Any, Any], key: str, source: Path):
+    if len(values) > MAX_ITEMS:
+        raise RecordingError(source, f"{key} has {len(values)} entries; metadata holds at most {MAX_ITEMS}")
+    return values
 
 
 def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
@@ -136,17 +185,17 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for key in ("title", "company", "segment", "show", "link"):
         if data.get(key) not in (None, ""):
-            meta[key] = str(data[key]).strip()
+            meta[key] = _text(data[key], key, source)
     for key in ("season", "episode"):
         if data.get(key) not in (None, ""):
             number = data[key]
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                raise RecordingError(source, f"{key} must be a number, got {number!r}")
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                raise RecordingError(source, f"{key} must be a number, got {_text(number, key, source)[:40]!r}")
             meta[key] = number
     if data.get("chapters") not in (None, "", []):
         meta["chapters"] = _chapters(data["chapters"], source)
     if data.get("kind") not in (None, ""):
-        kind = str(data["kind"]).strip().lower()
+        kind = _text(data["kind"], "kind", source).lower()
         if kind not in KINDS:
             raise RecordingError(source, f"kind '{data['kind']}' is not one of {', '.join(KINDS)}")
         meta["kind"] = kind
@@ -158,7 +207,7 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
             tags = [t for t in (p.strip() for p in tags.replace(";", ",").split(",")) if t]
         if not isinstance(tags, list):
             raise RecordingError(source, "tags must be a list or a comma-separated string")
-        meta["tags"] = [str(t).strip() for t in tags if str(t).strip()]
+        meta["tags"] = [t for t in (_text(t, "a tag", source) for t in _items(tags, "tags", source)) if t]
     if data.get("speakers") not in (None, "", [], {}):
         meta["speakers"] = _speakers(data["speakers"], source)
     if data.get("num_speakers") not in (None, ""):
@@ -184,34 +233,44 @@ def _chapters(value: Any, source: Path) -> list[dict[str, Any]]:
     """[{start: seconds, title: ...}], in time order."""
     if not isinstance(value, list):
         raise RecordingError(source, "chapters must be a list of {start: seconds, title: ...}")
+    if len(value) > MAX_CHAPTERS:
+        raise RecordingError(source, f"chapters has {len(value)} entries; metadata holds at most {MAX_CHAPTERS}")
     chapters = []
     for entry in value:
         if not isinstance(entry, dict) or "title" not in entry:
-            raise RecordingError(source, f"chapters: cannot read {entry!r}; use {{start: seconds, title: ...}}")
+            raise RecordingError(source, f"chapters: cannot read {str(entry)[:60]!r}; use {{start: seconds, title: ...}}")
         try:
-            chapters.append({"start": float(entry.get("start") or 0), "title": str(entry["title"]).strip()})
+            start = float(entry.get("start") or 0)
         except (TypeError, ValueError):
-            raise RecordingError(source, f"chapters: start must be seconds, got {entry.get('start')!r}") from None
+            start = math.nan
+        if not math.isfinite(start) or start < 0:
+            raise RecordingError(source, f"chapters: start must be seconds, got {str(entry.get('start'))[:40]!r}")
+        chapters.append({"start": start, "title": _text(entry["title"], "a chapter's title", source)})
     return sorted(chapters, key=lambda c: c["start"])
 
 
 def _speakers(value: Any, source: Path) -> list[dict[str, str]]:
     """Accepts a list of {name, role, label} or a mapping `label-or-name: role` / `label: {name, role}`."""
     entries: list[dict[str, str]] = []
+
+    def texts(item: dict[Any, Any]) -> dict[str, str]:
+        return {str(k): _text(v, f"speakers: {k}", source) for k, v in item.items() if v is not None}
+
     if isinstance(value, dict):
-        for key, item in value.items():
+        for key, item in _items(value, "speakers", source).items():
+            label = _text(key, "speakers: a label", source)
             if isinstance(item, dict):
-                entries.append({"label": str(key), **{k: str(v) for k, v in item.items() if v is not None}})
+                entries.append({"label": label, **texts(item)})
             elif item is None:
-                entries.append({"label": str(key)})
+                entries.append({"label": label})
             else:
-                entries.append({"label": str(key), "role": str(item)})
+                entries.append({"label": label, "role": _text(item, f"speakers: {label}", source)})
     elif isinstance(value, list):
-        for item in value:
+        for item in _items(value, "speakers", source):
             if isinstance(item, str):
-                entries.append({"name": item})
+                entries.append({"name": _text(item, "speakers: a name", source)})
             elif isinstance(item, dict):
-                entries.append({k: str(v) for k, v in item.items() if v is not None})
+                entries.append(texts(item))
             else:
                 raise RecordingError(source, f"speakers: cannot read entry {item!r}; use {{name: ..., role: ...}}")
     else:
@@ -226,7 +285,10 @@ def _speakers(value: Any, source: Path) -> list[dict[str, str]]:
 
 
 def _read_manifest(manifest: Path) -> dict[str, tuple[int, dict[str, str]]]:
-    """manifest.csv: file name -> (line number, the row's non-empty cells by lower-cased column)."""
+    """manifest.csv: file name -> (line number, the row's non-empty cells by lower-cased column).
+
+    A row with more cells than columns (an unquoted comma: `a.mp3,Acme, Inc.`) is kept as a
+    problem of its own file's, so that recording fails naming the line and the others go on."""
     rows: dict[str, tuple[int, dict[str, str]]] = {}
     try:
         with open(manifest, newline="", encoding="utf-8-sig") as handle:
@@ -235,16 +297,27 @@ def _read_manifest(manifest: Path) -> dict[str, tuple[int, dict[str, str]]]:
             key = next((c for c in ("file", "recording", "path", "filename") if c in columns), None)
             if key is None:
                 raise RecordingError(manifest, "line 1: needs a 'file' column naming each recording")
-            for row in reader:
-                row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+            for raw in reader:
+                extra = raw.pop(None, None)  # DictReader's restkey: cells past the last column
+                row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+                cells = {k: v for k, v in row.items() if k != key and v}
+                if extra:
+                    cells = {_TOO_MANY: f"{len(reader.fieldnames or []) + len(extra)} cells for {len(columns)} columns"}
                 # The first row naming a file counts, as a reader of the file would expect.
-                rows.setdefault(Path(row[key]).name, (reader.line_num, {k: v for k, v in row.items() if k != key and v}))
+                rows.setdefault(Path(row[key]).name, (reader.line_num, cells))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RecordingError(manifest, f"cannot read the manifest ({exc})") from exc
     return rows
 
 
+_TOO_MANY = "\0too many cells"  # a key no column can have
+
+
 def _manifest_metadata(manifest: Path, line: int, row: dict[str, str]) -> dict[str, Any]:
+    if _TOO_MANY in row:
+        raise RecordingError(
+            manifest, f'line {line}: {row[_TOO_MANY]}; put quotes around a value that holds a comma ("Acme, Inc.")'
+        )
     data: dict[str, Any] = dict(row)
     if "speakers" in data:
         # "Dana: interviewer; Sam Lee: customer"

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from pipeline.web import params, views
+from pipeline.web import hosts, params, views
 from pipeline.web.files import RecordingId
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -35,13 +35,13 @@ def api_search(
     hits, problem = views.run_search(library, query)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
-    base = str(request.base_url).rstrip("/")
+    base = hosts.base_url(request)
     return {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
 
 
 @router.get("/recordings", summary="Every transcribed recording")
 def api_recordings(request: Request) -> list[dict[str, Any]]:
-    base = str(request.base_url).rstrip("/")
+    base = hosts.base_url(request)
     return [views.recording_json(r, base) for r in request.app.state.library.recordings()]
 
 
@@ -54,7 +54,7 @@ def api_transcript(request: Request, recording_id: str = RecordingId):
     data = transcript.to_dict()
     names = library.people(transcript)
     data["segments"] = [_named({k: v for k, v in s.items() if k != "words"}, names) for s in data["segments"]]
-    return {**data, "recording": views.recording_json(library.info(recording_id), str(request.base_url).rstrip("/"))}
+    return {**data, "recording": views.recording_json(library.info(recording_id), hosts.base_url(request))}
 
 
 def _named(segment: dict[str, Any], names) -> dict[str, Any]:

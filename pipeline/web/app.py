@@ -8,14 +8,17 @@ from pipeline.errors import HeardError
 from pipeline.web.views import HERE
 
 
-def create_app(settings: Settings, *, token: str | None = None):
-    """The app over `settings.data_dir`; with `token`, every request must carry it (see auth)."""
+def create_app(settings: Settings, *, token: str | None = None, host: str | None = None):
+    """The app over `settings.data_dir`; with `token`, every request must carry it (see auth).
+    Without one, only requests addressed to this machine (a loopback name, or `host`, the address
+    it listens on) are answered (see hosts)."""
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
 
     from pipeline import __version__
     from pipeline.web import api, files, pages
+    from pipeline.web.hosts import host_middleware
     from pipeline.web.library import Library
     from pipeline.web.views import make_templates
 
@@ -30,6 +33,8 @@ def create_app(settings: Settings, *, token: str | None = None):
         from pipeline.web.auth import token_middleware
 
         app.middleware("http")(token_middleware(token))
+    # Added last, so it runs first: a request to another name gets no further, token or not.
+    app.middleware("http")(host_middleware(token=bool(token), bound=host))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages, files, api):
         app.include_router(module.router)

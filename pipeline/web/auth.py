@@ -8,7 +8,7 @@ Scripts send `Authorization: Bearer TOKEN`.
 from __future__ import annotations
 
 import hmac
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 COOKIE = "heard_token"
 
@@ -16,6 +16,12 @@ MESSAGE = (
     "This heard server needs its access token. Open the page once with ?token=THE_TOKEN added to "
     "the address (ask whoever started `heard serve`), or send the header 'Authorization: Bearer THE_TOKEN'."
 )
+
+
+def local_path(path: str) -> str:
+    """`path` as a redirect target that stays on this server: a browser takes "//evil.example/"
+    (which "/%2fevil.example/" decodes to) and "/\\evil.example/" for another site's address."""
+    return quote("/" + path.lstrip("/\\"), safe="/-._~!$&'()*+,;=:@")
 
 
 def token_middleware(token: str):
@@ -31,7 +37,7 @@ def token_middleware(token: str):
             return await call_next(request)
         if matches(request.query_params.get("token")):
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-            target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+            target = local_path(request.url.path) + (f"?{urlencode(rest)}" if rest else "")
             response = RedirectResponse(target, status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="lax")
             return response

@@ -3,12 +3,14 @@ CSV or Markdown."""
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
 import mimetypes
+import re
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 
-from pipeline.web import exports, params, views
+from pipeline.finding import formats
+from pipeline.web import hosts, params, views
 from pipeline.web.library import RECORDING_ID
 
 router = APIRouter(include_in_schema=False)
@@ -39,14 +41,42 @@ def media(request: Request, recording_id: str = RecordingId):
         )
     media_type = MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     # FileResponse answers Range requests (206), which seeking in the browser relies on.
-    return FileResponse(path, media_type=media_type)
+    return _MediaResponse(path, media_type=media_type)
+
+
+_BYTE_RANGES = re.compile(r"^bytes=\s*(\d*)-(\d*)\s*(,\s*(\d*)-(\d*)\s*)*$")
+
+
+def usable_range(header: str) -> bool:
+    """Whether a Range header is one a server must act on: byte ranges, each with a start or a
+    suffix length, none ending before it starts. HTTP (RFC 9110, 14.2) has a server ignore any
+    other (another unit, bytes=5-1) and send the whole file with 200; a range past the end of the
+    file stays unsatisfiable (416)."""
+    if not _BYTE_RANGES.match(header):
+        return False
+    for part in header.split("=", 1)[1].split(","):
+        first, last = (p.strip() for p in part.split("-"))
+        if (not first and not last) or (first and last and int(last) < int(first)):
+            return False
+    return True
+
+
+class _MediaResponse(FileResponse):
+    """FileResponse, with Range headers it cannot use ignored (Starlette answers them with 400)."""
+
+    async def __call__(self, scope, receive, send):
+        headers = scope.get("headers", [])
+        ranges = [value.decode("latin-1") for key, value in headers if key == b"range"]
+        if ranges and not usable_range(ranges[0]):
+            scope = {**scope, "headers": [(k, v) for k, v in headers if k != b"range"]}
+        await super().__call__(scope, receive, send)
 
 
 @router.get("/export.csv")
 def export_csv(request: Request):
     query, hits, links = _export(request)
     return Response(
-        exports.to_csv(hits, links),
+        formats.export_csv(hits, links),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{views.export_filename(query.query)}.csv"'},
     )
@@ -56,7 +86,7 @@ def export_csv(request: Request):
 def export_markdown(request: Request):
     query, hits, links = _export(request)
     return Response(
-        exports.to_markdown(hits, links, query.query),
+        formats.export_markdown(hits, links, query.query),
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{views.export_filename(query.query)}.md"'},
     )
@@ -70,5 +100,5 @@ def _export(request: Request):
     hits, problem = views.run_search(library, query)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
-    base = str(request.base_url).rstrip("/")
+    base = hosts.base_url(request)
     return query, hits, [views.hit_view(library, h, base)["link"] for h in hits]

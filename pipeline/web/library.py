@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cachetools import LRUCache
+
 from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.errors import HeardError, IndexMissingError
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from pipeline.indexing.store import Store
 
 RECORDING_ID = re.compile(r"^[0-9a-f]{8,64}$")
+TRANSCRIPTS_KEPT = 256
 
 
 @dataclass
@@ -46,7 +49,9 @@ class Library:
         self._store_version: tuple[int, int] | None = None
         self._embedder: Embedder | None = None
         self._lock = threading.Lock()
-        self._transcripts: dict[str, tuple[float, Transcript]] = {}
+        # The transcripts pages were served from, bounded: a long-lived server over thousands of
+        # recordings must not end up holding every transcript.
+        self._transcripts: LRUCache[str, tuple[float, Transcript]] = LRUCache(maxsize=TRANSCRIPTS_KEPT)
 
     # Search ---------------------------------------------------------------------------------
     def _open(self):

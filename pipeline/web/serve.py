@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
+from pipeline.messages import safe
+from pipeline.web.hosts import is_loopback
 
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+# Off this machine a token is all that guards every transcript: long enough not to be guessed.
+MIN_TOKEN_LENGTH = 16
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -36,13 +31,13 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(settings: Settings, *, token: str | None = None, log_level: str = "info"):
-    """A uvicorn Server for the app; call `.run(sockets=[bind(...)])` to serve."""
+def make_server(settings: Settings, *, token: str | None = None, host: str | None = None, log_level: str = "info"):
+    """A uvicorn Server for the app listening on `host`; call `.run(sockets=[bind(...)])` to serve."""
     import uvicorn
 
     from pipeline.web.app import create_app
 
-    config = uvicorn.Config(create_app(settings, token=token), log_level=log_level, access_log=False)
+    config = uvicorn.Config(create_app(settings, token=token, host=host), log_level=log_level, access_log=False)
     return uvicorn.Server(config)
 
 
@@ -53,6 +48,11 @@ def check_exposure(host: str, token: str | None) -> None:
             f"--host {host} makes heard reachable from other machines; give it an access token with "
             "--token TOKEN (or HEARD_TOKEN), or leave --host at 127.0.0.1"
         )
+    if not is_loopback(host) and token and len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"--token: {len(token)} characters is too short for --host {host}; give at least {MIN_TOKEN_LENGTH}, "
+            "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+        )
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None, announce=print) -> None:
@@ -61,8 +61,8 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765, toke
     sock = bind(host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/"
-    server = make_server(settings, token=token, log_level="warning")
-    announce(f"heard: searching {settings.data_dir} at {url} (Ctrl+C stops)")
+    server = make_server(settings, token=token, host=host, log_level="warning")
+    announce(safe(f"heard: searching {settings.data_dir} at {url} (Ctrl+C stops)"))
     if token:
         announce(f"heard: each browser opens {url}?token=... once; scripts send 'Authorization: Bearer ...'")
     server.run(sockets=[sock])
