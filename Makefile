@@ -84,4 +84,4 @@ eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/devset_report.py $(DEVSET_HARD)/eval-tune.json $(DEVSET_HARD)/eval-heldout.json
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
