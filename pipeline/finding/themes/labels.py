@@ -22,7 +22,7 @@ FILLERS = frozenset(
     used using let lets tell told ask asked need needs needed try tried trying work works worked working look
     looks looked thank thanks today tomorrow yesterday morning afternoon one two three four five six seven
     eight nine ten hundred thousand first second don doesn didn isn wasn aren weren won wouldn couldn shouldn
-    ve ll re""".split()
+    kept keep keeps stop stopped start started felt feel ve ll re""".split()
 )
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z]+\b"
 
@@ -55,7 +55,11 @@ def labels(texts: list[str], groups: list[list[int]], recordings: list[str], *, 
         share = per_group[number] / sizes[number]
         spread = _recording_share(matrix, [position[r] for r in group], [recordings[r] for r in group])
         scores = share * weight * spread
-        found.append(_pick(vocabulary, scores, terms))
+        # Ties (common in small themes, where every phrase is said once) go to the phrase said
+        # first in the most representative quotes.
+        said = " ".join(texts[row] for row in group).lower()
+        first = [said.find(str(phrase)) % (len(said) + 1) for phrase in vocabulary]
+        found.append(_pick(vocabulary, scores, first, terms))
     return found
 
 
@@ -66,9 +70,10 @@ def _recording_share(matrix: np.ndarray, rows: list[int], recordings: list[str])
     return used.mean(axis=0)
 
 
-def _pick(vocabulary, scores: np.ndarray, terms: int) -> str:
-    """The best-scoring phrases, best first; a phrase that repeats a word already chosen is skipped."""
-    order = sorted(range(len(vocabulary)), key=lambda i: (-scores[i], vocabulary[i]))
+def _pick(vocabulary, scores: np.ndarray, first: list[int], terms: int) -> str:
+    """The best-scoring phrases, best first (ties: said first); a phrase that repeats a word already
+    chosen is skipped."""
+    order = sorted(range(len(vocabulary)), key=lambda i: (-round(float(scores[i]), 9), first[i], vocabulary[i]))
     chosen: list[str] = []
     words: set[str] = set()
     for i in order:
