@@ -53,14 +53,15 @@ def quotes_of(data_dir: Path, embedder):
     return settings, [chunks[i] for i in rows], vectors[rows], answers
 
 
-def as_groups(assignment, chunks, settings) -> list[Group]:
-    from pipeline.finding.themes import labels
+def as_groups(assignment, chunks, vectors, settings) -> list[Group]:
+    from pipeline.finding.themes import grouping, labels
 
     members: dict[int, list[int]] = {}
     for row, label in enumerate(assignment):
         if label >= 0:
             members.setdefault(int(label), []).append(row)
-    groups = list(members.values())
+    # Most representative first, as heard orders them (label ties go to what is said first).
+    groups = [grouping._by_closeness(vectors, rows) for rows in members.values()]
     names = labels.labels([c.text for c in chunks], groups, [c.recording_id for c in chunks], terms=settings.themes.label_terms)
     return [Group(name, [Quote(chunks[r].id) for r in rows]) for rows, name in zip(groups, names)]
 
@@ -74,17 +75,24 @@ def heard_default(vectors, settings, **_):
     return out
 
 
-def kmeans_silhouette(vectors, settings, **_):
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
+def agglomerative(threshold: float):
+    def run(vectors, settings, **_):
+        from sklearn.cluster import AgglomerativeClustering
 
-    best, best_score = None, -1.0
-    for k in range(4, min(30, len(vectors) - 1)):
-        found = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(vectors)
-        score = silhouette_score(vectors, found, metric="cosine")
-        if score > best_score:
-            best, best_score = found, score
-    return best
+        return AgglomerativeClustering(
+            n_clusters=None, distance_threshold=threshold, metric="cosine", linkage="average"
+        ).fit_predict(vectors)
+
+    return run
+
+
+def kmeans_silhouette(floor: int):
+    def run(vectors, settings, **_):
+        from pipeline.finding.themes import grouping
+
+        return grouping._kmeans(vectors, floor, settings.themes.max_themes)
+
+    return run
 
 
 def hdbscan_sklearn(vectors, settings, **_):
@@ -127,8 +135,13 @@ def main() -> int:
     hard = themes_eval.load_hard(ROOT / "build/devset-hard/topics.json", ROOT / "build/devset-hard/queries.yaml")
     first = themes_eval.load_first(ROOT / "build/devset/truth")
     approaches = {
-        "agglomerative, average linkage (heard)": heard_default,
-        "k-means, k by silhouette (4-29)": kmeans_silhouette,
+        "heard: k-means, k by silhouette from sqrt(n/2) to 30, groups under 2 quotes folded in": heard_default,
+        "k-means, k by silhouette from 2 to 30": kmeans_silhouette(2),
+        "k-means, k by silhouette from 4 to 30": kmeans_silhouette(4),
+        "k-means, k by silhouette from 8 to 30": kmeans_silhouette(8),
+        "agglomerative, average linkage, cosine distance 0.7": agglomerative(0.7),
+        "agglomerative, average linkage, cosine distance 0.75": agglomerative(0.75),
+        "agglomerative, average linkage, cosine distance 0.8": agglomerative(0.8),
         "HDBSCAN (scikit-learn, min 3)": hdbscan_sklearn,
     }
     if args.bertopic:
@@ -140,7 +153,7 @@ def main() -> int:
         cells = []
         for data_dir, (turns, synonyms, split), parts in ((hard_dir, hard, ("tune", "heldout")), (first_dir, first, ("heldout",))):
             settings, chunks, vectors, answers = quotes_of(data_dir, embedder)
-            groups = as_groups(approach(vectors, settings, texts=[c.text for c in chunks]), chunks, settings)
+            groups = as_groups(approach(vectors, settings, texts=[c.text for c in chunks]), chunks, vectors, settings)
             turn_of = themes_eval.topic_of_chunks(groups, answers, turns)
             report = themes_eval.measure(groups, answers, turn_of, synonyms, split)
             for part in parts:
