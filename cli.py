@@ -87,9 +87,9 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 @click.option(
     "--speakers",
     "num_speakers",
-    type=click.IntRange(1, 6),
+    type=click.IntRange(1, 8),
     default=None,
-    help="Speakers per recording (1-6) instead of finding the count; a recording's metadata overrides it.",
+    help="Speakers per recording (1-8) instead of finding the count; a recording's metadata overrides it.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
 @click.option(

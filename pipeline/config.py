@@ -40,8 +40,8 @@ class ChunkingSettings:
 @dataclass
 class SpeakersSettings:
     diarize: bool = True
-    count: int | None = None  # speakers per recording; None finds 1-6 (a recording's metadata overrides)
-    threads: int = 0
+    count: int | None = None  # speakers per recording; None finds 1-8 (a recording's metadata overrides)
+    threads: int = 1  # torch threads for the speaker models (0: one per core); never torch's own choice
 
 
 @dataclass

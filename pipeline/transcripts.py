@@ -124,8 +124,11 @@ def to_markdown(transcript: Transcript) -> str:
         f"- Recording: `{transcript.source}`",
         f"- Duration: {format_timestamp(transcript.duration)}",
         f"- Transcribed by: {model.get('backend')} {model.get('model')}",
-        "",
     ]
+    diarization = transcript.diarization or {}
+    if diarization.get("confident") is False:
+        lines.append(f"- Speakers: not confident ({diarization.get('reason', 'unknown reason')}); no roles given")
+    lines.append("")
     for segment in transcript.segments:
         who = f"**{segment.speaker}**: " if segment.speaker else ""
         lines.append(f"[{format_timestamp(segment.start)}] {who}{segment.text}")

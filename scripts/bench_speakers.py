@@ -1,26 +1,27 @@
-"""Benchmark speakers: DER and wrong-role rate on generated interviews, DER on a real phone call.
+"""Benchmark speakers: DER on real recordings (dev and held-back), and on generated interviews.
 
-    python scripts/bench_speakers.py [--per-length 3] [--json results.json]
+    python scripts/bench_speakers.py [--per-length 4] [--real-only] [--json results.json]
 
-(a) Two-voice interviews synthesized offline (hibari "heart" and piper joe, as scripts/make_examples.py
-    does) at several turn lengths, half of them with the voices swapped between the roles. Exact truth
-    comes from the synthesis. DER with a 0.25 s collar (pipeline/hearing/speakers/der.py); wrong-role rate = share of
-    transcribed words whose speaker got a role other than the true speaker's.
-(b) The real two-speaker phone call shipped in the pyannote-audio 4.0.7 wheel (sample.wav + sample.rttm),
-    fetched with `pip download` into a temporary folder at run time and never committed.
-
-Also times transcription (Whisper tiny.en, the default) against diarization on the same audio.
-Needs the "tts" extra (piper-tts is GPL-3.0: a dev/bench dependency only) and PyPI for (b).
+(a) Real recordings with references (scripts/real_speakers.py): 14 AMI meeting excerpts and a phone
+    call from the pyannote.audio 4.0.7 packages, fetched with `pip download` into build/speaker-data/
+    at run time and never committed. DEV (tuned on): trn00-trn09 and the call; HELD-BACK (never tuned
+    on): dev00, dev01, tst00, tst01. Per part: DER with a 0.25 s collar each side (der.py; the same
+    figures as pyannote.metrics with collar=0.5), missed speech, speaker count within +-1 on the
+    multi-speaker clips, DER with the true count forced and whether it was honoured, and
+    diarization's CPU time as a share of Whisper's (tiny.en, beam 5, VAD, word timestamps, the same
+    thread count) on the same audio.
+(b) Two-voice interviews synthesized offline (hibari "heart" and piper joe, as scripts/make_examples.py
+    does) at several turn lengths, half with the voices swapped between the roles: regression tests,
+    not a measure (any encoder separates a female and a male synthetic voice). Wrong-role rate =
+    share of transcribed words whose speaker got a role other than the true speaker's.
+Needs the "tts" extra for (b) (piper-tts is GPL-3.0: a dev/bench dependency only) and PyPI for (a).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from pipeline.config import Settings  # noqa: E402
 from pipeline.hearing.speakers.assign import assign  # noqa: E402
-from pipeline.hearing.speakers.der import diarization_error_rate, read_rttm  # noqa: E402
-from pipeline.hearing.speakers.diarize import diarize  # noqa: E402
-from pipeline.hearing.speakers.encoder import shared_encoder  # noqa: E402
+from pipeline.hearing.speakers.der import diarization_error_rate  # noqa: E402
+from pipeline.hearing.speakers.diarize import diarize, shared_models  # noqa: E402
 from pipeline.indexing.roles import people  # noqa: E402
 from pipeline.transcripts import Transcript  # noqa: E402
 
@@ -100,18 +100,20 @@ def wrong_role_rate(transcript, truth):
     return wrong, total
 
 
-def run_one(transcriber, samples, reference, with_roles=True):
-    started = time.perf_counter()
-    turns = diarize(samples)
-    diarize_s = time.perf_counter() - started
-    result = diarization_error_rate(reference, [(t.start, t.end, t.speaker) for t in turns], collar=0.25)
-    row = {"seconds": len(samples) / SR, "der": result.der, "missed": result.missed, "false_alarm": result.false_alarm,
-           "confusion": result.confusion, "scored": result.total, "speakers": len({t.speaker for t in turns}), "diarize_s": diarize_s}
-    started = time.perf_counter()
-    transcript = transcribe(transcriber, samples)
-    row["transcribe_s"] = time.perf_counter() - started
+def cpu_seconds(function, *args, **kwargs):
+    started = time.process_time()
+    out = function(*args, **kwargs)
+    return out, time.process_time() - started
+
+
+def run_one(transcriber, samples, reference, threads, with_roles=True):
+    result, diarize_s = cpu_seconds(diarize, samples, threads=threads)
+    scored = diarization_error_rate(reference, [(t.start, t.end, t.speaker) for t in result.turns], collar=0.25)
+    row = {"seconds": len(samples) / SR, "der": scored.der, "missed": scored.missed, "false_alarm": scored.false_alarm,
+           "confusion": scored.confusion, "scored": scored.total, "speakers": len(result.voices), "diarize_s": diarize_s}
+    transcript, row["transcribe_s"] = cpu_seconds(transcribe, transcriber, samples)
     if with_roles:
-        assign(transcript, turns)
+        assign(transcript, result.turns)
         row["wrong_words"], row["words"] = wrong_role_rate(transcript, reference)
     return row
 
@@ -121,68 +123,89 @@ def pooled_der(rows):
     return sum(r["missed"] + r["false_alarm"] + r["confusion"] for r in rows) / sum(r["scored"] for r in rows)
 
 
-def pyannote_sample(folder: Path):
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "pyannote-audio==4.0.7", "-d", str(folder)], check=True)
-    wheel = next(folder.glob("pyannote_audio-4.0.7-*.whl"))
-    with zipfile.ZipFile(wheel) as archive:
-        wav = archive.read("pyannote/audio/sample/sample.wav")
-        rttm = archive.read("pyannote/audio/sample/sample.rttm").decode()
-    (folder / "sample.wav").write_bytes(wav)
-    from pipeline.hearing.audio import decode_audio
+def real_rows(transcriber, threads):
+    import real_speakers
 
-    return decode_audio(folder / "sample.wav"), read_rttm(rttm)
+    rows = []
+    for clip in real_speakers.clips(ROOT / "build" / "speaker-data"):
+        row = run_one(transcriber, clip.samples, clip.reference, threads, with_roles=False)
+        forced = diarize(clip.samples, num_speakers=clip.speakers, threads=threads)
+        scored = diarization_error_rate(clip.reference, [(t.start, t.end, t.speaker) for t in forced.turns], collar=0.25)
+        row.update(set=clip.part, name=clip.name, true_speakers=clip.speakers, forced_errors=scored.der * scored.total,
+                   forced_found=len(forced.voices))
+        rows.append(row)
+        print(f"{clip.part} {clip.name}: {clip.speakers} speakers, found {row['speakers']}, DER {row['der']:.2f}", file=sys.stderr)
+    return rows
+
+
+def print_real(rows):
+    print("| part | clips (speech) | DER | missed / false alarm / confusion | count within +-1 (multi-speaker) | "
+          "DER, true count forced | forced count honoured | diarization CPU / Whisper CPU |")
+    print("|---|---|---|---|---|---|---|---|")
+    for part in ("DEV", "HELD-BACK"):
+        group = [r for r in rows if r["set"] == part]
+        scored = sum(r["scored"] for r in group)
+        multi = [r for r in group if r["true_speakers"] > 1]
+        print(f"| {part} | {len(group)} ({scored:.0f} s) | {pooled_der(group):.3f} | "
+              f"{sum(r['missed'] for r in group) / scored:.3f} / {sum(r['false_alarm'] for r in group) / scored:.3f} / "
+              f"{sum(r['confusion'] for r in group) / scored:.3f} | {sum(abs(r['speakers'] - r['true_speakers']) <= 1 for r in multi)}/{len(multi)} | "
+              f"{sum(r['forced_errors'] for r in group) / scored:.3f} | {sum(r['forced_found'] == r['true_speakers'] for r in group)}/{len(group)} | "
+              f"{sum(r['diarize_s'] for r in group) / sum(r['transcribe_s'] for r in group):.0%} |")
+    print("\nPer clip: " + ", ".join(f"{r['name']} {r['true_speakers']}->{r['speakers']} {r['der']:.2f}" for r in rows))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-length", type=int, default=4, help="interviews per turn length (half with voices swapped)")
+    parser.add_argument("--per-length", type=int, default=4, help="generated interviews per turn length (half with voices swapped)")
+    parser.add_argument("--real-only", action="store_true", help="only the real recordings (no tts extra needed)")
+    parser.add_argument("--threads", type=int, default=1, help="threads for Whisper and for the speaker models alike")
     parser.add_argument("--json", help="also write every row to this file")
     args = parser.parse_args()
-
-    import make_examples
 
     from pipeline.hearing.transcribe import make_transcriber
 
     settings = Settings()
+    settings.transcribe.threads = args.threads
     transcriber = make_transcriber(settings.transcribe)
-    shared_encoder()  # load once, outside the timings, as ingest does
+    shared_models()  # load once, outside the timings, as ingest does
     transcribe(transcriber, np.zeros(SR, dtype=np.float32))
+    rows = real_rows(transcriber, args.threads)
+    print("Real recordings (DEV tuned on, HELD-BACK never):")
+    print_real(rows)
+    if not args.real_only:
+        rows += generated_rows(transcriber, args.threads, args.per_length)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+def generated_rows(transcriber, threads, per_length):
+    import make_examples
+
     voices = make_examples.Voices()
     rows = []
     for index, (name, (sentences, openers, gap)) in enumerate(TURN_LENGTHS.items()):
-        for n in range(args.per_length):
+        for n in range(per_length):
             rng = np.random.default_rng(1000 * index + n)
             lines = script(rng, sentences, openers)
             samples, reference = synthesize(voices, lines, swap=bool(n % 2), gap=gap, seed=1000 * index + n)
-            row = run_one(transcriber, samples, reference)
+            row = run_one(transcriber, samples, reference, threads)
             row.update(set=name, swapped=bool(n % 2), mean_turn_s=float(np.mean([b - a for a, b, _ in reference])))
             rows.append(row)
             print(f"{name} #{n}: DER {row['der']:.2%}, wrong roles {row['wrong_words']}/{row['words']}", file=sys.stderr)
-
-    with tempfile.TemporaryDirectory() as folder:
-        samples, reference = pyannote_sample(Path(folder))
-    call = run_one(transcriber, samples, reference, with_roles=False)
-    call.update(set="pyannote sample call (real, 2 speakers)")
-    rows.append(call)
-
-    print("| audio | recordings | mean turn | DER (0.25 s collar) | missed / false alarm / confusion | wrong-role words | diarization / transcription time |")
+    print("\nGenerated two-voice interviews (regression tests, not a measure):")
+    print("| audio | recordings | mean turn | DER (0.25 s collar) | missed / false alarm / confusion | wrong-role words | diarization / transcription CPU |")
     print("|---|---|---|---|---|---|---|")
-    for name in list(TURN_LENGTHS) + [call["set"]]:
+    for name in TURN_LENGTHS:
         group = [r for r in rows if r["set"] == name]
-        der = pooled_der(group)
-        words = sum(r.get("words", 0) for r in group)
-        wrong = sum(r.get("wrong_words", 0) for r in group)
-        roles = f"{wrong}/{words} = {wrong / words:.1%}" if words else "n/a"
-        mean_turn = np.mean([r["mean_turn_s"] for r in group]) if "mean_turn_s" in group[0] else None
-        print(f"| {name} | {len(group)} ({sum(r['seconds'] for r in group):.0f} s) | "
-              f"{f'{mean_turn:.1f} s' if mean_turn else 'see rttm'} | {der:.1%} (worst {max(r['der'] for r in group):.1%}) | "
+        words = sum(r["words"] for r in group)
+        wrong = sum(r["wrong_words"] for r in group)
+        print(f"| {name} | {len(group)} ({sum(r['seconds'] for r in group):.0f} s) | {np.mean([r['mean_turn_s'] for r in group]):.1f} s | "
+              f"{pooled_der(group):.1%} (worst {max(r['der'] for r in group):.1%}) | "
               f"{sum(r['missed'] for r in group):.1f} / {sum(r['false_alarm'] for r in group):.1f} / {sum(r['confusion'] for r in group):.1f} s | "
-              f"{roles} | {sum(r['diarize_s'] for r in group):.1f} s / {sum(r['transcribe_s'] for r in group):.1f} s |")
-    generated = [r for r in rows if "words" in r]
-    print(f"\nAll generated: DER {pooled_der(generated):.2%}, wrong roles {sum(r['wrong_words'] for r in generated)}/{sum(r['words'] for r in generated)} words; "
-          f"diarization took {sum(r['diarize_s'] for r in rows) / sum(r['transcribe_s'] for r in rows):.0%} of transcription time")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+              f"{wrong}/{words} = {wrong / words:.1%} | {sum(r['diarize_s'] for r in group):.1f} s / {sum(r['transcribe_s'] for r in group):.1f} s |")
+    print(f"\nAll generated: DER {pooled_der(rows):.2%}, wrong roles {sum(r['wrong_words'] for r in rows)}/{sum(r['words'] for r in rows)} words; "
+          f"diarization CPU {sum(r['diarize_s'] for r in rows) / sum(r['transcribe_s'] for r in rows):.0%} of transcription CPU")
+    return rows
 
 
 if __name__ == "__main__":

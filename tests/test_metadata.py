@@ -40,7 +40,7 @@ def test_no_metadata_is_empty(tmp_path):
         ("title: A\nkind: webinar\n", "kind 'webinar'"),
         ("date: 14/03/2026\n", "YYYY-MM-DD"),
         ("compnay: Acme\n", "unknown metadata key 'compnay'"),
-        ("num_speakers: 9\n", "1 to 6"),
+        ("num_speakers: 9\n", "1 to 8"),
         ("- just\n- a list\n", "mapping"),
     ],
 )

@@ -13,9 +13,11 @@ SAMPLE_RATE = 16_000
 SILENCE_PEAK = 0.001
 
 
-def decode_audio(path: str | Path) -> np.ndarray:
+def decode_audio(path: str | Path, *, stereo: bool = False) -> np.ndarray:
     """The recording's first audio track as 16 kHz mono float32 samples in [-1, 1].
 
+    With stereo=True a two-channel track comes back as (2, samples), left and right, so speakers
+    recorded on separate channels can be told apart; any other track is still mono (1-D).
     Raises RecordingError with a one-line reason for empty, corrupt, non-audio or silent files.
     """
     import av
@@ -32,7 +34,8 @@ def decode_audio(path: str | Path) -> np.ndarray:
         if not container.streams.audio:
             raise RecordingError(path, "has no audio track")
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        two = stereo and stream.codec_context.channels == 2
+        resampler = av.AudioResampler(format="flt", layout="stereo" if two else "mono", rate=SAMPLE_RATE)
         try:
             for frame in container.decode(stream):
                 frame.pts = None  # let the resampler ignore gaps in damaged timestamps
@@ -43,6 +46,8 @@ def decode_audio(path: str | Path) -> np.ndarray:
         except av.FFmpegError as exc:
             raise RecordingError(path, f"corrupt audio data ({_reason(exc)}); re-export or re-download it") from exc
     samples = pieces.join()
+    if two:  # packed frames interleave left and right: a (2, samples) view, no copy
+        samples = samples.reshape(-1, 2).T
     if samples.size < SAMPLE_RATE // 10:
         raise RecordingError(path, "contains no audio (under 0.1 s decoded)")
     peak = max(float(samples.max()), -float(samples.min()))  # np.abs would copy all the audio

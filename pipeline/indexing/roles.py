@@ -29,16 +29,21 @@ def speaker_order(transcript: Transcript) -> list[str]:
     return list(dict.fromkeys(s.speaker for s in transcript.segments if s.speaker))
 
 
-def infer_roles(transcript: Transcript, *, kind: str | None = None) -> dict[str, str]:
+def infer_roles(transcript: Transcript, *, kind: str | None = None) -> dict[str, str | None]:
     """interviewer/customer (podcast: host/guest) per speaker, from who asks and who talks.
 
     The asker is the speaker with the highest share of question sentences, less half their share
     of all words: interviewers ask most of the questions and say the least. Everyone else answers.
+    When the diarizer was not confident (one voice found, voices too close, no speech found) no
+    speaker gets a role: search then down-weights question sentences instead of trusting a role
+    that would file the interviewer's questions as customer quotes.
     """
     asker_role, answer_role = roles_for(kind)
     order = speaker_order(transcript)
     if not order:
         return {}
+    if (transcript.diarization or {}).get("confident") is False:
+        return dict.fromkeys(order)
     if len(order) == 1:
         return {order[0]: answer_role}
     questions = dict.fromkeys(order, 0)
@@ -98,7 +103,7 @@ def people(transcript: Transcript, meta: dict[str, Any]) -> dict[str, Person]:
     if any(found[l].role == asker_role for l in explicit_roles):
         # Metadata says who asks: every speaker it does not name answers.
         for label, person in found.items():
-            if label not in explicit_roles and person.role == asker_role:
+            if label not in explicit_roles and person.role in (asker_role, None):
                 person.role = answer_role
     return found
 

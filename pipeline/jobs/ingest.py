@@ -20,6 +20,7 @@ from pathlib import Path
 from pipeline.config import Settings
 from pipeline.crash import crash_point
 from pipeline.errors import HeardError, RecordingError
+from pipeline.hearing.speakers.diarize import METHOD as DIARIZER
 from pipeline.indexing.store import check_model
 from pipeline.jobs import changes
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, catalog_path, now
@@ -138,7 +139,9 @@ class Run:
             # Metadata and a transcript file beside the recording shape its index too.
             meta = state.metadata.for_recording(path)
             count = meta.get("num_speakers") or state.settings.speakers.count
-            companion = changes.companion_fingerprint(path, meta, count if state.settings.speakers.diarize else "off")
+            # The diarizer's method is part of it: a new diarizer re-diarizes (never re-transcribes) once.
+            wanted = [count, DIARIZER] if state.settings.speakers.diarize else "off"
+            companion = changes.companion_fingerprint(path, meta, wanted)
             same_companion = entry is not None and entry.companion == companion
             if (
                 entry

@@ -48,6 +48,7 @@ class IngestSummary(RunSummary):
     transcribed: int = 0  # Whisper runs this time
     stale: int = 0  # transcripts made with other transcription settings, kept (see --retranscribe)
     reindex_needed: int = 0  # recordings indexed with other chunking settings (see `heard reindex`)
+    speakers_unsure: int = 0  # diarized this run without confidence: no roles given (transcript's diarization.reason)
     chunks_written: int = 0
     chunks_removed: int = 0
     feeds_checked: int = 0  # podcast feeds asked for

@@ -110,6 +110,8 @@ class Transcription:
         audio = recording.path if recording.has_audio else None
         if not ensure_diarized(transcript, audio, num_speakers=count, threads=speakers.threads):
             return False
+        if transcript.diarization and transcript.diarization.get("confident") is False:
+            self.state.summary.speakers_unsure += 1
         self._save(transcript)
         return True
 

@@ -163,8 +163,8 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
         meta["speakers"] = _speakers(data["speakers"], source)
     if data.get("num_speakers") not in (None, ""):
         count = data["num_speakers"]
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 6:
-            raise RecordingError(source, f"num_speakers must be a whole number from 1 to 6, got {count!r}")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 8:
+            raise RecordingError(source, f"num_speakers must be a whole number from 1 to 8, got {count!r}")
         meta["num_speakers"] = count
     return meta
 

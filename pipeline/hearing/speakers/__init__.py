@@ -1,4 +1,6 @@
-"""Who spoke when, from the audio alone: features.py (mel frames) -> encoder.py (a voice vector per
-window) -> clustering.py (windows into speakers) -> diarize.py (speaker turns) -> assign.py (each
-word to its speaker). der.py scores turns against a reference (diarization error rate).
+"""Who spoke when, from the audio alone: segmentation.py (up to three voices per 10 s window,
+pyannote segmentation-3.0) -> encoder.py (a CAM++ voice vector per window's voice, on features.py's
+fbank) -> clustering.py (voices into speakers across windows) -> diarize.py (speaker turns, voices,
+confidence; stereo channel-per-person) -> assign.py (each word to its speaker). der.py scores turns
+against a reference (diarization error rate).
 """

@@ -66,11 +66,12 @@ def diarization_error_rate(reference: list[Turn], hypothesis: list[Turn], collar
     return DERResult(der, missed * STEP, false_alarm * STEP, confusion * STEP, total * STEP)
 
 
-def read_rttm(text: str) -> list[Turn]:
+def read_rttm(text: str, uri: str | None = None) -> list[Turn]:
+    """SPEAKER lines of an RTTM file as turns; only those of one recording (`uri`) when given."""
     turns = []
     for line in text.splitlines():
         fields = line.split()
-        if fields and fields[0] == "SPEAKER":
+        if fields and fields[0] == "SPEAKER" and (uri is None or fields[1] == uri):
             start, duration = float(fields[3]), float(fields[4])
             turns.append((start, start + duration, fields[7]))
     return turns
