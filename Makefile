@@ -68,6 +68,8 @@ examples: $(VENV)/.installed-test
 # ingested into build/devset-hard-data/ (about 6 min the first time), then each half is measured in
 # all three modes and printed as one table by query kind (recall@5, recall@10, MRR). Report the
 # held-out half; tune on the other.
+# Then heard themes on both (scripts/themes_eval.py, docs/benchmarks.md "Themes"): ARI against the
+# labeled topics, topics held by one theme, topics named by their theme's label, answers left out.
 DEVSET := build/devset
 DEVSET_HARD := build/devset-hard
 eval: $(VENV)/.installed-test
@@ -82,6 +84,9 @@ eval: $(VENV)/.installed-test
 	  $(BIN)/heard --data-dir build/devset-hard-data eval $(DEVSET_HARD)/queries-$$split.yaml --mode all --format json \
 	    > $(DEVSET_HARD)/eval-$$split.json || exit 1; done
 	$(BIN)/python scripts/devset_report.py $(DEVSET_HARD)/eval-tune.json $(DEVSET_HARD)/eval-heldout.json
+	$(BIN)/python scripts/themes_eval.py --data-dir build/devset-data --truth $(DEVSET)/truth --name first
+	$(BIN)/python scripts/themes_eval.py --data-dir build/devset-hard-data --topics $(DEVSET_HARD)/topics.json \
+	  --queries $(DEVSET_HARD)/queries.yaml --name hard
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md

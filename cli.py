@@ -247,6 +247,40 @@ def _reporter(quiet: bool):
             reporter.close()
 
 
+def filter_options(command):
+    """The filters of `heard search` and `heard themes`, as options; _filters() turns them into SearchFilters."""
+    options = [
+        click.option("--role", type=click.Choice(ROLES, case_sensitive=False), help="Only quotes by speakers in this role."),
+        click.option("--speaker", help="Only quotes by this speaker (name as shown in hits, any case)."),
+        click.option("--company", help="Only recordings of this company (any case)."),
+        click.option("--segment", help="Only recordings of this customer segment (any case)."),
+        click.option("--tag", "tags", multiple=True, help="Only recordings with this tag; repeat to require several."),
+        click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or after YYYY-MM-DD."),
+        click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or before YYYY-MM-DD."),
+        click.option("--recording", help="Only this recording: its id, or the path of the file."),
+        click.option("--show", help="Only episodes of this podcast (its name as hits show it, any case)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _filters(*, role, speaker, company, segment, tags, since, until, recording, show):
+    from pipeline.finding.filters import SearchFilters, recording_id_of
+
+    return SearchFilters(
+        role=role,
+        speaker=speaker,
+        company=company,
+        segment=segment,
+        tags=tuple(tags),
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        recording=recording_id_of(recording) if recording else None,
+        show=show,
+    )
+
+
 @main.command()
 @click.argument("query")
 @click.option("-k", "--top", "k", type=click.IntRange(1, MAX_K), default=None, help="How many quotes [default: search.k, 5].")
@@ -258,42 +292,21 @@ def _reporter(quiet: bool):
     help="At most N quotes from one recording [default: search.per_recording, no cap].",
 )
 @click.option("--group", is_flag=True, help="Group the quotes by recording (json: a list of recordings with their hits).")
-@click.option("--role", type=click.Choice(ROLES, case_sensitive=False), help="Only quotes by speakers in this role.")
-@click.option("--speaker", help="Only quotes by this speaker (name as shown in hits, any case).")
-@click.option("--company", help="Only recordings of this company (any case).")
-@click.option("--segment", help="Only recordings of this customer segment (any case).")
-@click.option("--tag", "tags", multiple=True, help="Only recordings with this tag; repeat to require several.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or after YYYY-MM-DD.")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or before YYYY-MM-DD.")
-@click.option("--recording", help="Only this recording: its id, or the path of the file.")
-@click.option("--show", help="Only episodes of this podcast (its name as hits show it, any case).")
+@filter_options
 @click.pass_context
-def search(
-    ctx, query, k, output_format, per_recording, group, role, speaker, company, segment, tags, since, until, recording, show
-):
+def search(ctx, query, k, output_format, per_recording, group, **filter_values):
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
     Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
     """
     from pipeline.finding import formats
-    from pipeline.finding.filters import SearchFilters, recording_id_of
     from pipeline.finding.hits import group_by_recording
     from pipeline.finding.search import search as run_search
 
     settings = _settings(ctx)
     with user_errors():
-        filters = SearchFilters(
-            role=role,
-            speaker=speaker,
-            company=company,
-            segment=segment,
-            tags=tuple(tags),
-            since=since.date() if since else None,
-            until=until.date() if until else None,
-            recording=recording_id_of(recording) if recording else None,
-            show=show,
-        )
+        filters = _filters(**filter_values)
         hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
     if group and output_format != "csv":
         groups = group_by_recording(hits)
@@ -314,6 +327,50 @@ def search(
         click.echo(formats.hits_to_csv(hits), nl=False)
     else:
         formats.print_hits_table(hits, query)
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
+@click.option(
+    "--min-recordings",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Only themes that come up in at least N recordings.",
+)
+@click.option(
+    "--quotes",
+    "shown",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Quotes shown per theme in the table and md (json and csv carry them all).",
+)
+@filter_options
+@click.pass_context
+def themes(ctx, query, output_format, min_recordings, shown, **filter_values):
+    """What customers talk about: their quotes across all recordings, grouped into themes.
+
+    Each theme has a label (key phrases of its quotes), how many recordings and companies mention it,
+    and its quotes, most representative first. With QUERY, only the quotes that answer it; the
+    filters of `heard search` narrow the recordings. Kept in the data dir until the index changes.
+    """
+    from pipeline.finding import formats
+    from pipeline.finding.themes import find_themes
+
+    settings = _settings(ctx)
+    with user_errors():
+        found = find_themes(settings, query=query, filters=_filters(**filter_values), min_recordings=min_recordings)
+    title = f"Themes in the answers to “{query}”" if query else "Themes across all recordings"
+    if output_format == "json":
+        click.echo(formats.themes_to_json(found))
+    elif output_format == "md":
+        click.echo(formats.themes_to_markdown(found, title, quotes=shown))
+    elif output_format == "csv":
+        click.echo(formats.themes_to_csv(found), nl=False)
+    else:
+        formats.print_themes_table(found, title, quotes=shown)
 
 
 @main.command("eval")

@@ -94,6 +94,22 @@ class SearchSettings:
 
 
 @dataclass
+class ThemesSettings:
+    # k-means tries min_themes..max_themes groups and keeps the number with the best silhouette.
+    min_themes: int = 4
+    max_themes: int = 30
+    # A group of fewer quotes is not a theme: its quotes join the closest theme if similar enough.
+    min_quotes: int = 2
+    attach_similarity: float = 0.3
+    # A customer's line this close to a greeting, thanks or self-introduction, or shorter than
+    # min_words, is small talk and joins no theme.
+    small_talk_similarity: float = 0.45
+    min_words: int = 4
+    # Key phrases in a theme's label.
+    label_terms: int = 3
+
+
+@dataclass
 class Settings:
     data_dir: Path = field(default_factory=Path.cwd)
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
@@ -102,6 +118,7 @@ class Settings:
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    themes: ThemesSettings = field(default_factory=ThemesSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     feeds: FeedsSettings = field(default_factory=FeedsSettings)
     config_file: Path | None = None

@@ -56,6 +56,22 @@ def test_api_search_returns_the_customers_quote_with_a_link_that_plays_it(web_se
     assert status == 200 and b'class="line"' in page and b'class="line quote"' not in page
 
 
+def test_api_themes_are_the_cli_themes_with_links_that_play_them(web_server, web_data, test_config):
+    found = get_json(web_server, "/api/themes")
+    cli = json.loads(run_heard(["themes", "--format", "json"], web_data.data_dir, test_config).stdout)
+    assert [(t["label"], [q["chunk_id"] for q in t["quotes"]]) for t in found["themes"]] == [
+        (t["label"], [q["chunk_id"] for q in t["quotes"]]) for t in cli["themes"]]
+    quote = found["themes"][0]["quotes"][0]
+    assert quote["media"] == f"{web_server.url}/media/{quote['recording_id']}"
+    assert quote["link"].startswith(f"{web_server.url}/recordings/{quote['recording_id']}?t=")
+    wide = get_json(web_server, "/api/themes?min=2")["themes"]
+    assert wide == [t for t in found["themes"] if t["recordings"] >= 2]
+    brightside = get_json(web_server, "/api/themes?company=Brightside+Health")["themes"]
+    assert {q["metadata"]["company"] for t in brightside for q in t["quotes"]} == {"Brightside Health"}
+    status, _, body = get(web_server, "/api/themes?min=many")
+    assert status == 422 and b"min" in body  # FastAPI checks the typed argument
+
+
 def test_api_lists_recordings_and_transcripts_by_segment(web_server, web_data):
     recordings = {r["id"]: r for r in get_json(web_server, "/api/recordings")}
     assert set(recordings) == set(web_data.ids.values())
@@ -69,7 +85,7 @@ def test_api_lists_recordings_and_transcripts_by_segment(web_server, web_data):
 
 def test_openapi_documents_the_api(web_server):
     spec = get_json(web_server, "/openapi.json")
-    assert {"/api/search", "/api/recordings", "/api/recordings/{recording_id}/transcript"} <= set(spec["paths"])
+    assert {"/api/search", "/api/themes", "/api/recordings", "/api/recordings/{recording_id}/transcript"} <= set(spec["paths"])
     status, _, docs = get(web_server, "/docs")
     assert status == 200 and b"swagger" in docs.lower()
 
@@ -176,6 +192,8 @@ def test_transcript_text_is_escaped_everywhere(web_server, web_data):
     assert escaped in results and b"<script>window.pwned" not in results and b"<img src=x" not in results
     markdown = get(web_server, "/export.md?" + query)[2].decode()
     assert "\\<script\\>" in markdown and "<script>" not in markdown
+    themes = get(web_server, "/themes?company=Brightside+Health")[2]
+    assert escaped in themes and b"<script>window.pwned" not in themes and b"<img src=x" not in themes
     # The query itself is echoed back on the page: escaped too.
     page = get(web_server, "/?" + urllib.parse.urlencode({"q": "<script>window.pwned = 3</script>"}))[2]
     assert b"<script>window.pwned = 3" not in page and b"&lt;script&gt;window.pwned = 3" in page
@@ -206,11 +224,12 @@ def test_an_empty_data_dir_says_how_to_ingest(tmp_path, test_config):
     from pipeline.config import load_settings
 
     with RunningServer(load_settings(test_config, tmp_path / "empty", environ={})) as server:
-        for path in ("/", "/?q=anything", "/recordings"):
+        for path in ("/", "/?q=anything", "/recordings", "/themes"):
             status, _, page = get(server, path)
             assert status == 200 and b'id="no-index"' in page and b"ingest FOLDER" in page, path
         status, _, body = get(server, "/api/search?q=anything")
         assert status == 409 and b"heard ingest" in body
+        assert get(server, "/api/themes")[0] == 409
         assert get(server, "/api/recordings")[2] == b"[]"
     assert not (tmp_path / "empty" / "index").exists()
 
@@ -221,7 +240,7 @@ def test_with_a_token_every_request_needs_it(web_data, test_config):
     rid = web_data.ids["acme-export.mp3"]
     with RunningServer(load_settings(test_config, web_data.data_dir, environ={}), token="s3cret-t0ken") as server:
         for path in ("/", "/?q=export", "/recordings", f"/recordings/{rid}", f"/media/{rid}", "/api/recordings",
-                     "/api/search?q=export", "/export.csv?q=export", "/docs", "/openapi.json", "/static/app.js",
+                     "/api/search?q=export", "/export.csv?q=export", "/themes", "/api/themes", "/docs", "/openapi.json", "/static/app.js",
                      "/?token=wrong", f"/media/{rid}?token=s3cret"):
             status, _, body = get(server, path)
             assert status == 401 and b"token" in body, path

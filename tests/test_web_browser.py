@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import urllib.parse
 
@@ -166,3 +167,38 @@ def test_markup_in_a_transcript_is_shown_as_text_and_never_runs(page, web_server
     page.wait_for_timeout(300)
     assert page.evaluate("window.pwned") is None
     assert page.locator(".transcript script, .transcript img, .card script").count() == 0
+
+
+def test_themes_view_plays_a_quote_filters_by_company_and_links_to_search(page, web_server):
+    page.goto(web_server.url + "/")
+    page.get_by_role("link", name="Themes").click()
+    page.wait_for_selector(".theme")
+    themes = page.locator(".theme")
+    assert themes.count() >= 3
+    assert "themes" in page.locator("#theme-count").inner_text()
+    counts = page.locator(".theme-counts").all_inner_texts()
+    assert all(re.match(r"\d+ recordings?, \d+ compan(y|ies), \d+ quotes?", c) for c in counts), counts
+
+    # A quote plays from its own start, as on the search page.
+    card = page.locator(".theme .card", has=page.locator("button.play")).first
+    start = float(card.get_attribute("data-start"))
+    card.get_by_role("button", name="Play from").click()
+    page.wait_for_function(
+        "([a, s]) => !a.paused && a.currentTime >= s && a.currentTime < s + 5",
+        arg=[card.locator("audio").element_handle(), start], timeout=20000,
+    )
+
+    # Filtered by company: only that company's quotes, and the filter stays in the URL.
+    page.locator("summary").first.click()
+    page.get_by_label("Company").fill("Brightside Health")
+    page.get_by_label("Company").press("Enter")
+    page.wait_for_selector(".theme")
+    assert "company=Brightside+Health" in page.url
+    assert set(page.locator(".theme .card .company").all_inner_texts()) == {"Brightside Health"}
+
+    # A theme's label leads to the search for it, with the same filter.
+    label = page.locator(".theme .theme-label").first.inner_text()
+    page.locator(".theme .theme-search").first.click()
+    page.wait_for_selector(".card")
+    assert page.get_by_role("searchbox").input_value() == label
+    assert "company=Brightside+Health" in page.url

@@ -224,3 +224,75 @@ def print_groups_table(groups: list[RecordingHits], query: str, console=None) ->
         return
     for group in groups:
         print_hits_table(group.hits, f"{query} — {group.title}", console)
+
+
+# Themes (heard themes) -------------------------------------------------------------------------
+# `themes` are pipeline.finding.themes.Theme objects; typed loosely to keep this module free of them.
+
+THEME_CSV_FIELDS = ("theme", "theme_recordings", "theme_companies", "rank", *CSV_FIELDS)
+
+
+def themes_to_json(themes) -> str:
+    """{"themes": [{"label", "recordings", "companies", "quotes": [hit, ...]}, ...]}"""
+    return json.dumps({"themes": [t.to_dict() for t in themes]}, ensure_ascii=False, indent=2)
+
+
+def _counts(theme) -> str:
+    companies = f", {theme.companies} {'company' if theme.companies == 1 else 'companies'}" if theme.companies else ""
+    recordings = "recording" if theme.recordings == 1 else "recordings"
+    return f"{theme.recordings} {recordings}{companies}, {len(theme.quotes)} quotes"
+
+
+def themes_to_markdown(themes, title: str, *, quotes: int | None = None) -> str:
+    lines = [f"## {title}", ""]
+    for number, theme in enumerate(themes, 1):
+        lines += [f"### {number}. {theme.label}", "", f"{_counts(theme)}", ""]
+        for hit in theme.quotes[:quotes]:
+            where = f" ({context(hit)})" if context(hit) else ""
+            lines.append(f"- > {hit.text}")
+            lines.append(f"  — {who(hit)}, *{hit.title}*{where} at {format_timestamp(hit.start)} (`{hit.recording}`)")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def themes_to_csv(themes) -> str:
+    """One row per quote, with its theme's label and counts before the columns of `heard search --format csv`."""
+    rows = io.StringIO(hits_to_csv([hit for theme in themes for hit in theme.quotes]))
+    reader = csv.DictReader(rows)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=THEME_CSV_FIELDS)
+    writer.writeheader()
+    quotes = iter(reader)
+    for theme in themes:
+        for rank, _ in enumerate(theme.quotes, 1):
+            writer.writerow(
+                {"theme": theme.label, "theme_recordings": theme.recordings, "theme_companies": theme.companies, "rank": rank}
+                | next(quotes)
+            )
+    return out.getvalue()
+
+
+def print_themes_table(themes, title: str, *, quotes: int = 3, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or Console()
+    if not themes:
+        console.print(f"No themes for {title}. Ingest some interviews, or try fewer filters.")
+        return
+    table = Table(title=title, show_lines=True, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("Theme")
+    table.add_column("Recordings", justify="right")
+    table.add_column("Companies", justify="right")
+    table.add_column(f"Most representative quotes (of {sum(len(t.quotes) for t in themes)})", ratio=1)
+    for number, theme in enumerate(themes, 1):
+        text = Text()
+        for hit in theme.quotes[:quotes]:
+            text.append(f"“{hit.text}”\n")
+            text.append(f"{hit.speaker or '?'}, {hit.title} at {format_timestamp(hit.start)}\n", style="dim")
+        if len(theme.quotes) > quotes:
+            text.append(f"+ {len(theme.quotes) - quotes} more", style="italic")
+        table.add_row(str(number), theme.label, str(theme.recordings), str(theme.companies), text)
+    console.print(table)

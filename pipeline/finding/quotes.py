@@ -56,15 +56,7 @@ class QuoteFinder:
         self.max_sentences = max_sentences or settings.search.quote_sentences
 
     def _load(self, recording_id: str) -> list[chunking.Sentence] | None:
-        path = transcripts.json_path(self.transcripts_dir, recording_id)
-        try:
-            key = (str(path), path.stat().st_mtime_ns)
-        except OSError:
-            return None
-        found = _SENTENCES.get(key)
-        if found is None:
-            found = _SENTENCES[key] = chunking.sentences(transcripts.load(path))
-        return found
+        return recording_sentences(self.transcripts_dir, recording_id)
 
     def sentences(self, recording_id: str) -> list[chunking.Sentence] | None:
         return self._load(recording_id)
@@ -97,8 +89,7 @@ class QuoteFinder:
 
     def _inside(self, chunk) -> tuple[list[chunking.Sentence], list[int]]:
         sentences = self.sentences(chunk.recording_id) or []
-        inside = [i for i, s in enumerate(sentences) if s.start >= chunk.start - 0.05 and s.end <= chunk.end + 0.05]
-        return sentences, inside
+        return sentences, inside_chunk(sentences, chunk)
 
     def best_sentence_cosine(self, chunk) -> float | None:
         """The cosine of the chunk's sentence closest to the query: a chunk is as relevant as its
@@ -138,18 +129,50 @@ class QuoteFinder:
 
     def span(self, recording_id: str, first: int, last: int) -> Quote:
         """The quote made of sentences first..last of a recording, with context either side."""
-        sentences = self._sentences(recording_id)
-        chosen = sentences[first : last + 1]
-        return Quote(
-            text=" ".join(s.text for s in chosen),
-            start=chosen[0].start,
-            end=chosen[-1].end,
-            speaker=chosen[0].speaker,
-            first=first,
-            last=last,
-            context_before=_context(reversed(sentences[:first]), before=True),
-            context_after=_context(sentences[last + 1 :], before=False),
-        )
+        return span(self._sentences(recording_id), first, last)
+
+
+def recording_sentences(transcripts_dir, recording_id: str) -> list[chunking.Sentence] | None:
+    """A recording's sentences from its transcript (cached while the file is unchanged); None without one."""
+    path = transcripts.json_path(transcripts_dir, recording_id)
+    try:
+        key = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+    found = _SENTENCES.get(key)
+    if found is None:
+        found = _SENTENCES[key] = chunking.sentences(transcripts.load(path))
+    return found
+
+
+def inside_chunk(sentences: list[chunking.Sentence], chunk) -> list[int]:
+    """The numbers of the sentences a chunk holds."""
+    return [i for i, s in enumerate(sentences) if s.start >= chunk.start - 0.05 and s.end <= chunk.end + 0.05]
+
+
+def span(sentences: list[chunking.Sentence], first: int, last: int) -> Quote:
+    """The quote made of sentences first..last, with context either side."""
+    chosen = sentences[first : last + 1]
+    return Quote(
+        text=" ".join(s.text for s in chosen),
+        start=chosen[0].start,
+        end=chosen[-1].end,
+        speaker=chosen[0].speaker,
+        first=first,
+        last=last,
+        context_before=_context(reversed(sentences[:first]), before=True),
+        context_after=_context(sentences[last + 1 :], before=False),
+    )
+
+
+def chunk_quote(transcripts_dir, chunk) -> Quote:
+    """The whole chunk as a quote, timed by its sentences, with context; the chunk itself when its
+    transcript is gone."""
+    sentences = recording_sentences(transcripts_dir, chunk.recording_id) or []
+    inside = inside_chunk(sentences, chunk)
+    if not inside:
+        return Quote(chunk.text, chunk.start, chunk.end, chunk.speaker, None, None)
+    return span(sentences, inside[0], inside[-1])
 
 
 def _context(neighbours, before: bool) -> str:

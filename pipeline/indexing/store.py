@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -260,6 +261,34 @@ class Store:
                 chunks += [_chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
                 if len(found["ids"]) < page:
                     return chunks
+
+    def chunks_with_vectors(self, where: dict[str, Any] | None = None, page: int = 5000) -> tuple[list[Chunk], np.ndarray]:
+        """Every live chunk that matches `where`, with its stored vector (rows in the same order)."""
+        chunks: list[Chunk] = []
+        vectors: list[np.ndarray] = []
+        with _chroma_errors(self.where):
+            while True:
+                found = self._collection.get(
+                    where=live(where), include=["documents", "metadatas", "embeddings"], limit=page, offset=len(chunks)
+                )
+                chunks += [_chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+                vectors += [np.asarray(e, dtype=np.float32) for e in found["embeddings"]]
+                if len(found["ids"]) < page:
+                    return chunks, np.stack(vectors) if vectors else np.zeros((0, self.dimension or 0), dtype=np.float32)
+
+    def fingerprint_lines(self, page: int = 5000) -> list[str]:
+        """One line per live chunk (id, text, metadata), sorted: equal lists mean an unchanged index,
+        whatever order it was written in. Cheaper than the chunks themselves: no vectors."""
+        lines: list[str] = []
+        with _chroma_errors(self.where):
+            while True:
+                found = self._collection.get(where=live(None), include=["documents", "metadatas"], limit=page, offset=len(lines))
+                lines += [
+                    f"{i}\t{d}\t{json.dumps(m, sort_keys=True)}\n"
+                    for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])
+                ]
+                if len(found["ids"]) < page:
+                    return sorted(lines)
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:

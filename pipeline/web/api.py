@@ -39,6 +39,31 @@ def api_search(
     return {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
 
 
+@router.get("/themes", summary="What customers talk about: their quotes grouped into themes, as `heard themes`")
+def api_themes(
+    request: Request,
+    q: str | None = None,
+    company: str | None = None,
+    segment: str | None = None,
+    show: str | None = None,
+    tag: list[str] = Query(default=[]),
+    since: str | None = None,
+    until: str | None = None,
+    min: int = 1,
+):
+    # The typed arguments document the API; the values are parsed the same way as the page's.
+    library = request.app.state.library
+    query = params.parse(request.query_params)
+    min_recordings = params.min_recordings(request.query_params, query)
+    if query.errors:
+        raise HTTPException(400, "; ".join(query.errors))
+    themes, problem = views.run_themes(library, query, min_recordings)
+    if problem == "no-index":
+        raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
+    base = str(request.base_url).rstrip("/")
+    return {"themes": [{**t, "quotes": [views.hit_view(library, h, base) for h in t["quotes"]]} for t in themes]}
+
+
 @router.get("/recordings", summary="Every transcribed recording")
 def api_recordings(request: Request) -> list[dict[str, Any]]:
     base = hosts.base_url(request)

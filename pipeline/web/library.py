@@ -24,6 +24,7 @@ from pipeline.sources.metadata import for_recording
 from pipeline.transcripts import Transcript
 
 if TYPE_CHECKING:
+    from pipeline.finding.themes import Theme
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.store import Store
 
@@ -95,6 +96,15 @@ class Library:
         with self._lock:
             store, embedder = self._open()
             return search(query, self.settings, k=k, filters=filters, embedder=embedder, store=store)
+
+    def themes(self, query: str | None, filters: SearchFilters, min_recordings: int) -> list[Theme]:
+        from pipeline.finding.themes import find_themes
+
+        with self._lock:
+            store, embedder = self._open()
+            return find_themes(
+                self.settings, query=query, filters=filters, min_recordings=min_recordings, embedder=embedder, store=store
+            )
 
     # Transcripts and media ------------------------------------------------------------------
     def transcript(self, recording_id: str) -> Transcript | None:

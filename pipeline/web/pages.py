@@ -34,6 +34,27 @@ def search_page(request: Request):
     )
 
 
+@router.get("/themes", response_class=HTMLResponse)
+def themes_page(request: Request):
+    library = request.app.state.library
+    query = params.parse(request.query_params)
+    min_recordings = params.min_recordings(request.query_params, query)
+    themes, problem = views.run_themes(library, query, min_recordings)
+    return render(
+        request,
+        "themes.html",
+        request=query,
+        themes=[{**theme, "quotes": [views.hit_view(library, h) for h in theme["quotes"]]} for theme in themes],
+        no_index=problem == "no-index",
+        min_recordings=min_recordings,
+        shown=THEME_QUOTES_SHOWN,
+    )
+
+
+# Quotes a theme shows at once; the rest open under "N more quotes".
+THEME_QUOTES_SHOWN = 3
+
+
 @router.get("/recordings", response_class=HTMLResponse)
 def recordings_page(request: Request):
     library = request.app.state.library

@@ -85,3 +85,15 @@ def parse(params) -> SearchRequest:
         except ValueError:
             request.errors.append(f"k '{raw_k}' is not a number of results")
     return request
+
+
+def min_recordings(params, request: SearchRequest) -> int:
+    """The themes page's "in at least N recordings" (?min=N); a bad value becomes a message."""
+    raw = (params.get("min") or "").strip()
+    if not raw:
+        return 1
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        request.errors.append(f"min '{raw}' is not a number of recordings")
+        return 1

@@ -33,6 +33,17 @@ def run_search(library: Library, request: params.SearchRequest) -> tuple[list[Hi
         return [], "no-index"
 
 
+def run_themes(library: Library, request: params.SearchRequest, min_recordings: int) -> tuple[list[dict[str, Any]], str | None]:
+    """Themes (label, recordings, companies, quotes as Hits), or none and the reason ("no-index")."""
+    if request.errors:
+        return [], None
+    try:
+        found = library.themes(request.query or None, request.filters, min_recordings)
+    except IndexMissingError:
+        return [], "no-index"
+    return [{"label": t.label, "recordings": t.recordings, "companies": t.companies, "quotes": t.quotes} for t in found], None
+
+
 def hit_view(library: Library, hit: Hit, base: str = "") -> dict[str, Any]:
     """A hit with the links a card needs: its transcript at the quote, its audio, its tags."""
     tags = hit.metadata.get("tags") or []

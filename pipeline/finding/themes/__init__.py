@@ -1,0 +1,127 @@
+"""What customers talk about: their quotes across all interviews, grouped into themes.
+
+1. The quotes: every chunk a customer or guest said (units.py), or with a question only those that
+   answer it (answers.py), narrowed by search's filters; small talk and one-word answers are left out.
+2. Grouped by their indexed vectors (grouping.py): no model runs again, so themes cost one pass over
+   the index's vectors, and the same index gives the same themes whatever the order of ingest.
+3. Labeled by the key phrases their quotes share (labels.py); quotes most representative first;
+   themes by how many recordings mention them.
+4. Kept in the data dir (cache.py) until the index changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.finding.filters import SearchFilters
+from pipeline.finding.hits import Hit
+
+
+@dataclass
+class Theme:
+    label: str  # key phrases of its quotes, "renewal, per seat, budget"
+    recordings: int  # how many recordings have a quote in it
+    companies: int  # how many companies (by the recordings' metadata)
+    quotes: list[Hit] = field(default_factory=list)  # most representative first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "recordings": self.recordings,
+            "companies": self.companies,
+            "quotes": [q.to_dict() for q in self.quotes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Theme:
+        return cls(data["label"], data["recordings"], data["companies"], [Hit(**q) for q in data["quotes"]])
+
+
+def find_themes(
+    settings: Settings,
+    *,
+    query: str | None = None,
+    filters: SearchFilters | None = None,
+    min_recordings: int = 1,
+    embedder=None,
+    store=None,
+) -> list[Theme]:
+    """The themes of the customers' quotes (of those answering `query`, when given) that pass
+    `filters`, by how many recordings mention them; those in fewer than `min_recordings` are left out.
+
+    `embedder` and `store` may be passed in by long-lived callers (the web app) to skip reloading.
+    """
+    from pipeline.finding.themes import cache
+    from pipeline.indexing.store import open_store
+
+    store = store or open_store(settings, create=False)
+    where = filters.where() if filters else None
+    name = cache.key(settings, store, query=query, where=where)
+    found = cache.read(settings, name)
+    if found is None:
+        found = [theme.to_dict() for theme in _compute(settings, query=query, filters=filters, embedder=embedder, store=store)]
+        cache.write(settings, name, found)
+    return [Theme.from_dict(theme) for theme in found if theme["recordings"] >= min_recordings]
+
+
+def _compute(settings: Settings, *, query: str | None, filters: SearchFilters | None, embedder, store) -> list[Theme]:
+    import numpy as np
+
+    from pipeline.finding.quotes import chunk_quote
+    from pipeline.finding.themes import answers, grouping, labels, units
+    from pipeline.indexing.embed import Embedder
+
+    options = settings.themes
+    embedder = embedder or Embedder(settings.embedding)
+    store.check_embedding_model(settings.embedding.model, embedder.dimension, record=False)
+    chunks, vectors = store.chunks_with_vectors(filters.where() if filters else None)
+    keep = [i for i, chunk in enumerate(chunks) if units.is_answer(chunk)]
+    if query:
+        allowed = answers.answering_chunk_ids(query, settings, filters=filters, embedder=embedder, store=store)
+        keep = [i for i in keep if chunks[i].id in allowed]
+    # Ids are content hashes and chunk numbers: this order does not depend on the order of ingest.
+    keep.sort(key=lambda i: (chunks[i].recording_id, chunks[i].index))
+    chunks, vectors = [chunks[i] for i in keep], vectors[keep] if keep else vectors[:0]
+    talk = units.small_talk(chunks, vectors, embedder, similarity=options.small_talk_similarity, min_words=options.min_words)
+    substantive = np.flatnonzero(~talk).tolist()
+    chunks, vectors = [chunks[i] for i in substantive], vectors[substantive]
+    groups = grouping.group(vectors, options)
+    names = labels.labels([c.text for c in chunks], groups, [c.recording_id for c in chunks], terms=options.label_terms)
+    themes = []
+    for rows, label in zip(groups, names):
+        closeness = vectors[rows] @ grouping.centre(vectors[rows])
+        quotes = [
+            _hit(chunks[row], chunk_quote(settings.transcripts_dir, chunks[row]), float(c)) for row, c in zip(rows, closeness)
+        ]
+        themes.append(
+            Theme(
+                label=label,
+                recordings=len({c.recording_id for c in (chunks[row] for row in rows)}),
+                companies=len(
+                    {str(c.metadata["company"]).casefold() for c in (chunks[r] for r in rows) if c.metadata.get("company")}
+                ),
+                quotes=quotes,
+            )
+        )
+    return sorted(themes, key=lambda t: (-t.recordings, -len(t.quotes), t.label))
+
+
+def _hit(chunk, quote, closeness: float) -> Hit:
+    """A quote as search returns it; its score is its closeness to the theme's centre."""
+    return Hit(
+        text=quote.text,
+        recording=chunk.recording,
+        recording_id=chunk.recording_id,
+        title=chunk.title,
+        start=quote.start,
+        end=quote.end,
+        speaker=chunk.speaker,
+        score=round(closeness, 4),
+        chunk_id=chunk.id,
+        role=chunk.role,
+        metadata=chunk.metadata,
+        context_before=quote.context_before,
+        context_after=quote.context_after,
+    )
