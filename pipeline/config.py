@@ -89,6 +89,9 @@ class SearchSettings:
     question_weight: float = 0.1
     quote_sentences: int = 3
     per_recording: int = 0
+    # search_all (--all): every quote whose fused score reaches the cutoff, from this many candidates.
+    all_cutoff: float = 0.5
+    all_candidates: int = 200
 
 
 @dataclass
