@@ -249,6 +249,12 @@ def _reporter(quiet: bool):
     help="At most N quotes from one recording [default: search.per_recording, no cap].",
 )
 @click.option("--group", is_flag=True, help="Group the quotes by recording (json: a list of recordings with their hits).")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every quote that answers, not the best k: all whose score reaches search.all_cutoff, with a count line.",
+)
 @click.option("--role", type=click.Choice(ROLES, case_sensitive=False), help="Only quotes by speakers in this role.")
 @click.option("--speaker", help="Only quotes by this speaker (name as shown in hits, any case).")
 @click.option("--company", help="Only recordings of this company (any case).")
@@ -260,19 +266,39 @@ def _reporter(quiet: bool):
 @click.option("--show", help="Only episodes of this podcast (its name as hits show it, any case).")
 @click.pass_context
 def search(
-    ctx, query, k, output_format, per_recording, group, role, speaker, company, segment, tags, since, until, recording, show
+    ctx,
+    query,
+    k,
+    output_format,
+    per_recording,
+    group,
+    every,
+    role,
+    speaker,
+    company,
+    segment,
+    tags,
+    since,
+    until,
+    recording,
+    show,
 ):
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
     Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
+    --all lists every quote that answers and counts them: "pricing: 7 of 20 recordings, 9 quotes".
     """
     from pipeline.finding import formats
     from pipeline.finding.filters import SearchFilters, recording_id_of
     from pipeline.finding.hits import group_by_recording
+    from pipeline.finding.search import every_answer
     from pipeline.finding.search import search as run_search
 
+    if every and (k or per_recording):
+        raise click.UsageError("--all lists every answering quote: leave out -k and --per-recording")
     settings = _settings(ctx)
+    count_line = None
     with user_errors():
         filters = SearchFilters(
             role=role,
@@ -285,7 +311,14 @@ def search(
             recording=recording_id_of(recording) if recording else None,
             show=show,
         )
-        hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
+        if every:
+            answers = every_answer(query, settings, filters=filters)
+            hits, count_line = answers.hits, answers.count_line()
+        else:
+            hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
+    if count_line:
+        # JSON and CSV keep their schema on stdout; the count goes beside them on stderr.
+        click.echo(count_line, err=output_format in ("json", "csv"))
     if group and output_format != "csv":
         groups = group_by_recording(hits)
         if output_format == "json":

@@ -19,7 +19,7 @@ from pipeline.config import SearchSettings, Settings
 from pipeline.errors import ConfigError
 from pipeline.finding.filters import SearchFilters
 from pipeline.finding.fusion import reciprocal_rank_fusion, score_fusion, speech_weight
-from pipeline.finding.hits import Hit
+from pipeline.finding.hits import Answers, Hit
 from pipeline.indexing.chunking import Chunk
 
 MODES = ("hybrid", "dense", "keyword")
@@ -72,6 +72,23 @@ def search_all(
     ranking = _rank(query, settings, pool=options.all_candidates, filters=filters, embedder=embedder, store=store, mode=mode)
     ranking.ranked = [chunk_id for chunk_id in ranking.ranked if ranking.scored[chunk_id] >= cutoff]
     return _quote_hits(ranking, k=len(ranking.ranked), per_recording=0, max_sentences=options.quote_sentences)
+
+
+def every_answer(
+    query: str,
+    settings: Settings,
+    *,
+    filters: SearchFilters | None = None,
+    embedder=None,
+    store=None,
+) -> Answers:
+    """`search_all`'s hits with the count the CLI and the web page show: "pricing: 7 of 20 recordings, 9 quotes"."""
+    from pipeline.finding.query import topic
+    from pipeline.indexing.store import open_store
+
+    store = store or open_store(settings, create=False)
+    hits = search_all(query, settings, filters=filters, embedder=embedder, store=store)
+    return Answers(topic(query), hits, store.recording_count(filters.where() if filters else None))
 
 
 @dataclass

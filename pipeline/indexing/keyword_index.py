@@ -67,6 +67,9 @@ class KeywordIndex:
     def count(self) -> int:
         return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
+    def recording_count(self) -> int:
+        return self._db.execute("SELECT count(DISTINCT recording_id) FROM chunks").fetchone()[0]
+
     def replace_recording(self, recording_id: str, chunks: Iterable) -> None:
         """Make the recording's indexed chunks exactly `chunks` (objects with .id and .text)."""
         with self._db:

@@ -177,6 +177,13 @@ class Store:
         with _chroma_errors(self.where):
             return set(self._collection.get(where=live(where), include=[])["ids"])
 
+    def recording_count(self, where: dict[str, Any] | None = None) -> int:
+        """How many recordings have chunks that pass `where` (all of them: read from the keyword index)."""
+        if where is None:
+            self.sync_keywords()
+            return self.keywords.recording_count()
+        return len({chunk_id.rsplit(":", 1)[0] for chunk_id in self.ids_where(where)})
+
     def sync_keywords(self) -> None:
         """Rebuild the keyword index from the collection when the two disagree in size.
 
