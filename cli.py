@@ -350,8 +350,13 @@ def search(
 )
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="Cut-off for the misses listed.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--answers",
+    is_flag=True,
+    help="Also measure `search --all` (every quote above search.all_cutoff): precision and recall over all labeled spans.",
+)
 @click.pass_context
-def eval_command(ctx, queries_file, mode, k, output_format):
+def eval_command(ctx, queries_file, mode, k, output_format, answers):
     """Measure search on labeled queries against the current index (ingests nothing).
 
     QUERIES.yaml lists queries, each with the spans that answer it:
@@ -365,6 +370,7 @@ def eval_command(ctx, queries_file, mode, k, output_format):
         queries = evaluation.load_queries(queries_file)
         modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
         reports = [evaluation.evaluate(queries, settings, mode=m) for m in modes]
+        every = {m: evaluation.evaluate_all(queries, settings, mode=m) for m in modes} if answers else {}
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -374,6 +380,7 @@ def eval_command(ctx, queries_file, mode, k, output_format):
                         "queries": len(r.results),
                         **r.averages,
                         "by_kind": r.by_kind(),
+                        **({"all_answers": _all_answers_json(every[r.mode])} if every else {}),
                         "misses": [
                             {"query": res.query.query, "missed": [s.__dict__ for s in missed]} for res, missed in r.misses(k)
                         ],
@@ -384,6 +391,12 @@ def eval_command(ctx, queries_file, mode, k, output_format):
         )
         return
     click.echo(evaluation.report_text(reports, k))
+    for report in every.values():
+        click.echo(evaluation.all_answers_line(report))
+
+
+def _all_answers_json(report) -> dict:
+    return {"cutoff": report.cutoff, "by_kind": report.by_kind()}
 
 
 @main.command()

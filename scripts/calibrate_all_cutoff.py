@@ -22,7 +22,7 @@ from pipeline.finding.search import search_all  # noqa: E402
 from pipeline.indexing.embed import Embedder  # noqa: E402
 from pipeline.indexing.store import open_store  # noqa: E402
 
-CUTOFFS = [round(0.30 + 0.025 * i, 3) for i in range(21)]
+CUTOFFS = [round(0.10 + 0.025 * i, 3) for i in range(25)]
 
 
 def f1(precision: float, recall: float) -> float:

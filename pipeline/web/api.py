@@ -32,11 +32,14 @@ def api_search(
         raise HTTPException(400, "q must not be empty")
     if query.errors:
         raise HTTPException(400, "; ".join(query.errors))
-    hits, problem = views.run_search(library, query)
+    hits, problem, answers = views.run_search(library, query)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
     base = str(request.base_url).rstrip("/")
-    return {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
+    found: dict = {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
+    if answers is not None:
+        found["count"] = {"line": answers.count_line(), "recordings": answers.recordings, "searched": answers.searched}
+    return found
 
 
 @router.get("/recordings", summary="Every transcribed recording")
