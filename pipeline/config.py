@@ -50,6 +50,9 @@ class EmbeddingSettings:
     batch_size: int = 32
     device: str = "cpu"
     runtime: str = "onnx"
+    # How an answer's vector carries the question before it: text (one text) or vector (mixed in).
+    question: str = "text"
+    question_weight: float = 0.35
 
 
 @dataclass
@@ -90,7 +93,7 @@ class SearchSettings:
     quote_sentences: int = 3
     per_recording: int = 0
     # search_all (--all): every quote whose fused score reaches the cutoff, from this many candidates.
-    all_cutoff: float = 0.5
+    all_cutoff: float = 0.35
     all_candidates: int = 200
 
 
@@ -148,6 +151,7 @@ def load_settings(
 _CHOICES = {
     ("transcribe", "executor"): ("local", "ray"),
     ("embedding", "runtime"): ("onnx", "sentence-transformers"),
+    ("embedding", "question"): ("text", "vector"),
 }
 
 

@@ -227,14 +227,23 @@ def judge(query: LabeledQuery, hits: list) -> QueryResult:
     return QueryResult(query, found, ranks, hits)
 
 
-def evaluate(queries: list[LabeledQuery], settings: Settings, *, mode: str | None = None, ks=KS, **search_options) -> EvalReport:
+def evaluate(
+    queries: list[LabeledQuery],
+    settings: Settings,
+    *,
+    mode: str | None = None,
+    ks=KS,
+    embedder=None,
+    store=None,
+    **search_options,
+) -> EvalReport:
     """Run every query against the current index; ingests nothing."""
     from pipeline.finding.search import search
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.store import Store
 
-    store = Store(settings.index_dir, settings.store.collection, create=False)
-    embedder = Embedder(settings.embedding)
+    store = store or Store(settings.index_dir, settings.store.collection, create=False)
+    embedder = embedder or Embedder(settings.embedding)
     started = time.monotonic()
     results = [
         judge(q, search(q.query, settings, k=max(ks), embedder=embedder, store=store, mode=mode, **search_options))
