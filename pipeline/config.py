@@ -52,7 +52,7 @@ class EmbeddingSettings:
     runtime: str = "onnx"
     # How an answer's vector carries the question before it: text (one text) or vector (mixed in).
     question: str = "text"
-    question_weight: float = 0.35
+    question_weight: float = 0.5
 
 
 @dataclass
