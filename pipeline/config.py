@@ -52,6 +52,9 @@ class EmbeddingSettings:
     batch_size: int = 32
     device: str = "cpu"
     runtime: str = "onnx"
+    # How an answer's vector carries the question before it: text (one text) or vector (mixed in).
+    question: str = "text"
+    question_weight: float = 0.5
 
 
 @dataclass
@@ -91,6 +94,9 @@ class SearchSettings:
     question_weight: float = 0.1
     quote_sentences: int = 3
     per_recording: int = 0
+    # search_all (--all): every quote whose fused score reaches the cutoff, from this many candidates.
+    all_cutoff: float = 0.35
+    all_candidates: int = 200
 
 
 @dataclass
@@ -164,6 +170,7 @@ def load_settings(
 _CHOICES = {
     ("transcribe", "executor"): ("local", "ray"),
     ("embedding", "runtime"): ("onnx", "sentence-transformers"),
+    ("embedding", "question"): ("text", "vector"),
 }
 
 

@@ -1,11 +1,12 @@
-"""Print the hard dev set's eval results as one table: split x mode x query kind.
+"""Print dev-set eval results as one table: dev set x split x mode x query kind.
 
-    heard eval build/devset-hard/queries-tune.yaml --mode all --format json > tune.json
-    heard eval build/devset-hard/queries-heldout.yaml --mode all --format json > heldout.json
-    python scripts/devset_report.py tune.json heldout.json
+    heard eval build/devset-hard/queries-tune.yaml --mode all --answers --format json > build/devset-hard/eval-tune.json
+    python scripts/devset_report.py build/devset/eval-all.json build/devset-hard/eval-tune.json build/devset-hard/eval-heldout.json
 
-Each file is named after its split (the stem). Prints recall@5, recall@10 and MRR for every kind, as a
-Markdown table for docs/benchmarks.md. The held-out split is the one to report; tune on the other.
+Each file is named after its split (`eval-<split>.json`) in its dev set's folder. Prints recall@5,
+recall@10 and MRR for every kind and, where `heard eval --answers` measured it, `search --all`'s
+precision, recall and hits per query, as a Markdown table for docs/benchmarks.md. For the hard set
+the held-out split is the one to report; tune on the other.
 """
 import argparse
 import json
@@ -14,15 +15,20 @@ from pathlib import Path
 METRICS = ("recall@5", "recall@10", "mrr")
 
 
-def rows(split: str, reports: list[dict]) -> list[str]:
+def cells(values: dict, every: dict | None) -> str:
+    out = [f"{values[m]:.3f}" for m in METRICS]
+    out += [f"{every['precision']:.3f}", f"{every['recall']:.3f}", f"{every['hits']:.1f}"] if every else ["", "", ""]
+    return " | ".join(out)
+
+
+def rows(name: str, reports: list[dict]) -> list[str]:
     out = []
     for report in reports:
+        every = (report.get("all_answers") or {}).get("by_kind", {})
         kinds = report["by_kind"]
         for kind in sorted(kinds):
-            values = " | ".join(f"{kinds[kind][m]:.3f}" for m in METRICS)
-            out.append(f"| {split} | {report['mode']} | {kind} | {values} |")
-        overall = " | ".join(f"{report[m]:.3f}" for m in METRICS)
-        out.append(f"| {split} | {report['mode']} | all ({report['queries']}) | {overall} |")
+            out.append(f"| {name} | {report['mode']} | {kind} | {cells(kinds[kind], every.get(kind))} |")
+        out.append(f"| {name} | {report['mode']} | all ({report['queries']}) | {cells(report, every.get('all'))} |")
     return out
 
 
@@ -30,10 +36,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", help="`heard eval --format json` output, one file per split")
     args = parser.parse_args()
-    lines = ["| split | mode | kind | recall@5 | recall@10 | MRR |", "|---|---|---|---:|---:|---:|"]
+    lines = [
+        "| dev set / split | mode | kind | recall@5 | recall@10 | MRR | --all precision | --all recall | --all hits |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for path in map(Path, args.results):
-        split = path.stem.removeprefix("eval-")
-        lines += rows(split, json.loads(path.read_text()))
+        name = f"{path.parent.name}/{path.stem.removeprefix('eval-')}"
+        lines += rows(name, json.loads(path.read_text()))
     print("\n".join(lines))
 
 

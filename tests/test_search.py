@@ -103,3 +103,30 @@ def test_filters_narrow_hits_to_one_recording(indexed_examples, heard):
     narrowed = search("problems", settings, k=10, filters=SearchFilters(recording=recording_id))
     assert narrowed and {h.recording_id for h in narrowed} == {recording_id}
     assert len({h.recording_id for h in everything}) > 1
+
+
+def test_search_all_lists_every_quote_above_the_cutoff_with_a_count_line(indexed_examples, heard):
+    """--all is the ranking cut by score, not by count: the same hits as a long -k list whose score
+    reaches search.all_cutoff, in the same JSON schema, counted on stderr."""
+    from pipeline.config import SearchSettings
+
+    data_dir, _ = indexed_examples
+    query = "what do customers say about pricing"
+    every = heard(["search", query, "--all", "--format", "json"], data_dir)
+    assert every.exit_code == 0, every.output
+    hits = json.loads(every.stdout)
+    ranked = json.loads(heard(["search", query, "--format", "json", "-k", "50"], data_dir).stdout)
+    cutoff = SearchSettings().all_cutoff
+    assert hits, "the pricing interview answers this"
+    assert {(h["recording_id"], h["start"]) for h in hits} == {(h["recording_id"], h["start"]) for h in ranked if h["score"] >= cutoff}
+    assert all(h["score"] >= cutoff for h in hits) and all(REQUIRED_FIELDS <= h.keys() for h in hits)
+    assert {h["recording"].rsplit("/", 1)[-1] for h in hits} >= {"northwind-pricing.ogg"}
+    recordings = len({h["recording_id"] for h in hits})
+    assert every.stderr.strip() == f"pricing: {recordings} of 3 recordings, {len(hits)} quote{'s' if len(hits) != 1 else ''}"
+
+    grouped = heard(["search", query, "--all", "--group", "--format", "json"], data_dir)
+    groups = json.loads(grouped.stdout)
+    assert len(groups) == recordings and sum(len(g["hits"]) for g in groups) == len(hits)
+
+    refused = heard(["search", query, "--all", "-k", "3"], data_dir)
+    assert refused.exit_code == 2 and "--all" in refused.output

@@ -202,3 +202,33 @@ def test_themes_view_plays_a_quote_filters_by_company_and_links_to_search(page, 
     page.wait_for_selector(".card")
     assert page.get_by_role("searchbox").input_value() == label
     assert "company=Brightside+Health" in page.url
+
+
+def test_every_interview_view_counts_and_groups_every_answering_quote(page, web_server, web_data, test_config):
+    """From the best k to "Show every interview that mentions this": the count line is the
+    library's, and every quote it counts is on the page, grouped under its recording."""
+    from pipeline.config import load_settings
+    from pipeline.finding.search import every_answer
+
+    query = "what do customers say about pricing"
+    search(page, web_server, query)
+    page.get_by_role("link", name="Show every interview that mentions this").click()
+    page.wait_for_selector("#every-count")
+    assert "all=1" in page.url
+
+    expected = every_answer(query, load_settings(test_config, web_data.data_dir, environ={}))
+    count = page.locator("#every-count").inner_text()
+    assert count == expected.count_line()
+    assert count.startswith(f"pricing: {expected.recordings} of 3 recordings, {len(expected.hits)} quote")
+    groups = page.locator(".recording-group")
+    assert groups.count() == expected.recordings >= 1
+    assert page.locator(".recording-group .card").count() == len(expected.hits)
+    assert web_data.ids["northwind-pricing.ogg"] in [groups.nth(i).get_attribute("data-recording") for i in range(groups.count())]
+    for i in range(groups.count()):
+        group = groups.nth(i)
+        cards = group.locator(".card")
+        assert {cards.nth(j).get_attribute("data-recording") for j in range(cards.count())} == {group.get_attribute("data-recording")}
+
+    page.get_by_role("link", name="Show the best").click()
+    page.wait_for_selector("#result-count")
+    assert "all=1" not in page.url and page.locator(".recording-group").count() == 0

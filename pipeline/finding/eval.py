@@ -10,6 +10,10 @@ Metrics, averaged over queries:
   recall@k   spans found in the top k / min(spans, k)  (capped, so a perfect top k scores 1)
   MRR        1 / rank of the first relevant hit within the top max(ks), else 0
   nDCG@k     binary gains, one per newly found span, against the ideal min(spans, k) hits first
+
+For `search_all` (every passage that answers, cut by score rather than count), uncapped:
+  precision  relevant hits / hits returned (0 when nothing is returned)
+  recall     spans found / all labeled spans
 """
 
 from __future__ import annotations
@@ -94,6 +98,82 @@ class EvalReport:
         return out
 
 
+@dataclass
+class AllResult:
+    """How `search_all`'s hits for one query measure up: every span, every hit counted."""
+
+    query: LabeledQuery
+    hits: list[Any]
+    relevant: int  # hits that overlap a labeled span
+    found: int  # labeled spans found
+
+    @property
+    def precision(self) -> float:
+        return self.relevant / len(self.hits) if self.hits else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.found / len(self.query.relevant)
+
+
+@dataclass
+class AllReport:
+    mode: str
+    cutoff: float
+    results: list[AllResult]
+
+    def by_kind(self) -> dict[str, dict[str, float]]:
+        """precision, recall and hits per query, averaged over the queries of each kind (and "all")."""
+        kinds: dict[str, list[AllResult]] = {"all": self.results}
+        for r in self.results:
+            kinds.setdefault(r.query.kind or "all", []).append(r)
+        return {
+            kind: {
+                "precision": sum(r.precision for r in rs) / len(rs),
+                "recall": sum(r.recall for r in rs) / len(rs),
+                "hits": sum(len(r.hits) for r in rs) / len(rs),
+            }
+            for kind, rs in kinds.items()
+            if rs
+        }
+
+
+def judge_all(query: LabeledQuery, hits: list) -> AllResult:
+    result = judge(query, hits)
+    return AllResult(query, hits, len(result.relevant_ranks), sum(f is not None for f in result.found))
+
+
+def evaluate_all(
+    queries: list[LabeledQuery], settings: Settings, *, mode: str | None = None, cutoff: float | None = None
+) -> AllReport:
+    """Run `search_all` for every query against the current index."""
+    from pipeline.finding.search import search_all
+    from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.store import open_store
+
+    store = open_store(settings, create=False)
+    try:
+        embedder = Embedder(settings.embedding)
+        cutoff = settings.search.all_cutoff if cutoff is None else cutoff
+        results = [
+            judge_all(q, search_all(q.query, settings, embedder=embedder, store=store, mode=mode, cutoff=cutoff)) for q in queries
+        ]
+    finally:
+        store.close()
+    return AllReport(mode or settings.search.mode, cutoff, results)
+
+
+def all_answers_line(report: AllReport) -> str:
+    """'hybrid --all (cutoff 0.35): needle (22) precision 0.20 recall 0.82 hits 9.9; ...'."""
+    kinds = report.by_kind()
+    counts = {kind: sum((r.query.kind or "all") == kind for r in report.results) for kind in kinds}
+    counts["all"] = len(report.results)
+    return f"{report.mode} --all (cutoff {report.cutoff}): " + "; ".join(
+        f"{kind} ({counts[kind]}) precision {m['precision']:.3f} recall {m['recall']:.3f} hits {m['hits']:.1f}"
+        for kind, m in kinds.items()
+    )
+
+
 def load_queries(path: str | Path) -> list[LabeledQuery]:
     import yaml
 
@@ -150,22 +230,33 @@ def judge(query: LabeledQuery, hits: list) -> QueryResult:
     return QueryResult(query, found, ranks, hits)
 
 
-def evaluate(queries: list[LabeledQuery], settings: Settings, *, mode: str | None = None, ks=KS, **search_options) -> EvalReport:
+def evaluate(
+    queries: list[LabeledQuery],
+    settings: Settings,
+    *,
+    mode: str | None = None,
+    ks=KS,
+    embedder=None,
+    store=None,
+    **search_options,
+) -> EvalReport:
     """Run every query against the current index; ingests nothing."""
     from pipeline.finding.search import search
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.store import open_store
 
-    store = open_store(settings, create=False)  # the index search would use: local, or store.url's
+    owned = store is None
+    store = store or open_store(settings, create=False)  # the index search would use: local, or store.url's
     try:
-        embedder = Embedder(settings.embedding)
+        embedder = embedder or Embedder(settings.embedding)
         started = time.monotonic()
         results = [
             judge(q, search(q.query, settings, k=max(ks), embedder=embedder, store=store, mode=mode, **search_options))
             for q in queries
         ]
     finally:
-        store.close()
+        if owned:
+            store.close()
     return EvalReport(mode or settings.search.mode, results, tuple(ks), round(time.monotonic() - started, 2))
 
 

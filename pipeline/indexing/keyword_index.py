@@ -101,6 +101,9 @@ class KeywordIndex:
     def count(self) -> int:
         return self._run("SELECT count(*) FROM chunks").fetchone()[0]
 
+    def recording_count(self) -> int:
+        return self._run("SELECT count(DISTINCT recording_id) FROM chunks").fetchone()[0]
+
     @property
     def generation(self) -> str | None:
         """The collection generation this index was last written for (None: written before heard kept one)."""

@@ -123,22 +123,28 @@ def label_chunks(chunks: list[Chunk], transcript: Transcript, meta: dict[str, An
     return chunks
 
 
+def question_before(chunks: list[Chunk], i: int) -> Chunk | None:
+    """The interviewer's (host's) question just before answer chunk `i`, if there is one."""
+    before = chunks[i - 1] if i else None
+    if (
+        before is not None
+        and before.role in ASKER_ROLES
+        and before.text.rstrip().endswith("?")
+        and chunks[i].role not in ASKER_ROLES
+    ):
+        return before
+    return None
+
+
 def embedding_texts(chunks: list[Chunk]) -> list[str]:
-    """What each chunk is embedded as: its own words, and for an answer the question just before it.
+    """What each chunk is embedded as (embedding.question: text): its own words, and for an answer
+    the question just before it.
 
     "Almost three weeks." means nothing without "How long did onboarding take?". The quote shown
     stays the answer alone; only its vector carries the question's topic.
     """
     texts = []
     for i, chunk in enumerate(chunks):
-        before = chunks[i - 1] if i else None
-        if (
-            before is not None
-            and before.role in ASKER_ROLES
-            and before.text.rstrip().endswith("?")
-            and chunk.role not in ASKER_ROLES
-        ):
-            texts.append(f"{before.text} {chunk.text}")
-        else:
-            texts.append(chunk.text)
+        question = question_before(chunks, i)
+        texts.append(f"{question.text} {chunk.text}" if question else chunk.text)
     return texts

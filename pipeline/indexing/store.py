@@ -301,6 +301,12 @@ class Store:
         with _chroma_errors(self.where):
             return set(self._collection.get(where=live(where), include=[])["ids"])
 
+    def recording_count(self, where: dict[str, Any] | None = None) -> int:
+        """How many recordings have chunks that pass `where` (all of them: read from the keyword index)."""
+        if where is None:
+            return self.keywords.recording_count()
+        return len({chunk_id.rsplit(":", 1)[0] for chunk_id in self.ids_where(where)})
+
     def set_recording_path(self, recording_id: str, path: str) -> None:
         """Point a moved or renamed recording's chunks at its new path."""
         with _chroma_errors(self.where):

@@ -32,11 +32,14 @@ def api_search(
         raise HTTPException(400, "q must not be empty")
     if query.errors:
         raise HTTPException(400, "; ".join(query.errors))
-    hits, problem = views.run_search(library, query)
+    hits, problem, answers = views.run_search(library, query)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
     base = hosts.base_url(request)
-    return {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
+    found: dict = {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
+    if answers is not None:
+        found["count"] = {"line": answers.count_line(), "recordings": answers.recordings, "searched": answers.searched}
+    return found
 
 
 @router.get("/themes", summary="What customers talk about: their quotes grouped into themes, as `heard themes`")
@@ -60,7 +63,7 @@ def api_themes(
     themes, problem = views.run_themes(library, query, min_recordings)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
-    base = str(request.base_url).rstrip("/")
+    base = hosts.base_url(request)
     return {"themes": [{**t, "quotes": [views.hit_view(library, h, base) for h in t["quotes"]]} for t in themes]}
 
 

@@ -97,7 +97,7 @@ def _export(request: Request):
     query = params.parse(request.query_params)
     if not query.query or query.errors:
         raise HTTPException(400, "; ".join(query.errors) or "nothing to export: give a query with ?q=")
-    hits, problem = views.run_search(library, query)
+    hits, problem, _ = views.run_search(library, query)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
     base = hosts.base_url(request)

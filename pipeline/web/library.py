@@ -18,7 +18,7 @@ from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.errors import HeardError, IndexMissingError
 from pipeline.finding.filters import SearchFilters
-from pipeline.finding.hits import Hit
+from pipeline.finding.hits import Answers, Hit
 from pipeline.indexing.roles import Person, people
 from pipeline.sources.metadata import for_recording
 from pipeline.transcripts import Transcript
@@ -105,6 +105,13 @@ class Library:
             return find_themes(
                 self.settings, query=query, filters=filters, min_recordings=min_recordings, embedder=embedder, store=store
             )
+
+    def every_answer(self, query: str, filters: SearchFilters) -> Answers:
+        from pipeline.finding.search import every_answer
+
+        with self._lock:
+            store, embedder = self._open()
+            return every_answer(query, self.settings, filters=filters, embedder=embedder, store=store)
 
     # Transcripts and media ------------------------------------------------------------------
     def transcript(self, recording_id: str) -> Transcript | None:

@@ -20,13 +20,15 @@ def render(http: Request, name: str, status: int = 200, **context) -> HTMLRespon
 def search_page(request: Request):
     library = request.app.state.library
     query = params.parse(request.query_params)
-    hits, problem = views.run_search(library, query)
+    hits, problem, answers = views.run_search(library, query)
     indexed = problem is None and library.has_index()
     return render(
         request,
         "search.html",
         request=query,
         hits=[views.hit_view(library, h) for h in hits],
+        answers=answers,
+        groups=views.recording_groups([views.hit_view(library, h) for h in hits]) if answers else [],
         no_index=problem == "no-index" or not indexed,
         recordings=library.recordings() if not query.query else [],
         roles=ROLES,

@@ -18,6 +18,7 @@ class SearchRequest:
     query: str = ""
     filters: SearchFilters = field(default_factory=SearchFilters)
     k: int = PAGE_SIZES[0]
+    every: bool = False  # ?all=1: every quote that answers (search_all), not the best k
     errors: list[str] = field(default_factory=list)
 
     def params(self, **changes) -> list[tuple[str, str]]:
@@ -29,6 +30,7 @@ class SearchRequest:
             "since": self.filters.since.isoformat() if self.filters.since else None,
             "until": self.filters.until.isoformat() if self.filters.until else None,
             "k": self.k if self.k != PAGE_SIZES[0] else None,
+            "all": "1" if self.every else None,
         }
         values.update(changes)
         pairs: list[tuple[str, str]] = []
@@ -78,6 +80,7 @@ def parse(params) -> SearchRequest:
         since=dates["since"],
         until=dates["until"],
     )
+    request.every = (params.get("all") or "").strip().lower() in ("1", "true", "yes", "on")
     raw_k = params.get("k")
     if raw_k:
         try:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import IndexMissingError
-from pipeline.finding.hits import Hit
+from pipeline.finding.hits import Answers, Hit
 from pipeline.indexing.roles import Person
 from pipeline.transcripts import Transcript, format_timestamp
 from pipeline.web import params
@@ -23,14 +23,27 @@ def make_templates():
     return templates
 
 
-def run_search(library: Library, request: params.SearchRequest) -> tuple[list[Hit], str | None]:
-    """Hits, or none and the reason a person can act on ("no-index")."""
+def run_search(library: Library, request: params.SearchRequest) -> tuple[list[Hit], str | None, Answers | None]:
+    """Hits, or none and the reason a person can act on ("no-index"); with ?all=1 every answering
+    quote and its count (Answers), else the best k and None."""
     if not request.query or request.errors:
-        return [], None
+        return [], None, None
     try:
-        return library.search(request.query, request.filters, request.k), None
+        if request.every:
+            answers = library.every_answer(request.query, request.filters)
+            return answers.hits, None, answers
+        return library.search(request.query, request.filters, request.k), None, None
     except IndexMissingError:
-        return [], "no-index"
+        return [], "no-index", None
+
+
+def recording_groups(hit_views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hit views grouped by recording, in the order of each recording's best hit (the "every interview" view)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for hit in hit_views:
+        group = groups.setdefault(hit["recording_id"], {"recording_id": hit["recording_id"], "title": hit["title"], "hits": []})
+        group["hits"].append(hit)
+    return list(groups.values())
 
 
 def run_themes(library: Library, request: params.SearchRequest, min_recordings: int) -> tuple[list[dict[str, Any]], str | None]:
