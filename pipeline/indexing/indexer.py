@@ -6,7 +6,7 @@ always what the product derives: its chunking, its speakers' roles, its metadata
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import ChunkingSettings
 from pipeline.indexing.chunking import chunk_transcript
@@ -14,6 +14,9 @@ from pipeline.indexing.embed import Embedder
 from pipeline.indexing.roles import embedding_texts, label_chunks
 from pipeline.indexing.store import Store
 from pipeline.transcripts import Transcript
+
+if TYPE_CHECKING:
+    from pipeline.indexing.voices import Identity
 
 
 class Indexer:
@@ -32,11 +35,17 @@ class Indexer:
             self._model_checked = True
 
     def index_transcript(
-        self, transcript: Transcript, *, meta: dict[str, Any] | None = None, replaces: tuple[str, ...] = ()
+        self,
+        transcript: Transcript,
+        *,
+        meta: dict[str, Any] | None = None,
+        replaces: tuple[str, ...] = (),
+        identities: dict[str, Identity] | None = None,
     ) -> int:
         """Write one transcript's chunks in place of its earlier ones (and of the recordings it
-        `replaces`: earlier content of the same file); returns how many chunks were written."""
-        chunks = label_chunks(chunk_transcript(transcript, self.chunking), transcript, meta or {})
+        `replaces`: earlier content of the same file); returns how many chunks were written.
+        `identities`: the named voices heard in it (pipeline/indexing/voices.py)."""
+        chunks = label_chunks(chunk_transcript(transcript, self.chunking), transcript, meta or {}, identities)
         vectors = self.embedder.encode(embedding_texts(chunks))
         self.check_model()
         self.store.replace_recording(transcript.recording_id, chunks, vectors, replaces=replaces)

@@ -17,6 +17,7 @@ import os
 import time
 from pathlib import Path
 
+from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.crash import crash_point
 from pipeline.errors import HeardError, RecordingError
@@ -147,6 +148,7 @@ class Run:
                 entry
                 and entry.same_file(stat.st_size, stat.st_mtime_ns)
                 and same_companion
+                and not changes.names_changed(state, entry)
                 and changes.settled(state, path, entry)
             ):
                 return
@@ -155,14 +157,19 @@ class Run:
             replaces = changes.unused(state, previous, path)
             transcript, transcribed = self.transcription.obtain(recording)
             rediarized = self.transcription.find_speakers(recording, transcript, meta)
+            # Its speakers join the voices heard across recordings; a named voice names them.
+            state.voices.observe(transcript, stamp=transcripts.stamp(state.settings.transcripts_dir, recording.id))
             if (
                 not transcribed
                 and not rediarized
+                and not state.voices.stale(recording.id)
                 and changes.already_indexed(state, recording, path, stat, transcript, replaces=replaces, companion=companion)
             ):
                 return
-            written = state.indexer.index_transcript(transcript, meta=meta, replaces=replaces)
+            identities = state.voices.identities(recording.id)
+            written = state.indexer.index_transcript(transcript, meta=meta, replaces=replaces, identities=identities)
             crash_point("indexed")
+            state.voices.mark_indexed(recording.id, identities)
             state.record(path, stat, recording, transcript, written, companion)
             if entry and entry.status in (INDEXED, MISSING):
                 why = (
