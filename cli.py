@@ -451,23 +451,29 @@ def speakers(ctx, output_format):
     if not found:
         click.echo("no voices yet: `heard ingest FOLDER` finds the speakers of each recording")
         return
+    width = max(len(_who(v)) for v in found)
     for voice in found:
-        who = _who(voice)
         where = ", ".join(f"{h.title or h.recording_id} ({h.label})" for h in voice.heard[:3])
         more = f", and {voice.recordings - 3} more" if voice.recordings > 3 else ""
         recordings = "recording" if voice.recordings == 1 else "recordings"
-        click.echo(f"{voice.id:<4} {who:<24} {voice.recordings} {recordings}, {voice.seconds / 60:.1f} min: {where}{more}")
+        click.echo(
+            f"{voice.id:<4} {_who(voice):<{width}}  {voice.recordings} {recordings}, {voice.seconds / 60:.1f} min: {where}{more}"
+        )
 
 
 def _print_change(change, what: str) -> None:
     changed = len(change.changed)
     if change.waiting:
         click.echo(
-            f"{what}; {changed} recordings to re-index, not done now ({change.waiting}); the next "
+            f"{what}; {changed} recording{'s' * (changed != 1)} to re-index, not done now ({change.waiting}); the next "
             "`heard ingest` of their folders, or `heard reindex`, does it"
         )
     else:
-        done = f"re-indexed {change.reindexed} recordings" if changed else "no indexed recording changed"
+        done = (
+            f"re-indexed {change.reindexed} recording{'s' * (change.reindexed != 1)}"
+            if changed
+            else "no indexed recording changed"
+        )
         click.echo(f"{what}; {done}")
     for failure in change.failures:
         click.echo(f"not re-indexed: {failure}", err=True)

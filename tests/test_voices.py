@@ -152,6 +152,8 @@ def test_a_named_voices_role_beats_who_asks_the_questions():
     named = people(_interview(TRICKY), {}, {"S1": DANA})
     assert (named["S1"].name, named["S1"].role) == ("Dana", "interviewer")
     assert (named["S2"].name, named["S2"].role) == ("S2", "customer")
+    podcast = people(_interview(TRICKY), {"kind": "podcast"}, {"S1": DANA})  # the interviewer hosts
+    assert (podcast["S1"].role, podcast["S2"].role) == ("host", "guest")
 
 
 def test_metadata_names_win_over_voice_names():

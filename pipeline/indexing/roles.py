@@ -77,7 +77,8 @@ def people(transcript: Transcript, meta: dict[str, Any], identities: dict[str, I
     Three sources, each overriding the one before for the speakers it covers:
     1. inferred roles (infer_roles: who asks and who talks);
     2. `identities`, the named voices heard in this recording (`heard speakers name V3 Dana
-       --role interviewer`): the name, and the role, which beats the inference. When the diarizer
+       --role interviewer`): the name, and the role (asking or answering, in the recording's kind:
+       an interviewer's voice hosts a podcast), which beats the inference. When the diarizer
        was not confident the name is still given, and the role too if it found two or more voices
        (a voice that matched a known person is that person); with one voice found, that voice may
        hold both people, so no roles;
@@ -90,6 +91,7 @@ def people(transcript: Transcript, meta: dict[str, Any], identities: dict[str, I
     inferred = infer_roles(transcript, kind=kind)
     found = {label: Person(label, role) for label, role in inferred.items()}
     explicit_roles: set[str] = set()
+    asker_role, answer_role = roles_for(kind)
     diarization = transcript.diarization or {}
     roles_known = diarization.get("confident") is not False or len(found) > 1
     for label, identity in (identities or {}).items():
@@ -98,7 +100,9 @@ def people(transcript: Transcript, meta: dict[str, Any], identities: dict[str, I
         if identity.name:
             found[label].name = identity.name
         if identity.role and roles_known:
-            found[label].role = identity.role
+            # A voice's role is who asks or who answers, in this recording's terms: the team's
+            # interviewer hosts its podcast.
+            found[label].role = asker_role if identity.role in ASKER_ROLES else answer_role
             explicit_roles.add(label)
     named_by_meta: set[str] = set()
     unmatched: list[dict[str, Any]] = []
@@ -124,7 +128,6 @@ def people(transcript: Transcript, meta: dict[str, Any], identities: dict[str, I
                 named_by_meta.add(label)
                 explicit_roles.add(label)
                 break
-    asker_role, answer_role = roles_for(kind)
     if any(found[l].role == asker_role for l in explicit_roles):
         # Someone says who asks: every speaker nobody named answers.
         for label, person in found.items():
