@@ -304,7 +304,7 @@ def run(rounds: int) -> dict:
     tests += [(None, "30 s silence alone", np.zeros(30 * SR, dtype=np.float32), 0.0, 30.0),
               (None, "30 s noise (-45 dBFS) alone", (rng.standard_normal(30 * SR) * 10 ** (-45 / 20)).astype(np.float32), 0.0, 30.0)]
     for name, model in models.items():
-        for clip, kind, audio, a, b in tests:
+        for _clip, kind, audio, a, b in tests:
             segments, _ = model.transcribe(audio)
             results[name]["invented"].setdefault(kind, [0, 0])
             results[name]["invented"][kind][0] += invented(segments, a, b)

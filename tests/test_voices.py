@@ -109,6 +109,14 @@ def test_unknown_voices_and_recordings_are_one_line_errors(data, heard):
     assert result.exit_code == 2 and "nowhere.mp3: no such recording" in result.stderr
 
 
+def test_a_damaged_voices_file_is_named_with_the_fix(data, heard):
+    (data / "voices.sqlite3").write_bytes(b"not a database" * 100)
+    result = heard(["speakers"], data)
+    assert result.exit_code == 2 and "voices.sqlite3: damaged voices file" in result.stderr and "move it away" in result.stderr
+    (data / "voices.sqlite3").unlink()
+    assert len(voices(heard, data)) == 2  # rebuilt from the transcripts
+
+
 def test_a_new_recording_of_a_named_voice_is_named_at_ingest(data, heard, tmp_path):
     from pipeline.hearing.audio import decode_audio
 

@@ -171,8 +171,9 @@ def test_markup_in_a_transcript_is_shown_as_text_and_never_runs(page, web_server
 @pytest.fixture
 def rename_server(web_data, test_config, tmp_path):
     """A server over a copy of the web data: renaming changes the data dir."""
-    from pipeline.config import load_settings
     from web_fixtures import RunningServer
+
+    from pipeline.config import load_settings
 
     data_dir = tmp_path / "data"
     shutil.copytree(web_data.data_dir, data_dir)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import ConfigError
+from pipeline.databases import database_error, open_database
+from pipeline.errors import ConfigError, HeardError
 from pipeline.indexing.voice_clusters import Key, Observation, cluster_observations, match_known, usable
 from pipeline.transcripts import Transcript
 
@@ -127,13 +128,10 @@ def identity_key(identities: dict[str, Identity]) -> str:
 class VoiceBook:
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+            self._db = open_database(path, _SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"{path}: damaged voices file ({exc}); move it away (names given to voices are lost)") from exc
+            raise _error(path, exc) from exc
 
     @classmethod
     def open_existing(cls, data_dir: Path) -> VoiceBook | None:
@@ -145,7 +143,7 @@ class VoiceBook:
         self._db.close()
 
     def _transaction(self):
-        return _Transaction(self._db)
+        return _Transaction(self._db, self.path)
 
     # --- what transcripts say ------------------------------------------------------------------
 
@@ -402,9 +400,11 @@ class VoiceBook:
         return (row[0] if row else identity_key({})) != identity_key(self.identities(recording_id))
 
     def mark_indexed(self, recording_id: str, identities: dict[str, Identity]) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO indexed (recording_id, identities) VALUES (?, ?)", (recording_id, identity_key(identities))
-        )
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO indexed (recording_id, identities) VALUES (?, ?)",
+                (recording_id, identity_key(identities)),
+            )
 
     def stale_recordings(self) -> set[str]:
         """Recordings whose index entries carry other names or roles than their voices now have."""
@@ -414,22 +414,39 @@ class VoiceBook:
         return {rid for rid in set(now) | set(written) if now.get(rid, empty) != written.get(rid, empty)}
 
 
+def _error(path: Path, exc: sqlite3.DatabaseError) -> HeardError:
+    return database_error(
+        path, exc, "voices file", "move it away; `heard speakers` rebuilds it (names, merges and splits are lost)"
+    )
+
+
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
+    """All or nothing; a fault of the file becomes one line naming it (a full disk stops the run)."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path):
         self._db = db
+        self._path = path
         self._outer = False
 
     def __enter__(self):
         self._outer = not self._db.in_transaction
         if self._outer:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise _error(self._path, exc) from exc
         return self
 
     def __exit__(self, kind, exc, tb):
         if not self._outer:
             return False
-        if kind is None:
-            self._db.execute("COMMIT")
-        else:
+        try:
+            if kind is None:
+                self._db.execute("COMMIT")
+                return False
             self._db.rollback()
+        except sqlite3.DatabaseError as fault:
+            raise _error(self._path, fault) from fault
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise _error(self._path, exc) from exc
         return False
