@@ -23,13 +23,13 @@ Measured:
    appended, 10 s of silence inserted at its quietest moment in the middle third, 10 s of white
    noise at -45 dBFS appended; plus 30 s of silence and 30 s of noise alone. Counted: words whose
    middle lies in the added stretch, 0.5 s in from either end.
-3. Word timestamps at speaker changes: the call (true turns from its RTTM, words from its STM) and
-   a conversation spliced from real clips of three people (LibriVox reader, JFK, the cards speaker;
-   0.3 s gaps, exact turn times). Each word is given to a speaker by its timestamps with the TRUE
-   turns (pipeline/hearing/speakers/assign.py, as ingest does with the diarizer's), aligned to the
-   reference words, and counted wrong when that speaker is not the reference word's; separately
-   for words within 1 s of a change. Also how far each turn's first and last word lie from the
-   turn's true start and end.
+3. Word timestamps at speaker changes: the call (who speaks when from its RTTM, each reference
+   word's speaker and utterance times from its STM) and a conversation spliced from real clips of
+   three people (LibriVox reader, JFK, the cards speaker; 0.3 s gaps, exact turn times). Each word
+   is given to a speaker by its timestamps with the TRUE turns (pipeline/hearing/speakers/assign.py,
+   as ingest does with the diarizer's), aligned to the reference words, and counted wrong when that
+   speaker is not the reference word's; separately for words within 1 s of a change. Also how far
+   each utterance's first and last word lie from its true start and end.
 4. Speed: CPU seconds of transcription per configuration over the same clips, interleaved, each
    round in a new order; ratios against tiny.en.
 """
@@ -63,8 +63,10 @@ CONFIGS = {  # name -> TranscribeSettings overrides
     "base": {"model": "base"},
     "base, language en": {"model": "base", "language": "en"},
 }
-NO_VAD = {"tiny.en, no VAD": {"model": "tiny.en", "vad_filter": False},
-          "base, language en, no VAD": {"model": "base", "language": "en", "vad_filter": False}}
+NO_VAD = {
+    "tiny.en, no VAD": {"model": "tiny.en", "vad_filter": False},
+    "base, language en, no VAD": {"model": "base", "language": "en", "vad_filter": False},
+}
 
 
 @dataclass
@@ -76,6 +78,8 @@ class Clip:
     text: str
     # (start, end, speaker, text) of each turn, where known
     turns: list[tuple[float, float, str, str]] = field(default_factory=list)
+    # (start, end, speaker) of who speaks when, if given apart from the turns' text (an RTTM file)
+    who_when: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -91,8 +95,9 @@ def fetch() -> None:
         (["--only-binary", ":all:", "pyannote-audio==4.0.7"], "pyannote_audio-4.0.7-py3-none-any.whl"),
     ]:
         if not (DOWNLOADS / name).is_file():
-            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(DOWNLOADS), *args],
-                           check=True)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(DOWNLOADS), *args], check=True
+            )
 
 
 def decode(data: bytes, suffix: str = ".wav") -> np.ndarray:
@@ -123,15 +128,30 @@ def clips() -> list[Clip]:
             if match:
                 samples = decode(tar.extractfile(f"{prefix}cards/{match[2]}.wav").read())
                 found.append(Clip(f"cards-{match[2]}", "cards", "HELD-BACK", samples, match[1].strip()))
+    from pipeline.hearing.speakers.der import read_rttm
+
     with zipfile.ZipFile(DOWNLOADS / "pyannote_audio-4.0.7-py3-none-any.whl") as wheel:
         samples = decode(wheel.read("pyannote/audio/sample/sample.wav"))
         stm = wheel.read("pyannote/audio/sample/sample.stm").decode()
+        rttm = read_rttm(wheel.read("pyannote/audio/sample/sample.rttm").decode())
     turns = []
     for line in stm.splitlines():
         fields = line.split(maxsplit=5)
         if len(fields) == 6:
             turns.append((float(fields[3]), float(fields[4]), fields[2], fields[5]))
-    found.append(Clip("call", "call", "HELD-BACK", samples, " ".join(t[3] for t in turns), turns))
+
+    # The RTTM's speakers (speaker90, speaker91) are the STM's people (Diane, Sheila): by overlap.
+    def overlap(a, b):
+        return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+    name_of = {
+        label: max(
+            {t[2] for t in turns}, key=lambda n: sum(overlap(r, t) for r in rttm if r[2] == label for t in turns if t[2] == n)
+        )
+        for label in {r[2] for r in rttm}
+    }
+    who_when = [(a, b, name_of[label]) for a, b, label in rttm]
+    found.append(Clip("call", "call", "HELD-BACK", samples, " ".join(t[3] for t in turns), turns, who_when))
     return found
 
 
@@ -147,8 +167,18 @@ def trimmed(samples: np.ndarray) -> np.ndarray:
 def spliced(found: list[Clip]) -> Clip:
     """Real clips of three people, one after another with 0.3 s gaps: exact turn times."""
     by_name = {c.name: c for c in found}
-    order = ["librivox-0870", "jfk", "librivox-0880", "cards-005", "librivox-0890", "cards-002",
-             "librivox-0920", "jfk", "cards-004", "librivox-0930"]
+    order = [
+        "librivox-0870",
+        "jfk",
+        "librivox-0880",
+        "cards-005",
+        "librivox-0890",
+        "cards-002",
+        "librivox-0920",
+        "jfk",
+        "cards-004",
+        "librivox-0930",
+    ]
     speaker = {"librivox": "reader", "jfk": "kennedy", "cards": "cards"}
     parts, turns, clock = [], [], 0.0
     gap = np.zeros(int(0.3 * SR), dtype=np.float32)
@@ -230,7 +260,7 @@ def align(ref: list[str], hyp: list[str]) -> list[tuple[int, int]]:
 def speaker_changes(clip: Clip, segments) -> dict:
     """Words given to the wrong speaker by their timestamps, with the true turns; offsets of turn edges."""
     transcript = Transcript("bench", "", "bench", "bench", len(clip.samples) / SR, "en", {}, list(segments))
-    assign(transcript, [SpeakerTurn(a, b, s) for a, b, s, _ in clip.turns])
+    assign(transcript, [SpeakerTurn(a, b, s) for a, b, s in clip.who_when or [t[:3] for t in clip.turns]])
     hyp = [(t, w, seg.speaker) for seg in transcript.segments for w in seg.words for t in tokens(w.text)]
     ref = [(t, k) for k, turn in enumerate(clip.turns) for t in tokens(turn[3])]
     pairs = align([t for t, _ in ref], [t for t, _, _ in hyp])
@@ -287,7 +317,7 @@ def run(rounds: int) -> dict:
     for round_number in range(rounds):
         names = list(CONFIGS)
         for clip in found + [conversation]:
-            for name in names[round_number % len(names):] + names[: round_number % len(names)]:
+            for name in names[round_number % len(names) :] + names[: round_number % len(names)]:
                 started = time.process_time()
                 segments, _ = models[name].transcribe(clip.samples)
                 results[name]["cpu"] += time.process_time() - started
@@ -299,10 +329,16 @@ def run(rounds: int) -> dict:
             print(f"round {round_number + 1}: {clip.name}", file=sys.stderr)
 
     # 2: silence and noise, with and without the VAD.
-    tests = [(c, kind, audio, a, b) for c in found if c.source in ("jfk", "librivox", "call")
-             for kind, audio, a, b in silence_variants(c, rng)]
-    tests += [(None, "30 s silence alone", np.zeros(30 * SR, dtype=np.float32), 0.0, 30.0),
-              (None, "30 s noise (-45 dBFS) alone", (rng.standard_normal(30 * SR) * 10 ** (-45 / 20)).astype(np.float32), 0.0, 30.0)]
+    tests = [
+        (c, kind, audio, a, b)
+        for c in found
+        if c.source in ("jfk", "librivox", "call")
+        for kind, audio, a, b in silence_variants(c, rng)
+    ]
+    tests += [
+        (None, "30 s silence alone", np.zeros(30 * SR, dtype=np.float32), 0.0, 30.0),
+        (None, "30 s noise (-45 dBFS) alone", (rng.standard_normal(30 * SR) * 10 ** (-45 / 20)).astype(np.float32), 0.0, 30.0),
+    ]
     for name, model in models.items():
         for _clip, kind, audio, a, b in tests:
             segments, _ = model.transcribe(audio)
@@ -327,14 +363,18 @@ def run(rounds: int) -> dict:
 
 def report(results: dict) -> None:
     print("WER on real speech (Whisper's English normalizer; DEV chose the default, HELD-BACK measured after):")
-    print("| configuration | LibriVox (5) | JFK | DEV | phone call | cards (5) | HELD-BACK | all | CPU s per audio s | vs tiny.en |")
+    print(
+        "| configuration | LibriVox (5) | JFK | DEV | phone call | cards (5) | HELD-BACK | all | CPU s per audio s | vs tiny.en |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     base_speed = results["tiny.en"]["cpu"] / results["tiny.en"]["audio"]
     for name in CONFIGS:
         w = results[name]["wer"]
         speed = results[name]["cpu"] / results[name]["audio"]
-        print(f"| {name} | {w['librivox']:.1%} | {w['jfk']:.1%} | **{w['DEV']:.1%}** | {w['call']:.1%} | {w['cards']:.1%} | "
-              f"**{w['HELD-BACK']:.1%}** | {w['all']:.1%} | {speed:.3f} | {speed / base_speed:.2f}x |")
+        print(
+            f"| {name} | {w['librivox']:.1%} | {w['jfk']:.1%} | **{w['DEV']:.1%}** | {w['call']:.1%} | {w['cards']:.1%} | "
+            f"**{w['HELD-BACK']:.1%}** | {w['all']:.1%} | {speed:.3f} | {speed / base_speed:.2f}x |"
+        )
     print("\nWords invented where nothing was said (words in the added stretch / recordings):")
     kinds = list(next(iter(r["invented"] for r in results.values() if isinstance(r, dict) and r.get("invented"))))
     print("| configuration | " + " | ".join(kinds) + " |")
@@ -343,14 +383,18 @@ def report(results: dict) -> None:
         if isinstance(r, dict) and r.get("invented"):
             print(f"| {name} | " + " | ".join(f"{r['invented'][k][0]} / {r['invented'][k][1]}" for k in kinds) + " |")
     print("\nWords given to the wrong speaker by their timestamps, with the true turns:")
-    print("| configuration | recording | words aligned | wrong speaker | within 1 s of a change: wrong / words | "
-          "turn start offset, median / worst | turn end offset, median / worst |")
+    print(
+        "| configuration | recording | words aligned | wrong speaker | within 1 s of a change: wrong / words | "
+        "turn start offset, median / worst | turn end offset, median / worst |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     for name in CONFIGS:
         for clip, c in results[name]["changes"].items():
             s, e = np.abs(c["start_offsets"]), np.abs(c["end_offsets"])
-            print(f"| {name} | {clip} | {c['words']} | {c['wrong']} ({c['wrong'] / max(c['words'], 1):.1%}) | "
-                  f"{c['near_wrong']} / {c['near']} | {np.median(s):.2f} / {s.max():.2f} s | {np.median(e):.2f} / {e.max():.2f} s |")
+            print(
+                f"| {name} | {clip} | {c['words']} | {c['wrong']} ({c['wrong'] / max(c['words'], 1):.1%}) | "
+                f"{c['near_wrong']} / {c['near']} | {np.median(s):.2f} / {s.max():.2f} s | {np.median(e):.2f} / {e.max():.2f} s |"
+            )
     for name in CONFIGS:
         print(f"\n{name} on the call: {results[name]['texts']['call']}")
 

@@ -140,28 +140,29 @@ def describe(found, label: str) -> None:
 
 
 def clustering_outcome(members: list[Member], label: str) -> dict:
-    """Cluster a part's diarized members as `heard speakers` does; count splits and merges of people."""
+    """Cluster a part's diarized members as `heard speakers` does; count pairs put together."""
     from pipeline.indexing.voice_clusters import Observation, cluster_observations
 
     observations = [Observation(m.recording, m.label, m.seconds, tuple(m.vector.tolist())) for m in members]
     voice_of = cluster_observations(observations, pinned={})
     members = [m for m in members if (m.recording, m.label) in voice_of]
-    person_of = {(m.recording, m.label): m.person for m in members}
-    voices: dict[int, set[str]] = {}
-    for key, voice in voice_of.items():
-        voices.setdefault(voice, set()).add(person_of[key])
-    people: dict[str, set[int]] = {}
-    for key, voice in voice_of.items():
-        people.setdefault(person_of[key], set()).add(voice)
-    across = {p: v for p, v in people.items() if len({m.recording for m in members if m.person == p}) > 1}
-    joined = sum(len(v) == 1 for v in across.values())
-    mixed = sum(len(p) > 1 for p in voices.values())
+    same = joined_same = other = joined_other = 0
+    for i, a in enumerate(members):
+        for b in members[i + 1 :]:
+            if a.recording == b.recording:
+                continue
+            together = voice_of[(a.recording, a.label)] == voice_of[(b.recording, b.label)]
+            if a.person == b.person:
+                same, joined_same = same + 1, joined_same + together
+            else:
+                other, joined_other = other + 1, joined_other + together
+    voices = len(set(voice_of.values()))
     print(
-        f"{label}: {len(members)} speakers in {len({m.recording for m in members})} recordings -> {len(voices)} voices; "
-        f"people heard in several recordings found as one voice: {joined}/{len(across)}; voices holding more than one "
-        f"person: {mixed}/{len(voices)}"
+        f"{label}: {len(members)} speakers in {len({m.recording for m in members})} recordings -> {voices} voices; "
+        f"one person in two recordings put in one voice: {joined_same}/{same} pairs; two people put in one voice: "
+        f"{joined_other}/{other} pairs"
     )
-    return {"voices": len(voices), "joined": joined, "across": len(across), "mixed": mixed}
+    return {"voices": voices, "same": same, "joined_same": joined_same, "other": other, "joined_other": joined_other}
 
 
 def sweep(members: list[Member], label: str) -> dict:
@@ -170,7 +171,7 @@ def sweep(members: list[Member], label: str) -> dict:
 
     chosen = (voice_clusters.SAME_VOICE, voice_clusters.MIN_SECONDS)
     out = {}
-    for same, least in [chosen, (0.5, 3.0), (0.7, 3.0), (chosen[0], 0.0)]:
+    for same, least in dict.fromkeys([chosen, (0.4, chosen[1]), (0.6, chosen[1]), (0.7, chosen[1]), (chosen[0], 0.0)]):
         voice_clusters.SAME_VOICE, voice_clusters.MIN_SECONDS = same, least
         note = " (chosen)" if (same, least) == chosen else ""
         out[f"{same}/{least}"] = clustering_outcome(members, f"{label}, cosine {same}, speakers >= {least:g} s{note}")
@@ -188,8 +189,10 @@ def real(results: dict) -> None:
         d = diarized_members(clip.name, clip.part, clip.samples, clip.reference)
         diarized += d
         oracle += oracle_members(clip.name, clip.part, clip.samples, clip.reference)
-        print(f"{clip.part} {clip.name}: " + ", ".join(f"{m.label}={m.person} ({m.purity:.0%}, {m.seconds:.1f} s)" for m in d),
-              file=sys.stderr)
+        print(
+            f"{clip.part} {clip.name}: " + ", ".join(f"{m.label}={m.person} ({m.purity:.0%}, {m.seconds:.1f} s)" for m in d),
+            file=sys.stderr,
+        )
     print("Real recordings (AMI excerpts; DEV tuned on, HELD-BACK never):")
     for part in ("DEV", "HELD-BACK"):
         for kind, members in (("oracle", oracle), ("diarized", diarized)):
