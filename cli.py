@@ -524,6 +524,108 @@ def feeds_remove(ctx, url):
     click.echo(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})")
 
 
+@main.group(invoke_without_command=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def speakers(ctx, output_format):
+    """The voices heard across recordings: list them (the default), name, merge and split them.
+
+    Each recording's speakers (S1, S2, ...) are matched by voice across recordings into voices V1,
+    V2, ... Naming a voice names it in every recording where it speaks, past and future; the
+    recordings it changes are re-indexed at once (no transcribing). A recording's metadata
+    (speakers:) still wins over a voice's name.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipeline.jobs.speakers import list_voices
+
+    settings = _settings(ctx)
+    with user_errors():
+        found = list_voices(settings)
+    if output_format == "json":
+        click.echo(json.dumps([v.to_dict() for v in found]))
+        return
+    if not found:
+        click.echo("no voices yet: `heard ingest FOLDER` finds the speakers of each recording")
+        return
+    width = max(len(_who(v)) for v in found)
+    for voice in found:
+        where = ", ".join(f"{h.title or h.recording_id} ({h.label})" for h in voice.heard[:3])
+        more = f", and {voice.recordings - 3} more" if voice.recordings > 3 else ""
+        recordings = "recording" if voice.recordings == 1 else "recordings"
+        click.echo(
+            f"{voice.id:<4} {_who(voice):<{width}}  {voice.recordings} {recordings}, {voice.seconds / 60:.1f} min: {where}{more}"
+        )
+
+
+def _print_change(change, what: str) -> None:
+    changed = len(change.changed)
+    if change.waiting:
+        click.echo(
+            f"{what}; {changed} recording{'s' * (changed != 1)} to re-index, not done now ({change.waiting}); the next "
+            "`heard ingest` of their folders, or `heard reindex`, does it"
+        )
+    else:
+        done = (
+            f"re-indexed {change.reindexed} recording{'s' * (change.reindexed != 1)}"
+            if changed
+            else "no indexed recording changed"
+        )
+        click.echo(f"{what}; {done}")
+    for failure in change.failures:
+        click.echo(f"not re-indexed: {failure}", err=True)
+
+
+def _who(voice) -> str:
+    who = voice.name or "unnamed"
+    return f"{who} ({voice.role})" if voice.role else who
+
+
+@speakers.command("name")
+@click.argument("voice")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES, case_sensitive=False), help="Their role wherever they speak.")
+@click.pass_context
+def speakers_name(ctx, voice, name, role):
+    """Name VOICE (V1, V2, ... from `heard speakers`) NAME in every recording where it speaks."""
+    from pipeline.jobs.speakers import name_voice
+
+    settings = _settings(ctx)
+    with user_errors():
+        change = name_voice(settings, voice, name, role=role.lower() if role else None)
+    recordings = change.voice.recordings
+    _print_change(change, f"{change.voice.id} is {_who(change.voice)} in {recordings} recording{'s' * (recordings != 1)}")
+
+
+@speakers.command("merge")
+@click.argument("voice")
+@click.argument("other")
+@click.pass_context
+def speakers_merge(ctx, voice, other):
+    """OTHER is the same person as VOICE: one voice from now on (VOICE's id and name)."""
+    from pipeline.jobs.speakers import merge_voices
+
+    settings = _settings(ctx)
+    with user_errors():
+        change = merge_voices(settings, voice, other)
+    _print_change(change, f"{other} merged into {change.voice.id}, {_who(change.voice)}: {change.voice.recordings} recordings")
+
+
+@speakers.command("split")
+@click.argument("voice")
+@click.argument("speaker", metavar="RECORDING[:LABEL]")
+@click.pass_context
+def speakers_split(ctx, voice, speaker):
+    """The speaker of RECORDING (an id, path or file name; :LABEL picks one, e.g. :S2) is not VOICE:
+    it becomes a voice of its own and stays apart from VOICE from now on."""
+    from pipeline.jobs.speakers import split_voice
+
+    settings = _settings(ctx)
+    with user_errors():
+        change = split_voice(settings, voice, speaker)
+    _print_change(change, f"split {speaker} from {voice} into {change.voice.id}")
+
+
 @main.command("convert-model")
 @click.argument("model")
 @click.argument("output", type=click.Path(dir_okay=False))

@@ -167,6 +167,15 @@ def load(path: Path) -> Transcript:
         raise TranscriptDamagedError(path, f"damaged transcript ({exc}); delete it to transcribe the recording again") from exc
 
 
+def stamp(transcripts_dir: Path, recording_id: str) -> str:
+    """What changes whenever the transcript file is rewritten: its mtime and size ('' if absent)."""
+    try:
+        found = json_path(transcripts_dir, recording_id).stat()
+    except OSError:
+        return ""
+    return f"{found.st_mtime_ns}:{found.st_size}"
+
+
 def load_if_exists(transcripts_dir: Path, recording_id: str) -> Transcript | None:
     path = json_path(transcripts_dir, recording_id)
     return load(path) if path.is_file() else None

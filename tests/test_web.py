@@ -31,6 +31,16 @@ def get(server, path: str, headers: dict | None = None) -> tuple[int, dict, byte
         conn.close()
 
 
+def post(server, path: str, body: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
 def get_json(server, path: str):
     status, _, body = get(server, path)
     assert status == 200, body
@@ -246,6 +256,8 @@ def test_with_a_token_every_request_needs_it(web_data, test_config):
             assert status == 401 and b"token" in body, path
             assert get(server, path, {"Authorization": "Bearer wrong"})[0] == 401, path
         assert get(server, "/api/recordings", {"Authorization": "Bearer s3cret-t0ken"})[0] == 200
+        form = "label=S2&name=Mallory"
+        assert post(server, f"/recordings/{rid}/speakers", form, {"Origin": server.url})[0] == 401
         # A browser brings it once in the address; a cookie carries it from then on, and the
         # address it is sent back to no longer holds it.
         status, headers, _ = get(server, "/?q=export&token=s3cret-t0ken")
@@ -253,6 +265,21 @@ def test_with_a_token_every_request_needs_it(web_data, test_config):
         cookie = headers["set-cookie"].split(";")[0]
         assert "httponly" in headers["set-cookie"].lower()
         assert get(server, f"/media/{rid}", {"Cookie": cookie, "Range": "bytes=0-9"})[0] == 206
+
+
+def test_a_rename_is_taken_only_from_a_page_of_this_server(web_server, web_data):
+    """Cross-site request forgery: another site's page cannot rename speakers through a browser."""
+    rid = web_data.ids["acme-export.mp3"]
+    path, form = f"/recordings/{rid}/speakers", "label=S2&name=Mallory&role=interviewer"
+    assert post(web_server, path, form)[0] == 403  # neither Origin nor Referer
+    assert post(web_server, path, form, {"Origin": "http://evil.example"})[0] == 403
+    assert post(web_server, path, form, {"Origin": "null"})[0] == 403
+    assert post(web_server, path, form, {"Referer": "http://evil.example/recordings"})[0] == 403
+    assert get(web_server, path)[0] == 405
+    own = {"Origin": web_server.url}
+    assert post(web_server, path, "label=S9&name=Mallory", own)[0] == 400  # no such speaker
+    assert post(web_server, path, "label=S2&role=admin", own)[0] == 400
+    assert b"Mallory" not in get(web_server, f"/recordings/{rid}")[2]
 
 
 def test_serve_refuses_to_listen_beyond_this_machine_without_a_token(tmp_path, monkeypatch):

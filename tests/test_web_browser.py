@@ -232,3 +232,36 @@ def test_every_interview_view_counts_and_groups_every_answering_quote(page, web_
     page.get_by_role("link", name="Show the best").click()
     page.wait_for_selector("#result-count")
     assert "all=1" not in page.url and page.locator(".recording-group").count() == 0
+
+
+@pytest.fixture
+def rename_server(web_data, test_config, tmp_path):
+    """A server over a copy of the web data: renaming changes the data dir."""
+    from web_fixtures import RunningServer
+
+    from pipeline.config import load_settings
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(web_data.data_dir, data_dir)
+    with RunningServer(load_settings(test_config, data_dir, environ={})) as server:
+        yield server
+
+
+def test_renaming_a_speaker_on_the_recording_page_names_their_voice_everywhere(page, rename_server, web_data):
+    page.goto(f"{rename_server.url}/recordings/{web_data.ids['acme-export.mp3']}")
+    row = page.locator('.speaker[data-label="S2"]')
+    row.get_by_label("Name of S2").fill("Joe Rivera")
+    row.get_by_label("Role of S2").select_option("customer")
+    row.get_by_role("button", name="Rename").click()
+    page.wait_for_selector("#renamed")
+    assert "S2 is now Joe Rivera (customer)" in page.locator("#renamed").inner_text()
+    assert "Joe Rivera" in " ".join(page.locator(".turn-speaker").all_inner_texts())
+    assert page.get_by_label("Name of S2").input_value() == "Joe Rivera"
+    # The same voice in another recording, and in search results; metadata names still win.
+    page.goto(f"{rename_server.url}/recordings/{web_data.ids['northwind-pricing.ogg']}")
+    assert "Joe Rivera" in " ".join(page.locator(".turn-speaker").all_inner_texts())
+    page.goto(f"{rename_server.url}/recordings/{web_data.ids['brightside-onboarding.m4a']}")
+    turns = " ".join(page.locator(".turn-speaker").all_inner_texts())
+    assert "Priya" in turns and "Joe Rivera" not in turns
+    search(page, rename_server, QUERY)
+    assert page.locator(".card .byline .speaker").first.inner_text() == "Joe Rivera"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from pipeline.indexing.roles import embedding_texts, label_chunks, question_befo
 from pipeline.indexing.store import Store
 from pipeline.transcripts import Transcript
 
+if TYPE_CHECKING:
+    from pipeline.indexing.voices import Identity
+
 
 @dataclass
 class ToIndex:
@@ -27,6 +30,8 @@ class ToIndex:
     transcript: Transcript
     meta: dict[str, Any] = field(default_factory=dict)
     replaces: tuple[str, ...] = ()
+    # The named voices heard in it (pipeline/indexing/voices.py).
+    identities: dict[str, Identity] | None = None
 
 
 def embed_chunks(chunked: Sequence[list[Chunk]], embedder: Embedder) -> np.ndarray:
@@ -66,17 +71,23 @@ class Indexer:
             self._model_checked = True
 
     def index_transcript(
-        self, transcript: Transcript, *, meta: dict[str, Any] | None = None, replaces: tuple[str, ...] = ()
+        self,
+        transcript: Transcript,
+        *,
+        meta: dict[str, Any] | None = None,
+        replaces: tuple[str, ...] = (),
+        identities: dict[str, Identity] | None = None,
     ) -> int:
         """Write one transcript's chunks in place of its earlier ones (and of the recordings it
-        `replaces`: earlier content of the same file); returns how many chunks were written."""
-        return next(self.index_transcripts([ToIndex(transcript, meta or {}, replaces)]))
+        `replaces`: earlier content of the same file); returns how many chunks were written.
+        `identities`: the named voices heard in it (pipeline/indexing/voices.py)."""
+        return next(self.index_transcripts([ToIndex(transcript, meta or {}, replaces, identities)]))
 
     def index_transcripts(self, items: Sequence[ToIndex]) -> Iterator[int]:
         """index_transcript for several transcripts, their chunks embedded in one call: many short
         recordings cost one encoder pass, not one each. Each recording is written as the iterator
         reaches it (yielding its chunk count), so the caller records it before the next is written."""
-        chunked = [label_chunks(chunk_transcript(i.transcript, self.chunking), i.transcript, i.meta) for i in items]
+        chunked = [label_chunks(chunk_transcript(i.transcript, self.chunking), i.transcript, i.meta, i.identities) for i in items]
         vectors = embed_chunks(chunked, self.embedder)
         self.check_model()
         at = 0

@@ -8,11 +8,14 @@ re-transcribing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.indexing.chunking import Chunk, sentences
 from pipeline.sources.metadata import chapter_at, chunk_fields
 from pipeline.transcripts import Transcript
+
+if TYPE_CHECKING:
+    from pipeline.indexing.voices import Identity
 
 # Roles by kind of recording: (the one who asks, everyone else).
 ROLES_BY_KIND = {"interview": ("interviewer", "customer"), "podcast": ("host", "guest")}
@@ -68,26 +71,51 @@ class Person:
     role: str | None
 
 
-def people(transcript: Transcript, meta: dict[str, Any]) -> dict[str, Person]:
+def people(transcript: Transcript, meta: dict[str, Any], identities: dict[str, Identity] | None = None) -> dict[str, Person]:
     """Each speaker label in the transcript -> the name and role hits carry.
 
-    Roles are inferred, then metadata `speakers` entries override: an entry keyed by a label or a
-    transcript name sets that speaker; an entry that matches no label names the speaker whose role
-    it gives (`{name: Dana, role: interviewer}` names the inferred interviewer).
+    Three sources, each overriding the one before for the speakers it covers:
+    1. inferred roles (infer_roles: who asks and who talks);
+    2. `identities`, the named voices heard in this recording (`heard speakers name V3 Dana
+       --role interviewer`): the name, and the role (asking or answering, in the recording's kind:
+       an interviewer's voice hosts a podcast), which beats the inference. When the diarizer
+       was not confident the name is still given, and the role too if it found two or more voices
+       (a voice that matched a known person is that person); with one voice found, that voice may
+       hold both people, so no roles;
+    3. metadata `speakers` entries: an entry keyed by a label, a transcript name or a voice's name
+       sets that speaker; an entry that matches none names the speaker whose role it gives
+       (`{name: Dana, role: interviewer}` names the interviewer).
+    Whenever identity or metadata says who asks, every speaker they do not cover answers.
     """
     kind = meta.get("kind")
     inferred = infer_roles(transcript, kind=kind)
     found = {label: Person(label, role) for label, role in inferred.items()}
     explicit_roles: set[str] = set()
-    unmatched = []
+    asker_role, answer_role = roles_for(kind)
+    diarization = transcript.diarization or {}
+    roles_known = diarization.get("confident") is not False or len(found) > 1
+    for label, identity in (identities or {}).items():
+        if label not in found:
+            continue
+        if identity.name:
+            found[label].name = identity.name
+        if identity.role and roles_known:
+            # A voice's role is who asks or who answers, in this recording's terms: the team's
+            # interviewer hosts its podcast.
+            found[label].role = asker_role if identity.role in ASKER_ROLES else answer_role
+            explicit_roles.add(label)
+    named_by_meta: set[str] = set()
+    unmatched: list[dict[str, Any]] = []
     for entry in meta.get("speakers", []):
-        key = entry.get("label") or entry.get("name")
-        label = next((l for l in found if l.lower() == str(key).lower()), None)
-        if label is None:
+        key = str(entry.get("label") or entry.get("name")).lower()
+        matched = next((l for l, p in found.items() if key in (l.lower(), p.name.lower())), None)
+        if matched is None:
             unmatched.append(entry)
             continue
+        label = matched
         if entry.get("name"):
             found[label].name = entry["name"]
+            named_by_meta.add(label)
         if entry.get("role"):
             found[label].role = entry["role"]
             explicit_roles.add(label)
@@ -95,22 +123,24 @@ def people(transcript: Transcript, meta: dict[str, Any]) -> dict[str, Person]:
         if not entry.get("role"):
             continue
         for label, person in found.items():
-            if person.role == entry["role"] and label not in explicit_roles and person.name == label:
+            if person.role == entry["role"] and label not in named_by_meta:
                 person.name = entry.get("name") or person.name
+                named_by_meta.add(label)
                 explicit_roles.add(label)
                 break
-    asker_role, answer_role = roles_for(kind)
     if any(found[l].role == asker_role for l in explicit_roles):
-        # Metadata says who asks: every speaker it does not name answers.
+        # Someone says who asks: every speaker nobody named answers.
         for label, person in found.items():
             if label not in explicit_roles and person.role in (asker_role, None):
                 person.role = answer_role
     return found
 
 
-def label_chunks(chunks: list[Chunk], transcript: Transcript, meta: dict[str, Any]) -> list[Chunk]:
+def label_chunks(
+    chunks: list[Chunk], transcript: Transcript, meta: dict[str, Any], identities: dict[str, Identity] | None = None
+) -> list[Chunk]:
     """Give chunks their speaker's name and role, and the recording's title and metadata."""
-    found = people(transcript, meta)
+    found = people(transcript, meta, identities)
     fields = chunk_fields(meta)
     for chunk in chunks:
         person = found.get(chunk.speaker) if chunk.speaker else None

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import StorageError
+from pipeline.databases import database_error, open_database
 
 CATALOG_NAME = "catalog.sqlite3"
 
@@ -97,13 +96,8 @@ def catalog_path(data_dir: Path) -> Path:
 class Catalog:
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            # autocommit: each statement, or each `with self._db` block, is one transaction.
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            # WAL lets `heard status` read while an ingest writes.
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+            self._db = open_database(path, _SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(recordings)")}
             if "companion" not in columns:  # catalogs written before metadata existed
                 self._db.execute("ALTER TABLE recordings ADD COLUMN companion TEXT")
@@ -260,16 +254,9 @@ def _entry(row: sqlite3.Row) -> Entry:
 
 
 def _error(path: Path, exc: sqlite3.DatabaseError) -> Exception:
-    text = str(exc)
-    if "full" in text or "disk I/O" in text:
-        if shutil.disk_usage(path.parent).free < 1 << 20:
-            text = "no space left on device"
-        return StorageError(f"{path}: cannot write the catalog ({text}); free disk space and rerun")
-    if "readonly" in text:
-        return StorageError(f"{path}: cannot write the catalog ({text}); check the folder's permissions")
-    from pipeline.errors import ConfigError
-
-    return ConfigError(
-        f"{path}: damaged catalog ({text}); move it away and rerun `heard ingest`, which rebuilds it "
-        "(recordings already transcribed are not transcribed again)"
+    return database_error(
+        path,
+        exc,
+        "catalog",
+        "move it away and rerun `heard ingest`, which rebuilds it (recordings already transcribed are not transcribed again)",
     )

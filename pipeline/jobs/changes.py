@@ -79,6 +79,11 @@ def settled(state: RunState, path: Path, entry: Entry) -> bool:
     return False
 
 
+def names_changed(state: RunState, entry: Entry) -> bool:
+    """Whether an indexed recording's voices were named (or renamed) since its chunks were written."""
+    return entry.status in (INDEXED, MISSING) and state.voices.stale(entry.recording_id)
+
+
 def unused(state: RunState, recording_id: str | None, path: Path) -> tuple[str, ...]:
     """(recording_id,) if no file but `path` still holds that content, else ()."""
     if recording_id is None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import threads
+from pipeline import threads, transcripts
 from pipeline.config import Settings
 from pipeline.crash import crash_point
 from pipeline.errors import HeardError
@@ -207,6 +207,7 @@ class Run:
                 entry
                 and entry.same_file(stat.st_size, stat.st_mtime_ns)
                 and same_companion
+                and not changes.names_changed(state, entry)
                 and changes.settled(state, path, entry)
             ):
                 return None
@@ -220,9 +221,12 @@ class Run:
             transcript, transcribed, heard = self.transcription.obtain(recording)
             rediarized = self.transcription.find_speakers(recording, transcript, meta, heard)
             del heard  # the decoded audio is not needed past diarization
+            # Its speakers join the voices heard across recordings; a named voice names them.
+            state.voices.observe(transcript, stamp=transcripts.stamp(state.settings.transcripts_dir, recording.id))
             if (
                 not transcribed
                 and not rediarized
+                and not state.voices.stale(recording.id)
                 and changes.already_indexed(state, recording, path, stat, transcript, replaces=replaces, companion=companion)
             ):
                 return None
@@ -241,12 +245,16 @@ class Run:
         state = self.state
         by_number = {ready.number: ready for ready in batch}
         try:
-            written_counts = state.indexer.index_transcripts([ToIndex(r.transcript, r.meta, r.replaces) for r in batch])
+            named = {r.number: state.voices.identities(r.recording.id) for r in batch}
+            written_counts = state.indexer.index_transcripts(
+                [ToIndex(r.transcript, r.meta, r.replaces, named[r.number]) for r in batch]
+            )
             for number in sorted(set(by_number) | set(self._lines.held_numbers())):
                 self._lines.release(number)
                 if number in by_number:
                     written = next(written_counts)
                     crash_point("indexed")
+                    state.voices.mark_indexed(by_number[number].recording.id, named[number])
                     self._record(by_number[number], written)
         except Exception as exc:  # noqa: BLE001
             if len(batch) == 1:

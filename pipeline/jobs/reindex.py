@@ -16,6 +16,7 @@ from pathlib import Path
 from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, HeardError, RecordingError
+from pipeline.indexing.voices import Identity, VoiceBook, voices_path
 from pipeline.jobs.catalog import Catalog, catalog_path, now
 from pipeline.jobs.lock import data_dir_lock
 from pipeline.jobs.progress import Reporter, SilentReporter
@@ -96,6 +97,10 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
     indexer = Indexer(store, Embedder(settings.embedding), settings.chunking)
     reader = MetadataReader()
     written: dict[str, int] = {}
+    # The names users gave voices (`heard speakers`), brought up to date with transcripts/.
+    voices = VoiceBook(voices_path(settings.data_dir))
+    voices.refresh(settings.transcripts_dir, wanted)
+    named: dict[str, dict[str, Identity]] = {}
     try:
         indexer.check_model()
         for number, path in enumerate(files, 1):
@@ -108,7 +113,8 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
                 summary.failures.append({"path": str(path), "reason": str(exc)})
                 reporter.failed(path, str(exc))
                 continue
-            count = indexer.index_transcript(transcript, meta=meta)
+            named[transcript.recording_id] = voices.identities(transcript.recording_id)
+            count = indexer.index_transcript(transcript, meta=meta, identities=named[transcript.recording_id])
             written[transcript.recording_id] = count
             summary.recordings += 1
             summary.chunks_written += count
@@ -118,6 +124,9 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
     _swap_in(target, settings.index_dir)
     forget_cached_client(settings.index_dir)
     catalog.set_indexed(written, settings.embedding.model, asdict(settings.chunking))
+    for recording_id, identities in named.items():
+        voices.mark_indexed(recording_id, identities)
+    voices.close()
     summary.wall_seconds = round(time.monotonic() - started, 2)
     summary.ended_at = now()
     return summary

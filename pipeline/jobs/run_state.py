@@ -23,6 +23,7 @@ from pipeline.transcripts import Transcript
 if TYPE_CHECKING:
     from pipeline.indexing.indexer import Indexer
     from pipeline.indexing.store import Store
+    from pipeline.indexing.voices import VoiceBook
 
 # Write errors that no retry of a single recording can fix: the run stops (exit 2).
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
@@ -76,6 +77,7 @@ class RunState:
         self.metadata = MetadataReader()
         self._store: Store | None = None
         self._indexer: Indexer | None = None
+        self._voices: VoiceBook | None = None
 
     @property
     def store(self) -> Store:
@@ -94,9 +96,20 @@ class RunState:
             self._indexer = Indexer(self.store, Embedder(self.settings.embedding, beside_whisper=True), self.settings.chunking)
         return self._indexer
 
+    @property
+    def voices(self) -> VoiceBook:
+        """The voices heard across recordings and the names users gave them (`heard speakers`)."""
+        if self._voices is None:
+            from pipeline.indexing.voices import VoiceBook, voices_path
+
+            self._voices = VoiceBook(voices_path(self.settings.data_dir))
+        return self._voices
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+        if self._voices is not None:
+            self._voices.close()
         self.catalog.close()
 
     def retry_due(self, entry: Entry) -> bool:

@@ -24,6 +24,19 @@ def local_path(path: str) -> str:
     return quote("/" + path.lstrip("/\\"), safe="/-._~!$&'()*+,;=:@")
 
 
+def same_origin(request) -> bool:
+    """Whether a form post comes from a page of this server: its Origin (or, failing that, its
+    Referer) names the host the request was sent to. Another site's page cannot forge it, so it
+    cannot make a signed-in browser rename speakers (cross-site request forgery)."""
+    from urllib.parse import urlsplit
+
+    host = request.headers.get("host")
+    sent_from = request.headers.get("origin") or request.headers.get("referer")
+    if not host or not sent_from or sent_from == "null":
+        return False
+    return urlsplit(sent_from).netloc.lower() == host.lower()
+
+
 def token_middleware(token: str):
     from starlette.responses import PlainTextResponse, RedirectResponse
 

@@ -6,8 +6,10 @@ transcript that exists; the media file is the path that transcript records.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,7 @@ from pipeline.config import Settings
 from pipeline.errors import HeardError, IndexMissingError
 from pipeline.finding.filters import SearchFilters
 from pipeline.finding.hits import Answers, Hit
-from pipeline.indexing.roles import Person, people
+from pipeline.indexing.roles import Person, people, speaker_order
 from pipeline.sources.metadata import for_recording
 from pipeline.transcripts import Transcript
 
@@ -39,6 +41,18 @@ class RecordingInfo:
     source: str
     duration: float
     available: bool  # the recording's file is still where the transcript says
+
+
+@dataclass
+class SpeakerRow:
+    label: str  # the transcript's own (S1)
+    name: str  # as hits show it
+    role: str | None
+    given_name: str | None  # what its voice was named (heard speakers / this page)
+    given_role: str | None
+    voice: str | None  # V3, when the voice is known across recordings
+    recordings: int  # how many recordings that voice speaks in
+    nameable: bool  # enough speech to recognise the voice elsewhere
 
 
 class Library:
@@ -152,8 +166,56 @@ class Library:
         return path if path.is_file() else None
 
     def people(self, transcript: Transcript) -> dict[str, Person]:
-        """Each speaker label -> the name and role hits show (the rule indexing applies to chunks)."""
-        return people(transcript, self._metadata(transcript))
+        """Each speaker label -> the name and role hits show (the rule indexing applies to chunks),
+        with the voices' names as they are now (the index catches up when it is re-indexed)."""
+        book = self._voices()
+        identities = book.identities(transcript.recording_id) if book else {}
+        if book:
+            book.close()
+        return people(transcript, self._metadata(transcript), identities)
+
+    def speakers(self, transcript: Transcript) -> list[SpeakerRow]:
+        """The recording's speakers as the rename form shows them, in order of first speech."""
+        from pipeline.indexing.voice_clusters import MIN_SECONDS
+
+        book = self._voices()
+        try:
+            identities = book.identities(transcript.recording_id) if book else {}
+            voices = book.speakers_of(transcript.recording_id) if book else {}
+        finally:
+            if book:
+                book.close()
+        shown = people(transcript, self._metadata(transcript), identities)
+        heard = (transcript.diarization or {}).get("voices") or {}
+        rows = []
+        for label in speaker_order(transcript):
+            voice = voices.get(label)
+            found = heard.get(label) or {}
+            given = identities.get(label)
+            rows.append(
+                SpeakerRow(
+                    label=label,
+                    name=shown[label].name if label in shown else label,
+                    role=shown[label].role if label in shown else None,
+                    given_name=given.name if given else None,
+                    given_role=given.role if given else None,
+                    voice=voice.id if voice else None,
+                    recordings=len(voice.recordings) if voice else 0,
+                    nameable=bool(found.get("embedding")) and float(found.get("seconds") or 0) >= MIN_SECONDS,
+                )
+            )
+        return rows
+
+    def _voices(self):
+        from pipeline.indexing.voices import VoiceBook
+
+        return VoiceBook.open_existing(self.settings.data_dir)
+
+    @contextlib.contextmanager
+    def index_for_writing(self) -> Iterator[tuple[Store, Embedder]]:
+        """The long-lived Store and Embedder, held against searches while a rename re-indexes."""
+        with self._lock:
+            yield self._open()
 
     def _metadata(self, transcript: Transcript) -> dict[str, Any]:
         try:

@@ -1,11 +1,15 @@
 """The HTML pages: search, the list of recordings, and one recording's transcript."""
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from urllib.parse import parse_qs, quote
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+
+from pipeline.errors import HeardError
 from pipeline.indexing.roles import ROLES
 from pipeline.web import params, views
+from pipeline.web.auth import same_origin
 
 router = APIRouter(include_in_schema=False)
 
@@ -77,4 +81,49 @@ def recording_page(request: Request, recording_id: str, t: str | None = None, en
         info=library.info(recording_id),
         turns=views.turns(transcript, library.people(transcript), start, stop),
         start=start,
+        speakers=library.speakers(transcript),
+        roles=ROLES,
+        renamed=request.query_params.get("renamed"),
+        waiting=request.query_params.get("waiting") == "1",
     )
+
+
+@router.post("/recordings/{recording_id}/speakers")
+async def rename_speaker(request: Request, recording_id: str):
+    """The recording page's form: name (and give a role to) one speaker's voice, in every recording
+    where it speaks. Only a form posted by a page of this server is taken (see auth.same_origin)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from pipeline.jobs.speakers import name_speaker
+
+    if not same_origin(request):
+        return PlainTextResponse("refused: the form must be sent from this server's own page", status_code=403)
+    library = request.app.state.library
+    transcript = library.transcript(recording_id)
+    if transcript is None:
+        return render(request, "missing.html", status=404, what="recording")
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    label = (form.get("label") or [""])[0]
+    name = (form.get("name") or [""])[0].strip() or None
+    role = (form.get("role") or [""])[0] or None
+    if label not in {row.label for row in library.speakers(transcript)} or (role and role not in ROLES):
+        return PlainTextResponse("unknown speaker or role", status_code=400)
+    try:
+        # Re-indexing the voice's recordings takes a moment: off the event loop.
+        change = await run_in_threadpool(
+            name_speaker, library.settings, recording_id, label, name, role=role, open_index=library.index_for_writing
+        )
+    except HeardError as exc:
+        return render(
+            request,
+            "recording.html",
+            status=400,
+            info=library.info(recording_id),
+            turns=views.turns(transcript, library.people(transcript), None, None),
+            start=None,
+            speakers=library.speakers(transcript),
+            roles=ROLES,
+            error=str(exc),
+        )
+    waiting = "&waiting=1" if change.waiting else ""
+    return RedirectResponse(f"/recordings/{recording_id}?renamed={quote(label)}{waiting}#speakers", status_code=303)
