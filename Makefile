@@ -76,7 +76,7 @@ mpnet: $(VENV)/.installed-runtime
 # ingested into build/devset-hard-data/ (about 20 min the first time on a busy machine), then each
 # half is measured in all three modes. Report the held-out half; tune on the other.
 # EVAL_CONFIG=path/to/config.yaml measures another configuration (e.g. embedding.model:
-# all-mpnet-base-v2) in its own data dirs, build/<config name>/.
+# all-mpnet-base-v2) in its own data dirs and result files, build/<config name>-devset*/.
 # Then heard themes on both (scripts/themes_eval.py, docs/benchmarks.md "Themes"): ARI against the
 # labeled topics, topics held by one theme, topics named by their theme's label, answers left out.
 DEVSET := build/devset
@@ -89,15 +89,17 @@ eval: $(VENV)/.installed-test
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data ingest $(DEVSET)/recordings --quiet
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data reindex  # from the kept transcripts: chunking changes count
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data eval $(DEVSET)/queries.yaml --mode all
+	mkdir -p $(EVAL_DATA)devset $(EVAL_DATA)devset-hard
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data eval $(DEVSET)/queries.yaml --mode all --answers --format json \
-	  > $(DEVSET)/eval-all.json
+	  > $(EVAL_DATA)devset/eval-all.json
 	$(BIN)/python scripts/make_devset.py --spec scripts/devset_hard --out $(DEVSET_HARD)
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data ingest $(DEVSET_HARD)/recordings --quiet
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data reindex
 	for split in tune heldout; do \
 	  $(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data eval $(DEVSET_HARD)/queries-$$split.yaml --mode all --answers \
-	    --format json > $(DEVSET_HARD)/eval-$$split.json || exit 1; done
-	$(BIN)/python scripts/devset_report.py $(DEVSET)/eval-all.json $(DEVSET_HARD)/eval-tune.json $(DEVSET_HARD)/eval-heldout.json
+	    --format json > $(EVAL_DATA)devset-hard/eval-$$split.json || exit 1; done
+	$(BIN)/python scripts/devset_report.py $(EVAL_DATA)devset/eval-all.json $(EVAL_DATA)devset-hard/eval-tune.json \
+	  $(EVAL_DATA)devset-hard/eval-heldout.json
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-data --truth $(DEVSET)/truth --name first
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-hard-data --topics $(DEVSET_HARD)/topics.json \
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
