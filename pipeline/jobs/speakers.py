@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline import transcripts
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, HeardError, LockHeldError
+from pipeline.errors import ConfigError, HeardError, IndexMissingError, LockHeldError
 from pipeline.indexing.voices import Voice, VoiceBook, voices_path
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog
 from pipeline.jobs.lock import data_dir_lock
@@ -227,7 +227,9 @@ def _open_index(settings: Settings) -> IndexOpener:
         from pipeline.indexing.embed import Embedder
         from pipeline.indexing.store import open_store
 
-        store = open_store(settings, create=False)
+        if not settings.store.url and not settings.index_dir.is_dir():
+            raise IndexMissingError(f"{settings.index_dir}: no index yet; run `heard ingest FOLDER` first")
+        store = open_store(settings)  # writable: naming re-indexes (create=False opens it read-only)
         try:
             yield store, Embedder(settings.embedding)
         finally:
