@@ -374,6 +374,15 @@ def open_store(settings, *, create: bool = True) -> Store:
     )
 
 
+def open_store_for_writing(settings) -> Store:
+    """The index `settings` name, which must exist already, opened writable: what re-indexes into an
+    existing index without an ingest (naming a voice) uses. create=False opens the keyword index
+    read-only, and create=True would make an empty index where there is none."""
+    if not settings.store.url and not settings.index_dir.is_dir():
+        raise IndexMissingError(f"{settings.index_dir}: no index yet; run `heard ingest FOLDER` first")
+    return open_store(settings)
+
+
 def _http_client(url: str, token: str | None):
     from urllib.parse import urlparse
 

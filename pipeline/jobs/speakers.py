@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline import transcripts
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, HeardError, IndexMissingError, LockHeldError
+from pipeline.errors import ConfigError, HeardError, LockHeldError
 from pipeline.indexing.voices import Voice, VoiceBook, voices_path
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog
 from pipeline.jobs.lock import data_dir_lock
@@ -225,11 +225,9 @@ def _open_index(settings: Settings) -> IndexOpener:
     @contextlib.contextmanager
     def opened() -> Iterator[tuple[Store, Embedder]]:
         from pipeline.indexing.embed import Embedder
-        from pipeline.indexing.store import open_store
+        from pipeline.indexing.store import open_store_for_writing
 
-        if not settings.store.url and not settings.index_dir.is_dir():
-            raise IndexMissingError(f"{settings.index_dir}: no index yet; run `heard ingest FOLDER` first")
-        store = open_store(settings)  # writable: naming re-indexes (create=False opens it read-only)
+        store = open_store_for_writing(settings)
         try:
             yield store, Embedder(settings.embedding)
         finally:

@@ -213,9 +213,21 @@ class Library:
 
     @contextlib.contextmanager
     def index_for_writing(self) -> Iterator[tuple[Store, Embedder]]:
-        """The long-lived Store and Embedder, held against searches while a rename re-indexes."""
+        """A writable Store and the long-lived Embedder, held against searches while a rename
+        re-indexes. Searches keep their own Store read-only (they never write the keyword index):
+        it is closed first and opened again, read-only, by the next search."""
+        from pipeline.indexing.store import open_store_for_writing
+
         with self._lock:
-            yield self._open()
+            _, embedder = self._open()  # IndexMissingError when there is no index yet
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            store = open_store_for_writing(self.settings)
+            try:
+                yield store, embedder
+            finally:
+                store.close()
 
     def _metadata(self, transcript: Transcript) -> dict[str, Any]:
         try:
