@@ -292,6 +292,9 @@ def build_search_index(size: int, pool_texts: list[str], pool_vectors: np.ndarra
                   for i, (x, y) in enumerate(zip(a, b))]
         store._collection.upsert(ids=[c.id for c in chunks], embeddings=vectors.tolist(),
                                  documents=[c.text for c in chunks], metadatas=[_metadata(c) for c in chunks])
+    # The chunks went straight into the collection: the keyword index is built from them as
+    # ingest would have kept it (searches refuse a keyword index that does not match).
+    store.repair_keywords()
     seconds = time.perf_counter() - started
     assert store.count() == size, store.count()
     marker.write_text(f"{seconds:.1f}")

@@ -89,3 +89,27 @@ def test_search_never_writes_the_keyword_index(tmp_path, heard):
     assert heard(["reindex"], data_dir).exit_code == 0
     hits = json.loads(heard(["search", "export times out", "--format", "json"], data_dir).stdout)
     assert hits[0]["recording"] == str(folder / "export.txt")
+
+
+def test_a_long_lived_reader_sees_every_write_to_the_keyword_index(tmp_path):
+    """The reader's count is kept between searches (it costs a scan); a write by another
+    connection, or by the reader's own, must never leave it stale."""
+    from types import SimpleNamespace
+
+    from pipeline.indexing.keyword_index import KeywordIndex
+
+    def chunk(n):
+        return SimpleNamespace(id=f"r:{n}", recording_id="r", text=f"the export failed on attempt {n}")
+
+    writer = KeywordIndex(tmp_path)
+    writer.replace_recording("r", [chunk(0)], generation="g1")
+    reader = KeywordIndex(tmp_path, writable=False)
+    assert reader.count() == 1 and reader.count() == 1
+    writer.replace_recording("r", [chunk(0), chunk(1), chunk(2)], generation="g2")
+    assert reader.count() == 3
+    writer.remove_recording("r", generation="g3")
+    assert reader.count() == 0
+    writer.replace_recording("r", [chunk(5)], generation="g4")
+    assert writer.count() == 1
+    writer.rebuild([SimpleNamespace(id="s:0", recording_id="s", text="pricing"), chunk(6)], generation="g5")
+    assert writer.count() == 2 and reader.count() == 2

@@ -294,8 +294,12 @@ class Store:
         if not ids:
             return {}
         with _chroma_errors(self.where):
-            found = self._collection.get(ids=list(ids), where=live(None), include=["documents", "metadatas"])
-        return {i: _chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])}
+            # By id without a where clause: any clause makes Chroma read every chunk's metadata
+            # first (90 ms a search at 100k chunks); superseded chunks are dropped here instead.
+            found = self._collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            i: _chunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"]) if not m.get(SUPERSEDED)
+        }
 
     def ids_where(self, where: dict[str, Any] | None) -> set[str]:
         with _chroma_errors(self.where):
@@ -315,7 +319,8 @@ class Store:
                 self._collection.update(ids=found["ids"], metadatas=[{**m, "recording": path} for m in found["metadatas"]])
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[StoredChunk]:
-        if self.count() == 0:
+        total = self.count()
+        if total == 0:
             return []
         with _chroma_errors(self.where):
             # Any where clause makes Chroma read every chunk's metadata before the vector search
@@ -324,14 +329,14 @@ class Store:
             # without the clause and again with it only when a superseded chunk came back.
             result = self._collection.query(
                 query_embeddings=[vector.tolist()],
-                n_results=min(k, self.count()),
+                n_results=min(k, total),
                 where=live(where) if where else None,
                 include=["documents", "metadatas", "distances"],
             )
             if not where and any(meta.get(SUPERSEDED) for meta in result["metadatas"][0]):
                 result = self._collection.query(
                     query_embeddings=[vector.tolist()],
-                    n_results=min(k, self.count()),
+                    n_results=min(k, total),
                     where=live(None),
                     include=["documents", "metadatas", "distances"],
                 )
