@@ -320,6 +320,8 @@ _PARAMS = st.lists(st.tuples(_PARAM_KEYS, _PARAM_VALUES), max_size=6)
 
 @FAST
 @given(pairs=_PARAMS)
+@example(pairs=[("k", "\n")])  # found by this property: the message quoted the newline raw
+@example(pairs=[("since", "1\n2"), ("min", "x\ny")])
 def test_any_url_parameters_parse_to_a_search_or_messages(pairs):
     from starlette.datastructures import QueryParams
 

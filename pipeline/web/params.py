@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from pipeline.finding.filters import SearchFilters
 from pipeline.indexing.roles import ROLES
+from pipeline.messages import safe
 
 PAGE_SIZES = (10, 20, 50)
 TEXT_FILTERS = ("role", "speaker", "company", "segment", "show")
@@ -87,6 +88,9 @@ def parse(params) -> SearchRequest:
             request.k = max(1, min(int(raw_k), 200))
         except ValueError:
             request.errors.append(f"k '{raw_k}' is not a number of results")
+    # The messages quote what was typed: one printable line each, as every message (a newline in
+    # ?k= would otherwise split the page's alert and forge a line in a log).
+    request.errors = [safe(error) for error in request.errors]
     return request
 
 
@@ -98,5 +102,5 @@ def min_recordings(params, request: SearchRequest) -> int:
     try:
         return max(1, int(raw))
     except ValueError:
-        request.errors.append(f"min '{raw}' is not a number of recordings")
+        request.errors.append(safe(f"min '{raw}' is not a number of recordings"))
         return 1
