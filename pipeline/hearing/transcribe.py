@@ -130,8 +130,8 @@ def _shifted(segment: Segment, offset: float) -> Segment:
     )
 
 
-class FasterWhisperTranscriber:
-    """CTranslate2 Whisper: int8 on CPU, float16 on CUDA, Silero VAD to skip silence."""
+class _LazyTranscriber:
+    """What both backends share: the settings, a model loaded on first use, and describe()."""
 
     def __init__(self, settings: TranscribeSettings):
         self.settings = settings
@@ -139,6 +139,10 @@ class FasterWhisperTranscriber:
 
     def describe(self) -> dict[str, Any]:
         return describe(self.settings)
+
+
+class FasterWhisperTranscriber(_LazyTranscriber):
+    """CTranslate2 Whisper: int8 on CPU, float16 on CUDA, Silero VAD to skip silence."""
 
     def _load(self):
         if self._model is None:
@@ -197,15 +201,8 @@ def batch_size_for(settings: TranscribeSettings, device: str) -> int:
     return 16 if device == "cuda" else 1
 
 
-class OpenAIWhisperTranscriber:
+class OpenAIWhisperTranscriber(_LazyTranscriber):
     """openai-whisper (PyTorch). Offline, its checkpoint is converted from the bundled CTranslate2 weights."""
-
-    def __init__(self, settings: TranscribeSettings):
-        self.settings = settings
-        self._model = None
-
-    def describe(self) -> dict[str, Any]:
-        return describe(self.settings)
 
     def _load(self):
         if self._model is None:
