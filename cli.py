@@ -5,13 +5,22 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
 from pipeline import __version__
 from pipeline.config import MAX_K
 from pipeline.errors import HeardError
-from pipeline.indexing.roles import ROLES
+from pipeline.finding.options import SEARCH, THEMES
+from pipeline.indexing.role_names import ROLES
+from pipeline.jobs.options import INGEST_SETTINGS
+from pipeline.options import Option, parse_all
+
+F = TypeVar("F", bound=Callable[..., Any])
+# The writers of pipeline/finding/formats (kept here as names: importing the writers costs --help time).
+HIT_FORMATS = ("table", "json", "md", "csv")
 
 
 class HeardClickError(click.ClickException):
@@ -34,6 +43,65 @@ def _settings(ctx: click.Context):
 
     with user_errors():
         return load_settings(ctx.obj["config"], ctx.obj["data_dir"])
+
+
+def declared(options: Sequence[Option]) -> Callable[[F], F]:
+    """The click argument and options of `options` (pipeline/options.py declarations). Click only
+    splits the command line: every value is parsed by `parsed`, as the page and the API parse theirs."""
+
+    def decorate(command: F) -> F:
+        for option in reversed([o for o in options if o.cli]):
+            if option.argument:
+                command = click.argument(option.key, required=False, metavar=option.name.upper())(command)
+                continue
+            spellings = option.flags or (f"--{option.name}",)
+            if option.kind == "flag":
+                command = click.option(*spellings, option.key, is_flag=True, help=option.help_text())(command)
+            else:
+                metavar = option.metavar or ("|".join(option.rule.choices) if option.choices else "TEXT")
+                command = click.option(
+                    *spellings, option.key, multiple=option.multiple, metavar=metavar, help=option.help_text()
+                )(command)
+        return command
+
+    return decorate
+
+
+def parsed(options: Sequence[Option], given: dict[str, Any]) -> dict[str, Any]:
+    """The values of `options` from what click collected (removed from `given`): one OptionError, with
+    every refused value's message, the same words the page and the API use."""
+    from pipeline.options import OptionError
+
+    raw: dict[str, list[str]] = {}
+    for option in options:
+        if not option.cli:
+            continue
+        value = given.pop(option.key, None)
+        if option.kind == "flag":
+            raw[option.url_name] = ["1"] if value else []
+        elif option.multiple:
+            raw[option.url_name] = [str(v) for v in value or ()]
+        else:
+            raw[option.url_name] = [] if value is None else [str(value)]
+    values, errors = parse_all(options, raw)
+    if errors:
+        raise OptionError("; ".join(errors))
+    return values
+
+
+def format_option(choices: Sequence[str], default: str, help: str | None = None) -> Callable[[F], F]:
+    """--format, the same option on every command that prints results."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=True,
+        help=help or "How to print the results.",
+    )
+
+
+SUMMARY_FORMAT = format_option(("text", "json"), "text", "json: print one JSON summary object as the last line of output.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,13 +133,7 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
     is_flag=True,
     help="Fetch every subscribed feed (heard feeds add) and index its new episodes, before PATHS.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="json: print one JSON summary object as the last line of output.",
-)
+@SUMMARY_FORMAT
 @click.option(
     "--retranscribe",
     is_flag=True,
@@ -91,27 +153,8 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
     help="Retry recordings that failed before, now, even if unchanged (default: when the file "
     "changes or ingest.retry_failed_after_hours have passed).",
 )
-@click.option(
-    "--speakers",
-    "num_speakers",
-    type=click.IntRange(1, 8),
-    default=None,
-    help="Speakers per recording (1-8) instead of finding the count; a recording's metadata overrides it.",
-)
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Recordings transcribed at once, CPU threads split between them [default: transcribe.workers, 1].",
-)
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "ray"]),
-    default=None,
-    help="ray: transcribe on a Ray cluster (pip install 'heard[ray]') [default: transcribe.executor, local].",
-)
-@click.option("--address", default=None, help="Ray cluster address, e.g. ray://head:10001 [default: transcribe.address].")
+@declared(INGEST_SETTINGS)
 @click.pass_context
 def ingest(
     ctx,
@@ -123,11 +166,8 @@ def ingest(
     prune,
     allow_empty,
     retry_failed,
-    num_speakers,
     quiet,
-    workers,
-    executor,
-    address,
+    **given,
 ):
     """Transcribe and index the recordings under PATHS (folders are searched recursively).
 
@@ -141,16 +181,13 @@ def ingest(
     or disk error, 3 another ingest or reindex holds the data dir's lock.
     """
     from pipeline.jobs.ingest import ingest as run_ingest
+    from pipeline.options import apply_settings
     from pipeline.sources.feeds.subscriptions import feeds_and_paths
 
     settings = _settings(ctx)
     with user_errors():
+        apply_settings(INGEST_SETTINGS, parsed(INGEST_SETTINGS, given), settings)
         feeds, folders = feeds_and_paths(list(paths), settings.data_dir, subscribed=subscribed)
-    for key, value in (("workers", workers), ("executor", executor), ("address", address)):
-        if value is not None:
-            setattr(settings.transcribe, key, value)
-    if num_speakers is not None:
-        settings.speakers.count = num_speakers
     with _reporter(quiet) as reporter, user_errors():
         summary = run_ingest(
             folders,
@@ -194,13 +231,7 @@ def ingest(
 
 
 @main.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="json: print one JSON summary object as the last line of output.",
-)
+@SUMMARY_FORMAT
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
 @click.pass_context
 def reindex(ctx, output_format, quiet):
@@ -223,7 +254,7 @@ def reindex(ctx, output_format, quiet):
 
 
 @main.command()
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option(("text", "json"), "text")
 @click.pass_context
 def status(ctx, output_format):
     """Recordings by status, chunks, audio hours, the last run, recent failures, models and index size."""
@@ -247,127 +278,43 @@ def _reporter(quiet: bool):
             reporter.close()
 
 
-def filter_options(command):
-    """The filters of `heard search` and `heard themes`, as options; _filters() turns them into SearchFilters."""
-    options = [
-        click.option("--role", type=click.Choice(ROLES, case_sensitive=False), help="Only quotes by speakers in this role."),
-        click.option("--speaker", help="Only quotes by this speaker (name as shown in hits, any case)."),
-        click.option("--company", help="Only recordings of this company (any case)."),
-        click.option("--segment", help="Only recordings of this customer segment (any case)."),
-        click.option("--tag", "tags", multiple=True, help="Only recordings with this tag; repeat to require several."),
-        click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or after YYYY-MM-DD."),
-        click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only recordings dated on or before YYYY-MM-DD."),
-        click.option("--recording", help="Only this recording: its id, or the path of the file."),
-        click.option("--show", help="Only episodes of this podcast (its name as hits show it, any case)."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _filters(*, role, speaker, company, segment, tags, since, until, recording, show):
-    from pipeline.finding.filters import SearchFilters, recording_id_of
-
-    return SearchFilters(
-        role=role,
-        speaker=speaker,
-        company=company,
-        segment=segment,
-        tags=tuple(tags),
-        since=since.date() if since else None,
-        until=until.date() if until else None,
-        recording=recording_id_of(recording) if recording else None,
-        show=show,
-    )
-
-
 @main.command()
-@click.argument("query")
-@click.option("-k", "--top", "k", type=click.IntRange(1, MAX_K), default=None, help="How many quotes [default: search.k, 5].")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
-@click.option(
-    "--per-recording",
-    type=click.IntRange(1, MAX_K),
-    default=None,
-    help="At most N quotes from one recording [default: search.per_recording, no cap].",
-)
-@click.option("--group", is_flag=True, help="Group the quotes by recording (json: a list of recordings with their hits).")
-@click.option(
-    "--all",
-    "every",
-    is_flag=True,
-    help="Every quote that answers, not the best k: all whose score reaches search.all_cutoff, with a count line.",
-)
-@filter_options
+@declared(SEARCH)
+@format_option(HIT_FORMATS, "table")
 @click.pass_context
-def search(ctx, query, k, output_format, per_recording, group, every, **filter_values):
+def search(ctx, output_format, **given):
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
     Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
     --all lists every quote that answers and counts them: "pricing: 7 of 20 recordings, 9 quotes".
+    Each quote ends with its quote id (heard clip, heard save).
     """
     from pipeline.finding import formats
     from pipeline.finding.hits import group_by_recording
-    from pipeline.finding.search import every_answer
-    from pipeline.finding.search import search as run_search
+    from pipeline.finding.options import search_request
+    from pipeline.finding.searcher import search_once
 
-    if every and (k or per_recording):
-        raise click.UsageError("--all lists every answering quote: leave out -k and --per-recording")
     settings = _settings(ctx)
-    count_line = None
     with user_errors():
-        filters = _filters(**filter_values)
-        if every:
-            answers = every_answer(query, settings, filters=filters)
-            hits, count_line = answers.hits, answers.count_line()
-        else:
-            hits = run_search(query, settings, k=k, filters=filters, per_recording=per_recording)
-    if count_line:
+        request = search_request(parsed(SEARCH, given))
+        hits, answers = search_once(settings, request)
+    if answers is not None:
         # JSON and CSV keep their schema on stdout; the count goes beside them on stderr.
-        click.echo(count_line, err=output_format in ("json", "csv"))
-    if group and output_format != "csv":
-        groups = group_by_recording(hits)
-        if output_format == "json":
-            click.echo(formats.groups_to_json(groups))
-        elif output_format == "md":
-            click.echo(formats.groups_to_markdown(groups, query))
-        else:
-            formats.print_groups_table(groups, query)
-        return
-    if group:  # csv rows carry their recording: grouping is an order
-        hits = [hit for g in group_by_recording(hits) for hit in g.hits]
-    if output_format == "json":
-        click.echo(formats.hits_to_json(hits))
-    elif output_format == "md":
-        click.echo(formats.hits_to_markdown(hits, query))
-    elif output_format == "csv":
-        click.echo(formats.hits_to_csv(hits), nl=False)
+        click.echo(answers.count_line(), err=output_format in ("json", "csv"))
+    writer = formats.writer(output_format)
+    if request.group:
+        text = writer.groups(group_by_recording(hits), title=request.query)
     else:
-        formats.print_hits_table(hits, query)
+        text = writer.hits(hits, title=request.query)
+    click.echo(text, nl=output_format != "csv")
 
 
 @main.command()
-@click.argument("query", required=False)
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "md", "csv"]), default="table")
-@click.option(
-    "--min-recordings",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Only themes that come up in at least N recordings.",
-)
-@click.option(
-    "--quotes",
-    "shown",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Quotes shown per theme in the table and md (json and csv carry them all).",
-)
-@filter_options
+@declared(THEMES)
+@format_option(HIT_FORMATS, "table")
 @click.pass_context
-def themes(ctx, query, output_format, min_recordings, shown, **filter_values):
+def themes(ctx, output_format, **given):
     """What customers talk about: their quotes across all recordings, grouped into themes.
 
     Each theme has a label (key phrases of its quotes), how many recordings and companies mention it,
@@ -375,20 +322,15 @@ def themes(ctx, query, output_format, min_recordings, shown, **filter_values):
     filters of `heard search` narrow the recordings. Kept in the data dir until the index changes.
     """
     from pipeline.finding import formats
-    from pipeline.finding.themes import find_themes
+    from pipeline.finding.options import themes_request
+    from pipeline.finding.searcher import themes_once
 
     settings = _settings(ctx)
     with user_errors():
-        found = find_themes(settings, query=query, filters=_filters(**filter_values), min_recordings=min_recordings)
-    title = f"Themes in the answers to “{query}”" if query else "Themes across all recordings"
-    if output_format == "json":
-        click.echo(formats.themes_to_json(found))
-    elif output_format == "md":
-        click.echo(formats.themes_to_markdown(found, title, quotes=shown))
-    elif output_format == "csv":
-        click.echo(formats.themes_to_csv(found), nl=False)
-    else:
-        formats.print_themes_table(found, title, quotes=shown)
+        request = themes_request(parsed(THEMES, given))
+        found = themes_once(settings, request)
+    title = f"Themes in the answers to “{request.query}”" if request.query else "Themes across all recordings"
+    click.echo(formats.writer(output_format).themes(found, title=title, quotes=request.shown), nl=output_format != "csv")
 
 
 @main.command("eval")
@@ -400,7 +342,7 @@ def themes(ctx, query, output_format, min_recordings, shown, **filter_values):
     help="Retrieval to measure [default: search.mode]; all: dense, keyword and hybrid side by side.",
 )
 @click.option("-k", "k", type=click.IntRange(1, MAX_K), default=5, show_default=True, help="Cut-off for the misses listed.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option(("text", "json"), "text")
 @click.option(
     "--answers",
     is_flag=True,
@@ -415,13 +357,14 @@ def eval_command(ctx, queries_file, mode, k, output_format, answers):
     A hit is relevant when at least half of it lies inside a labeled span.
     """
     from pipeline.finding import eval as evaluation
+    from pipeline.finding.searcher import Searcher
 
     settings = _settings(ctx)
-    with user_errors():
+    with user_errors(), Searcher(settings) as searcher:
         queries = evaluation.load_queries(queries_file)
         modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
-        reports = [evaluation.evaluate(queries, settings, mode=m) for m in modes]
-        every = {m: evaluation.evaluate_all(queries, settings, mode=m) for m in modes} if answers else {}
+        reports = [evaluation.evaluate(queries, searcher, mode=m) for m in modes]
+        every = {m: evaluation.evaluate_all(queries, searcher, mode=m) for m in modes} if answers else {}
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -491,7 +434,7 @@ def feeds_add(ctx, url, name):
 
 
 @feeds.command("list")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option(("text", "json"), "text")
 @click.pass_context
 def feeds_list(ctx, output_format):
     """The subscribed feeds, with what the last ingest fetched."""
@@ -525,7 +468,7 @@ def feeds_remove(ctx, url):
 
 
 @main.group(invoke_without_command=True)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option(("text", "json"), "text")
 @click.pass_context
 def speakers(ctx, output_format):
     """The voices heard across recordings: list them (the default), name, merge and split them.

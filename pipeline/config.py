@@ -1,66 +1,88 @@
-"""One Settings object from built-in defaults, config.yaml, HEARD_* variables and CLI flags."""
+"""One Settings object from built-in defaults, config.yaml, HEARD_* variables and CLI flags.
+
+Each setting is declared once, here, with its type, default, and bounds or choices (`setting`);
+`check` is the one rule for a value, used at load for every key, by the command-line and web
+options that set one (pipeline/options.py), and by recording metadata (num_speakers).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import rules
 from pipeline.errors import ConfigError
+from pipeline.rules import Rule, setting
 
 CONFIG_FILE_NAME = "config.yaml"
+MAX_K = 1000  # quotes one search returns at most
+MAX_SPEAKERS = 8  # speakers one recording is split into at most (hearing/speakers/clustering.py)
+UNBOUNDED = 1e9
+
+# CTranslate2's compute types (faster-whisper), and auto: int8 on CPU, float16 on CUDA.
+COMPUTE_TYPES = (
+    "auto",
+    "default",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
 
 
 @dataclass
 class TranscribeSettings:
-    backend: str = "faster-whisper"
+    backend: str = setting("faster-whisper", choices=("faster-whisper", "openai-whisper"))
     model: str = "tiny.en"
-    device: str = "auto"
-    compute_type: str = "auto"
-    beam_size: int = 5
+    device: str = setting("auto", choices=("auto", "cpu", "cuda"))
+    compute_type: str = setting("auto", choices=COMPUTE_TYPES)
+    beam_size: int = setting(5, low=1, high=100)
     language: str | None = None
     vad_filter: bool = True
-    threads: int = 0
-    batch_size: int = 0
-    workers: int = 1
-    executor: str = "local"
+    threads: int = setting(0, low=0, high=1024)
+    batch_size: int = setting(0, low=0, high=1024)
+    workers: int = setting(1, low=1, high=1024)
+    executor: str = setting("local", choices=("local", "ray"))
     address: str | None = None
 
 
 @dataclass
 class ChunkingSettings:
-    max_words: int = 60
-    max_seconds: float = 30.0
-    overlap: int = 0  # sentences a chunk shares with the previous one of the same turn
+    max_words: int = setting(60, low=1, high=10_000)
+    max_seconds: float = setting(30.0, low=1, high=86_400)
+    overlap: int = setting(0, low=0, high=100)  # sentences a chunk shares with the previous one of the same turn
 
 
 @dataclass
 class SpeakersSettings:
     diarize: bool = True
-    count: int | None = None  # speakers per recording; None finds 1-8 (a recording's metadata overrides)
-    threads: int = 0  # torch threads for the speaker models; 0 (auto): 1 (pipeline/threads.py)
+    # Speakers per recording; None finds 1-8 (a recording's metadata overrides).
+    count: int | None = setting(None, low=1, high=MAX_SPEAKERS)
+    threads: int = setting(0, low=0, high=1024)  # torch threads for the speaker models; 0 (auto): 1
 
 
 @dataclass
 class EmbeddingSettings:
     model: str = "all-MiniLM-L6-v2"
-    batch_size: int = 32
-    device: str = "cpu"
-    runtime: str = "onnx"
+    batch_size: int = setting(32, low=1, high=65_536)
+    device: str = setting("cpu", choices=("cpu", "cuda", "auto"))
+    runtime: str = setting("onnx", choices=("onnx", "sentence-transformers"))
     # How an answer's vector carries the question before it: text (one text) or vector (mixed in).
-    question: str = "text"
-    question_weight: float = 0.5
+    question: str = setting("text", choices=("text", "vector"))
+    question_weight: float = setting(0.5, low=0, high=1)
 
 
 @dataclass
 class StoreSettings:
-    collection: str = "heard"
-    url: str | None = None
+    collection: str = setting("heard", length=(3, 512))  # Chroma's limits on a collection name
+    url: str | None = setting(None, check=rules.server_url)
     token: str | None = None
 
 
@@ -68,51 +90,51 @@ class StoreSettings:
 class IngestSettings:
     # An unchanged recording that failed is tried again once this long has passed since it failed
     # (so each nightly run retries it, a rerun straight after does not); a changed file at once.
-    retry_failed_after_hours: float = 20.0
+    retry_failed_after_hours: float = setting(20.0, low=0, high=UNBOUNDED)
 
 
 @dataclass
 class FeedsSettings:
     publisher_transcripts: bool = True
-    max_episode_mb: float = 2000.0
-    max_feed_mb: float = 50.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    max_episodes: int = 0
+    max_episode_mb: float = setting(2000.0, low=0.001, high=UNBOUNDED)
+    max_feed_mb: float = setting(50.0, low=0.001, high=UNBOUNDED)
+    connect_timeout: float = setting(10.0, low=0.1, high=86_400)
+    read_timeout: float = setting(30.0, low=0.1, high=86_400)
+    max_episodes: int = setting(0, low=0, high=UNBOUNDED)
 
 
 @dataclass
 class SearchSettings:
-    k: int = 5
-    mode: str = "hybrid"
-    fusion: str = "score"
-    rrf_k: float = 60.0
-    dense_weight: float = 0.7
-    candidates: int = 50
-    sentence_rescore: int = 20
-    interviewer_weight: float = 0.1
-    question_weight: float = 0.1
-    quote_sentences: int = 3
-    per_recording: int = 0
+    k: int = setting(5, low=1, high=MAX_K)
+    mode: str = setting("hybrid", choices=("hybrid", "dense", "keyword"))
+    fusion: str = setting("score", choices=("score", "rrf"))
+    rrf_k: float = setting(60.0, low=0, high=UNBOUNDED)
+    dense_weight: float = setting(0.7, low=0, high=1)
+    candidates: int = setting(50, low=1, high=100_000)
+    sentence_rescore: int = setting(20, low=0, high=100_000)
+    interviewer_weight: float = setting(0.1, low=0, high=1)
+    question_weight: float = setting(0.1, low=0, high=1)
+    quote_sentences: int = setting(3, low=1, high=100)
+    per_recording: int = setting(0, low=0, high=MAX_K)
     # search_all (--all): every quote whose fused score reaches the cutoff, from this many candidates.
-    all_cutoff: float = 0.35
-    all_candidates: int = 200
+    all_cutoff: float = setting(0.35, low=0, high=1)
+    all_candidates: int = setting(200, low=1, high=100_000)
 
 
 @dataclass
 class ThemesSettings:
     # k-means tries min_themes..max_themes groups and keeps the number with the best silhouette.
-    min_themes: int = 4
-    max_themes: int = 30
+    min_themes: int = setting(4, low=1, high=1000)
+    max_themes: int = setting(30, low=1, high=1000)
     # A group of fewer quotes is not a theme: its quotes join the closest theme if similar enough.
-    min_quotes: int = 2
-    attach_similarity: float = 0.3
+    min_quotes: int = setting(2, low=1, high=100_000)
+    attach_similarity: float = setting(0.3, low=-1, high=1)
     # A customer's line this close to a greeting, thanks or self-introduction, or shorter than
     # min_words, is small talk and joins no theme.
-    small_talk_similarity: float = 0.45
-    min_words: int = 4
+    small_talk_similarity: float = setting(0.45, low=-1, high=1)
+    min_words: int = setting(4, low=0, high=1000)
     # Key phrases in a theme's label.
-    label_terms: int = 3
+    label_terms: int = setting(3, low=1, high=20)
 
 
 @dataclass
@@ -137,8 +159,39 @@ class Settings:
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
+    def get(self, key: str) -> Any:
+        """A setting by its name in config.yaml, e.g. "search.k"."""
+        section, name = key.split(".")
+        return getattr(getattr(self, section), name)
 
-_SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings) if f.name not in ("data_dir", "config_file")}
+    def put(self, key: str, value: Any, *, where: str) -> None:
+        """Set a setting (from a command-line flag), checked like config.yaml's values; `where` names
+        the flag in the error."""
+        section, name = key.split(".")
+        setattr(getattr(self, section), name, check(key, value, where))
+
+
+SECTIONS: dict[str, type] = {
+    f.name: f.default_factory  # type: ignore[misc]  # every section field has a dataclass factory
+    for f in dataclasses.fields(Settings)
+    if f.name not in ("data_dir", "config_file")
+}
+
+
+def rule(key: str) -> Rule:
+    """The declared type, bounds and choices of a setting ("search.k")."""
+    section, _, name = key.partition(".")
+    kind = SECTIONS.get(section)
+    found = {f.name: f for f in dataclasses.fields(kind)} if kind else {}
+    if name not in found:
+        raise KeyError(key)
+    return rules.rule_of(kind, found[name])  # type: ignore[arg-type]
+
+
+def check(key: str, value: Any, where: str) -> Any:
+    """`value` for setting `key`, of its declared type, within its bounds and choices, or a
+    ConfigError naming `where` (the file and key, the variable, or the flag)."""
+    return rule(key).check(value, where)
 
 
 def load_settings(
@@ -150,6 +203,8 @@ def load_settings(
 
     Without an explicit config file, HEARD_CONFIG names one, else ./config.yaml is used if present.
     """
+    import os
+
     env = os.environ if environ is None else environ
     settings = Settings()
 
@@ -163,22 +218,18 @@ def load_settings(
     if data_dir is not None:
         settings.data_dir = Path(data_dir)
     settings.data_dir = settings.data_dir.expanduser().resolve()
-    _check_choices(settings)
+    _check_together(settings)
     return settings
 
 
-_CHOICES = {
-    ("transcribe", "executor"): ("local", "ray"),
-    ("embedding", "runtime"): ("onnx", "sentence-transformers"),
-    ("embedding", "question"): ("text", "vector"),
-}
-
-
-def _check_choices(settings: Settings) -> None:
-    for (section, key), allowed in _CHOICES.items():
-        value = getattr(getattr(settings, section), key)
-        if value not in allowed:
-            raise ConfigError(f"{section}.{key}: '{value}' is not one of {', '.join(allowed)}")
+def _check_together(settings: Settings) -> None:
+    """Rules between two settings (from the file, the variables or both: named with the file)."""
+    if settings.themes.min_themes > settings.themes.max_themes:
+        where = f"{settings.config_file}: " if settings.config_file else ""
+        raise ConfigError(
+            f"{where}themes.min_themes ({settings.themes.min_themes}) is more than themes.max_themes "
+            f"({settings.themes.max_themes}); make min_themes the smaller"
+        )
 
 
 def _apply_file(settings: Settings, path: Path) -> None:
@@ -186,114 +237,67 @@ def _apply_file(settings: Settings, path: Path) -> None:
 
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found; pass an existing file to --config or unset HEARD_CONFIG")
+    text = rules.read_text_file(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" line {where.line + 1}" if where else ""
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the file") from exc
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+        raise ConfigError(f"{path}: expected a mapping of settings (section: {{key: value}}) at the top level")
     settings.config_file = path.resolve()
     for key, value in raw.items():
         if key == "data_dir":
             # Relative to the config file, so a project's config works from any working directory.
             settings.data_dir = path.resolve().parent / Path(str(value)).expanduser()
-        elif key in _SECTIONS:
+        elif key in SECTIONS:
             if value is None:
                 continue
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: '{key}' must be a mapping of settings")
-            section = getattr(settings, key)
-            for sub, sub_value in value.items():
-                _set(section, sub, sub_value, f"{path}: {key}.{sub}")
+            for name, sub_value in value.items():
+                _set(settings, key, str(name), sub_value, f"{path}: {key}.{name}")
         else:
-            raise ConfigError(f"{path}: unknown setting '{key}'; known: data_dir, {', '.join(_SECTIONS)}")
+            raise ConfigError(f"{path}: unknown setting '{key}'; known: data_dir, {', '.join(SECTIONS)}")
+
+
+# HEARD_* variables that are not settings of a section.
+OTHER_VARIABLES = ("HEARD_CONFIG", "HEARD_DATA_DIR", "HEARD_TOKEN")
 
 
 def _apply_env(settings: Settings, env: Mapping[str, str]) -> None:
+    import yaml
+
     if env.get("HEARD_DATA_DIR"):
         settings.data_dir = Path(env["HEARD_DATA_DIR"])
-    for section_name in _SECTIONS:
-        section = getattr(settings, section_name)
-        for f in dataclasses.fields(section):
-            name = f"HEARD_{section_name}_{f.name}".upper()
-            if name in env:
-                import yaml
-
-                try:
-                    value = yaml.safe_load(env[name])
-                except yaml.YAMLError as exc:
-                    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-                    raise ConfigError(f"{name}: not a value YAML can read ({problem}); quote it or fix it") from exc
-                _set(section, f.name, value, name)
+    for name in sorted(env):
+        section, key = _variable_setting(name)
+        if section is None:
+            continue
+        try:
+            value = yaml.safe_load(env[name])
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{name}: not a value YAML can read ({problem}); quote it or fix it") from exc
+        _set(settings, section, key, value, f"{name} ({section}.{key})")
 
 
-# The bounds of numeric settings, checked wherever a value comes from (file or environment).
-MAX_K = 1000  # quotes one search returns at most
-_BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
-    ("transcribe", "beam_size"): (1, 100),
-    ("transcribe", "threads"): (0, 1024),
-    ("transcribe", "batch_size"): (0, 1024),
-    ("transcribe", "workers"): (1, 1024),
-    ("chunking", "max_words"): (1, 10_000),
-    ("chunking", "max_seconds"): (1, 86_400),
-    ("chunking", "overlap"): (0, 100),
-    ("speakers", "count"): (1, 8),  # hearing.speakers.clustering.MAX_SPEAKERS
-    ("speakers", "threads"): (0, 1024),
-    ("embedding", "batch_size"): (1, 65_536),
-    ("ingest", "retry_failed_after_hours"): (0, 1e6),
-    ("search", "k"): (1, MAX_K),
-    ("search", "rrf_k"): (0, 1e6),
-    ("search", "dense_weight"): (0, 1),
-    ("search", "candidates"): (1, 100_000),
-    ("search", "sentence_rescore"): (0, 100_000),
-    ("search", "interviewer_weight"): (0, 1),
-    ("search", "question_weight"): (0, 1),
-    ("search", "quote_sentences"): (1, 100),
-    ("search", "per_recording"): (0, MAX_K),
-}
-_TYPE_NAMES = {str: "str", int: "int", float: "float", bool: "bool"}
+def _variable_setting(name: str) -> tuple[str | None, str]:
+    """(section, key) of HEARD_<SECTION>_<KEY>; (None, "") for variables that name no section. A
+    variable of a known section with an unknown key is a mistyped setting: an error, not ignored."""
+    upper = name.upper()
+    if not upper.startswith("HEARD_") or upper in OTHER_VARIABLES:
+        return None, ""
+    for section in SECTIONS:
+        prefix = f"HEARD_{section.upper()}_"
+        if upper.startswith(prefix):
+            return section, upper[len(prefix) :].lower()
+    return None, ""
 
 
-def _set(section: Any, key: str, value: Any, where: str) -> None:
-    """Set one setting from a file or the environment: of its declared type (a number for a float,
-    finite; null only where the setting is optional), within its bounds, or a ConfigError naming
-    `where` (the file and key, or the variable)."""
-    fields = {f.name: f for f in dataclasses.fields(section)}
-    if key not in fields:
-        raise ConfigError(f"{where}: unknown setting; known: {', '.join(fields)}")
-    types = typing.get_args(typing.get_type_hints(type(section))[key]) or (typing.get_type_hints(type(section))[key],)
-    kind = next(t for t in types if t is not type(None))
-    if value is None:
-        if type(None) not in types:
-            raise ConfigError(f"{where}: expected {_TYPE_NAMES.get(kind, kind.__name__)}, got null; give it a value")
-    elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
-        value = float(value)
-    elif not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"{where}: expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {value!r}")
-    bounds = _BOUNDS.get((_section_name(section), key))
-    if value is not None and bounds and not bounds[0] <= value <= bounds[1]:
-        low, high = (int(b) if float(b).is_integer() else b for b in bounds)
-        raise ConfigError(f"{where}: expected a number from {low} to {high}, got {value!r}")
-    if (_section_name(section), key) == ("store", "url") and value is not None:
-        _check_url(value, where)
-    setattr(section, key, value)
-
-
-def _section_name(section: Any) -> str:
-    return next(name for name, kind in typing.get_type_hints(Settings).items() if kind is type(section))
-
-
-def _check_url(url: str, where: str) -> None:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port that is not a number
-        ok = False
-    if not ok:
-        raise ConfigError(f"{where}: '{url}' is not a server address; write it as http://host:port or https://host:port")
+def _set(settings: Settings, section: str, name: str, value: Any, where: str) -> None:
+    known = [f.name for f in dataclasses.fields(SECTIONS[section])]
+    if name not in known:
+        raise ConfigError(f"{where}: unknown setting {section}.{name}; known in {section}: {', '.join(known)}")
+    settings.put(f"{section}.{name}", value, where=where)

@@ -316,9 +316,8 @@ def warm_p50(run, warm_queries: int) -> dict:
 def bench_search_model(model: str, sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
     """Warm search(), warm search_all() (--all) and cold `heard search` with another embedding model."""
     from pipeline.config import EmbeddingSettings, load_settings
-    from pipeline.finding.search import search, search_all
+    from pipeline.finding.searcher import Searcher
     from pipeline.indexing.embed import Embedder
-    from pipeline.indexing.store import open_store
 
     embedder = Embedder(EmbeddingSettings(model=model))
     pool_texts = synthetic_texts(2000, seed=1)
@@ -328,10 +327,9 @@ def bench_search_model(model: str, sizes: list[int], warm_queries: int, cold_run
     out = {}
     for size in sizes:
         data, build_s = build_search_index(size, pool_texts, pool_vectors, model)
-        settings = load_settings(config, data, environ={})
-        store = open_store(settings, create=False)
-        warm = warm_p50(lambda q, settings=settings, store=store: search(q, settings, embedder=embedder, store=store), warm_queries)
-        warm_all = warm_p50(lambda q, settings=settings, store=store: search_all(q, settings, embedder=embedder, store=store), warm_queries)
+        searcher = Searcher(load_settings(config, data, environ={}), embedder=embedder)
+        warm = warm_p50(searcher.search, warm_queries)
+        warm_all = warm_p50(searcher.search_all, warm_queries)
         cold = []
         for i in range(cold_runs):
             cmd = [PY, "-m", "cli", "--config", str(config), "--data-dir", str(data), "search", QUERIES[i % len(QUERIES)],
@@ -345,7 +343,7 @@ def bench_search_model(model: str, sizes: list[int], warm_queries: int, cold_run
 
 def bench_search(sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
     from pipeline.config import EmbeddingSettings, load_settings
-    from pipeline.finding.search import search, search_all
+    from pipeline.finding.searcher import Searcher
     from pipeline.hearing import weights
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.store import open_store
@@ -364,16 +362,17 @@ def bench_search(sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
         store = open_store(settings, create=False)
         warm = {}
         for key, embedder in (("onnx", onnx), ("st", torch_st)):
+            searcher = Searcher(settings, store=store, embedder=embedder)
             for query in QUERIES[:3]:
-                search(query, settings, embedder=embedder, store=store)
+                searcher.search(query)
             times = []
             for i in range(warm_queries):
                 started = time.perf_counter()
-                hits = search(QUERIES[i % len(QUERIES)], settings, embedder=embedder, store=store)
+                hits = searcher.search(QUERIES[i % len(QUERIES)])
                 times.append((time.perf_counter() - started) * 1000)
                 assert len(hits) == settings.search.k
             warm[key] = {"p50": median(times), "p95": p95(times)}
-        warm["all"] = warm_p50(lambda q, settings=settings, store=store: search_all(q, settings, embedder=onnx, store=store), warm_queries)
+        warm["all"] = warm_p50(Searcher(settings, store=store, embedder=onnx).search_all, warm_queries)
         cold = {"onnx": [], "st": []}
         for i in range(cold_runs):  # interleaved with the sentence-transformers baseline (3 runs: it is slow)
             for key, runtime in (("onnx", "onnx"), ("st", "sentence-transformers"))[: 2 if i < 3 else 1]:
@@ -449,7 +448,7 @@ def render(results: dict) -> str:
         f"### Search latency{label(results['search'])}",
         "",
         "Synthetic chunks: each mixes the vectors of two embedded sentences in the examples' vocabulary plus noise "
-        "(embedding 100k texts would take most of an hour here), with full metadata. Warm: `pipeline.search.search()` "
+        "(embedding 100k texts would take most of an hour here), with full metadata. Warm: `Searcher.search()` "
         "with the model and collection loaded, k=5, p50/p95 over "
         f"{next(iter(s.values()))['warm_queries']} queries. Cold: `heard search QUERY --format json` as a new process, "
         f"start to exit, median of {next(iter(s.values()))['cold_runs']} runs, interleaved with the "

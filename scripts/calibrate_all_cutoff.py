@@ -20,9 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.finding.eval import judge_all, load_queries  # noqa: E402
-from pipeline.finding.search import search_all  # noqa: E402
-from pipeline.indexing.embed import Embedder  # noqa: E402
-from pipeline.indexing.store import open_store  # noqa: E402
+from pipeline.finding.searcher import Searcher  # noqa: E402
 
 CUTOFFS = [round(0.10 + 0.025 * i, 3) for i in range(25)]
 
@@ -39,8 +37,8 @@ def main():
     args = parser.parse_args()
     settings = load_settings(args.config, data_dir=args.data, environ={})
     queries = load_queries(args.queries)
-    store, embedder = open_store(settings, create=False), Embedder(settings.embedding)
-    everything = [(q, search_all(q.query, settings, embedder=embedder, store=store, cutoff=0.0)) for q in queries]
+    searcher = Searcher(settings)
+    everything = [(q, searcher.search_all(q.query, cutoff=0.0)) for q in queries]
     kinds = sorted({q.kind for q in queries})
     print(f"model {settings.embedding.model}, {len(queries)} queries from {args.queries}")
     print("| cutoff | " + " | ".join(f"{k} P / R / hits" for k in kinds) + " | broad+reasoning F1 |")

@@ -32,9 +32,11 @@ from pipeline.config import EmbeddingSettings, load_settings  # noqa: E402
 from pipeline.finding.eval import evaluate, judge, load_queries  # noqa: E402
 from pipeline.finding.hits import Hit  # noqa: E402
 from pipeline.finding.query import topic  # noqa: E402
+from pipeline.finding.searcher import Searcher  # noqa: E402
 from pipeline.indexing.chunking import chunk_transcript  # noqa: E402
 from pipeline.indexing.embed import Embedder  # noqa: E402
-from pipeline.indexing.roles import ASKER_ROLES, embedding_texts, label_chunks, question_before  # noqa: E402
+from pipeline.indexing.role_names import ASKER_ROLES  # noqa: E402
+from pipeline.indexing.roles import embedding_texts, label_chunks, question_before  # noqa: E402
 from pipeline.indexing.store import Store  # noqa: E402
 from pipeline.sources.metadata import MetadataReader  # noqa: E402
 
@@ -146,7 +148,7 @@ def main():
             for number, (name, vectors) in enumerate(variants.items()):
                 # A new folder each time: Chroma keeps a client per path alive in the process.
                 settings = scratch_index(scratch / f"{model}-{number}", data, model, recordings, vectors, config)
-                report = evaluate(queries, settings, mode="hybrid", ks=KS, embedder=encoded[model]["embedder"])
+                report = evaluate(queries, Searcher(settings, embedder=encoded[model]["embedder"]), mode="hybrid", ks=KS)
                 print(row(f"{model}: {name}", report.results), flush=True)
 
     print(f"\nQuery-side candidates: dense chunk ranking, {len(queries)} queries\n\n{header}")

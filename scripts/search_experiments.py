@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline import chunking, transcripts  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.finding.eval import evaluate, load_queries  # noqa: E402
+from pipeline.finding.searcher import Searcher  # noqa: E402
 from pipeline.indexing.embed import Embedder  # noqa: E402
 from pipeline.indexing.store import Store  # noqa: E402
 
@@ -90,7 +91,7 @@ def main():
                 setattr(run.search, key, value)
             run.search.question_weight = qw
             started = time.monotonic()
-            report = evaluate(queries, run, mode=options["mode"])
+            report = evaluate(queries, Searcher(run, embedder=embedder), mode=options["mode"])
             kinds = report.by_kind()
             a = report.averages
             print(f"| {name} | {rank_name} | {qw} | {a['recall@5']:.3f} | {a['mrr']:.3f} | {a['ndcg@5']:.3f} | "

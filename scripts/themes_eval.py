@@ -151,15 +151,15 @@ def run(data_dir: Path, turns, synonyms, split, overrides: dict[str, str], embed
     import yaml
 
     from pipeline.config import load_settings
+    from pipeline.finding.searcher import Searcher
     from pipeline.finding.themes import find_themes, units
-    from pipeline.indexing.store import open_store
 
     settings = load_settings(None, data_dir, environ={})
     for key, value in overrides.items():
         setattr(settings.themes, key, type(getattr(settings.themes, key))(yaml.safe_load(value)))
-    store = open_store(settings, create=False)
-    themes = find_themes(settings, store=store, embedder=embedder)
-    answer_chunks = [c for c in store.all_chunks() if units.is_answer(c)]
+    searcher = Searcher(settings, embedder=embedder)
+    themes = find_themes(searcher)
+    answer_chunks = [c for c in searcher.store.all_chunks() if units.is_answer(c)]
     turn_of = topic_of_chunks(themes, answer_chunks, turns)
     return themes, measure(themes, answer_chunks, turn_of, synonyms, split)
 

@@ -7,7 +7,8 @@ import ast
 from conftest import REPO
 
 # In the order a recording flows; the shared top-level modules come first.
-STAGES = ["shared", "sources", "hearing", "indexing", "finding", "jobs", "web"]
+# evidence/ (highlights, collections, clips, reports) and answering/ (ask) read what finding/ returns.
+STAGES = ["shared", "sources", "hearing", "indexing", "finding", "evidence", "answering", "jobs", "web"]
 
 
 def stage_of(module: str) -> int:

@@ -146,11 +146,11 @@ def assert_user_error(result, *words):
 
 @pytest.mark.parametrize("query", ["", "   ", "\t\n"])
 def test_an_empty_query_is_a_usage_error(hostile, heard, query):
-    assert_user_error(heard(["search", query], hostile), "QUERY")
+    assert_user_error(heard(["search", query], hostile), "query: say what to look for")
 
 
 def test_an_absurd_k_is_a_usage_error(hostile, heard):
-    assert_user_error(heard(["search", "export", "-k", "99999999999999999999"], hostile), "-k")
+    assert_user_error(heard(["search", "export", "-k", "99999999999999999999"], hostile), "k: 99999999999999999999 is out of range")
 
 
 def test_convert_model_errors_are_one_line(tmp_path, heard):

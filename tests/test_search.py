@@ -94,13 +94,13 @@ def test_search_without_an_index_says_how_to_make_one(tmp_path, heard):
 def test_filters_narrow_hits_to_one_recording(indexed_examples, heard):
     from pipeline.config import load_settings
     from pipeline.finding.filters import SearchFilters
-    from pipeline.finding.search import search
+    from pipeline.finding.searcher import Searcher
 
     data_dir, _ = indexed_examples
-    settings = load_settings(data_dir=data_dir, environ={})
-    everything = search("problems", settings, k=10)
-    recording_id = everything[-1].recording_id
-    narrowed = search("problems", settings, k=10, filters=SearchFilters(recording=recording_id))
+    with Searcher(load_settings(data_dir=data_dir, environ={})) as searcher:
+        everything = searcher.search("problems", k=10)
+        recording_id = everything[-1].recording_id
+        narrowed = searcher.search("problems", k=10, filters=SearchFilters(recording=recording_id))
     assert narrowed and {h.recording_id for h in narrowed} == {recording_id}
     assert len({h.recording_id for h in everything}) > 1
 
@@ -129,4 +129,4 @@ def test_search_all_lists_every_quote_above_the_cutoff_with_a_count_line(indexed
     assert len(groups) == recordings and sum(len(g["hits"]) for g in groups) == len(hits)
 
     refused = heard(["search", query, "--all", "-k", "3"], data_dir)
-    assert refused.exit_code == 2 and "--all" in refused.output
+    assert refused.exit_code == 2 and "all: lists every answering quote" in refused.output

@@ -15,7 +15,13 @@ from conftest import EXAMPLES
 from pipeline.config import load_settings
 from pipeline.finding.fusion import reciprocal_rank_fusion, score_fusion
 from pipeline.finding.query import topic
-from pipeline.finding.search import search
+from pipeline.finding.searcher import Searcher
+
+
+def search(query, settings, *, store=None, **options):
+    """One search through the library's Searcher, over `store` when given."""
+    with Searcher(settings, store=store) as searcher:
+        return searcher.search(query, **options)
 
 
 def _turn(truth, name, phrase):

@@ -132,9 +132,9 @@ def test_export_csv_downloads_the_results_shown(page, web_server):
     download = info.value
     assert download.suggested_filename.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
-    assert [r["quote"] for r in rows] == shown
-    assert all(r["link"].startswith(web_server.url + "/recordings/") for r in rows)
-    assert {"quote", "speaker", "recording", "timestamp", "link"} <= rows[0].keys()
+    assert [r["text"] for r in rows] == shown
+    assert all(r["url"].startswith(web_server.url + "/recordings/") for r in rows)
+    assert {"quote_id", "text", "speaker", "title", "recording", "timestamp", "url"} <= rows[0].keys()
 
 
 def test_recording_page_highlights_the_quote_and_seeks_when_a_line_is_clicked(page, web_server):
@@ -208,7 +208,7 @@ def test_every_interview_view_counts_and_groups_every_answering_quote(page, web_
     """From the best k to "Show every interview that mentions this": the count line is the
     library's, and every quote it counts is on the page, grouped under its recording."""
     from pipeline.config import load_settings
-    from pipeline.finding.search import every_answer
+    from pipeline.finding.searcher import Searcher
 
     query = "what do customers say about pricing"
     search(page, web_server, query)
@@ -216,7 +216,8 @@ def test_every_interview_view_counts_and_groups_every_answering_quote(page, web_
     page.wait_for_selector("#every-count")
     assert "all=1" in page.url
 
-    expected = every_answer(query, load_settings(test_config, web_data.data_dir, environ={}))
+    with Searcher(load_settings(test_config, web_data.data_dir, environ={})) as searcher:
+        expected = searcher.every_answer(query)
     count = page.locator("#every-count").inner_text()
     assert count == expected.count_line()
     assert count.startswith(f"pricing: {expected.recordings} of 3 recordings, {len(expected.hits)} quote")

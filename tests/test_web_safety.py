@@ -141,7 +141,7 @@ def test_exports_escape_every_cell_of_hostile_recordings(hostile, test_config):
         status, _, body = served.get(f"/export.csv?{query}")
         assert status == 200, body
         rows = list(csv.DictReader(io.StringIO(body.decode())))
-        assert any("HYPERLINK" in row["quote"] for row in rows), rows
+        assert any("HYPERLINK" in row["text"] for row in rows), rows
         for row in rows:
             for column, cell in row.items():
                 assert not cell.startswith(FORMULA_STARTS), (column, cell)

@@ -22,10 +22,12 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.config import Settings
 from pipeline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipeline.finding.searcher import Searcher
 
 KS = (1, 3, 5, 10)
 MIN_OVERLAP = 0.5  # of the hit's duration
@@ -144,22 +146,12 @@ def judge_all(query: LabeledQuery, hits: list) -> AllResult:
 
 
 def evaluate_all(
-    queries: list[LabeledQuery], settings: Settings, *, mode: str | None = None, cutoff: float | None = None
+    queries: list[LabeledQuery], searcher: Searcher, *, mode: str | None = None, cutoff: float | None = None
 ) -> AllReport:
-    """Run `search_all` for every query against the current index."""
-    from pipeline.finding.search import search_all
-    from pipeline.indexing.embed import Embedder
-    from pipeline.indexing.store import open_store
-
-    store = open_store(settings, create=False)
-    try:
-        embedder = Embedder(settings.embedding)
-        cutoff = settings.search.all_cutoff if cutoff is None else cutoff
-        results = [
-            judge_all(q, search_all(q.query, settings, embedder=embedder, store=store, mode=mode, cutoff=cutoff)) for q in queries
-        ]
-    finally:
-        store.close()
+    """Run `search_all` for every query against the searcher's index."""
+    settings = searcher.settings
+    cutoff = settings.search.all_cutoff if cutoff is None else cutoff
+    results = [judge_all(q, searcher.search_all(q.query, mode=mode, cutoff=cutoff)) for q in queries]
     return AllReport(mode or settings.search.mode, cutoff, results)
 
 
@@ -232,32 +224,16 @@ def judge(query: LabeledQuery, hits: list) -> QueryResult:
 
 def evaluate(
     queries: list[LabeledQuery],
-    settings: Settings,
+    searcher: Searcher,
     *,
     mode: str | None = None,
-    ks=KS,
-    embedder=None,
-    store=None,
-    **search_options,
+    ks: tuple[int, ...] = KS,
+    per_recording: int | None = None,
 ) -> EvalReport:
-    """Run every query against the current index; ingests nothing."""
-    from pipeline.finding.search import search
-    from pipeline.indexing.embed import Embedder
-    from pipeline.indexing.store import open_store
-
-    owned = store is None
-    store = store or open_store(settings, create=False)  # the index search would use: local, or store.url's
-    try:
-        embedder = embedder or Embedder(settings.embedding)
-        started = time.monotonic()
-        results = [
-            judge(q, search(q.query, settings, k=max(ks), embedder=embedder, store=store, mode=mode, **search_options))
-            for q in queries
-        ]
-    finally:
-        if owned:
-            store.close()
-    return EvalReport(mode or settings.search.mode, results, tuple(ks), round(time.monotonic() - started, 2))
+    """Run every query against the searcher's index (local, or store.url's); ingests nothing."""
+    started = time.monotonic()
+    results = [judge(q, searcher.search(q.query, k=max(ks), mode=mode, per_recording=per_recording)) for q in queries]
+    return EvalReport(mode or searcher.settings.search.mode, results, tuple(ks), round(time.monotonic() - started, 2))
 
 
 def summary_table(reports: list[EvalReport], k: int = 5) -> str:

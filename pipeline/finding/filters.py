@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from pipeline.indexing.store import date_key
 
 
 @dataclass
@@ -26,6 +23,8 @@ class SearchFilters:
 
     def where(self) -> dict[str, Any] | None:
         """The Chroma `where` clause, or None when nothing is filtered."""
+        from pipeline.indexing.store import date_key
+
         clauses: list[dict[str, Any]] = []
         if self.role:
             clauses.append({"role": self.role.casefold()})
@@ -43,13 +42,3 @@ class SearchFilters:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def recording_id_of(recording: str) -> str:
-    """A recording id from an id or the path of a recording (or transcript) file."""
-    from pipeline.sources import discovery
-
-    path = Path(recording).expanduser()
-    if path.is_file():
-        return discovery.identify(path.resolve()).id
-    return recording

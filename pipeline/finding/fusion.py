@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.indexing.roles import ASKER_ROLES
+from pipeline.indexing.role_names import ASKER_ROLES
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], *, k: float = 60.0, weights: list[float] | None = None) -> dict[str, float]:

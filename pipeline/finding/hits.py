@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from pipeline.errors import UsageError
 
 
 @dataclass
@@ -22,9 +25,45 @@ class Hit:
     metadata: dict[str, Any] = field(default_factory=dict)
     context_before: str = ""  # the sentence(s) just before the quote, whoever said them
     context_after: str = ""
+    # The recording's content id and the quote's span: the same quote keeps it across reindex,
+    # re-chunking and a new embedding model (heard clip/save take it). Set from the fields above.
+    quote_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.quote_id = make_quote_id(self.recording_id, self.start, self.end)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def set_span(self, text: str, start: float, end: float) -> None:
+        """The quote's words and times (its id follows them)."""
+        self.text, self.start, self.end = text, start, end
+        self.quote_id = make_quote_id(self.recording_id, start, end)
+
+
+_QUOTE_ID = re.compile(r"^(?P<recording>[0-9a-f]{8,64})-(?P<start>\d{1,9})-(?P<end>\d{1,9})$")
+
+
+def make_quote_id(recording_id: str, start: float, end: float) -> str:
+    """'3f9a1c2b4d5e6f70-812-1420': the recording's id, then the quote's start and end in centiseconds."""
+    return f"{recording_id}-{round(start * 100)}-{round(end * 100)}"
+
+
+@dataclass(frozen=True)
+class QuoteSpan:
+    recording_id: str
+    start: float
+    end: float
+
+
+def parse_quote_id(text: str) -> QuoteSpan:
+    """The recording and span a quote id names; a UsageError for anything else."""
+    found = _QUOTE_ID.match(text.strip())
+    if not found or int(found["end"]) < int(found["start"]):
+        raise UsageError(
+            f"{text!r} is not a quote id; copy one from a search (quote_id in --format json, the last line of each quote)"
+        )
+    return QuoteSpan(found["recording"], int(found["start"]) / 100, int(found["end"]) / 100)
 
 
 @dataclass

@@ -11,21 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.indexing.chunking import Chunk, sentences
+from pipeline.indexing.role_names import ASKER_ROLES, roles_for
 from pipeline.sources.metadata import chapter_at, chunk_fields
 from pipeline.transcripts import Transcript
 
 if TYPE_CHECKING:
     from pipeline.indexing.voices import Identity
-
-# Roles by kind of recording: (the one who asks, everyone else).
-ROLES_BY_KIND = {"interview": ("interviewer", "customer"), "podcast": ("host", "guest")}
-ROLES = ("interviewer", "customer", "host", "guest")
-ASKER_ROLES = ("interviewer", "host")
-
-
-def roles_for(kind: str | None) -> tuple[str, str]:
-    """(the asker's role, everyone else's) for a kind of recording; interview when unknown."""
-    return ROLES_BY_KIND.get(kind or "interview", ROLES_BY_KIND["interview"])
 
 
 def speaker_order(transcript: Transcript) -> list[str]:

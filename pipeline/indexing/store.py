@@ -198,6 +198,12 @@ class Store:
         found = self._collection.get(where={"recording_id": recording_id}, include=[])
         return set(found["ids"])
 
+    def recording_id_at(self, path: str) -> str | None:
+        """The id of the indexed recording whose file is `path` (as ingested), or None."""
+        with _chroma_errors(self.where):
+            found = self._collection.get(where={"recording": path}, limit=1, include=["metadatas"])
+        return str(found["metadatas"][0]["recording_id"]) if found["ids"] else None
+
     def has_recording(self, recording_id: str) -> bool:
         return bool(self._collection.get(where={"recording_id": recording_id}, limit=1, include=[])["ids"])
 

@@ -174,7 +174,7 @@ def resolve_speaker(book: VoiceBook, where: str) -> tuple[str, str | None]:
 
 
 def _check_role(role: str | None) -> None:
-    from pipeline.indexing.roles import ROLES
+    from pipeline.indexing.role_names import ROLES
 
     if role is not None and role not in ROLES:
         raise ConfigError(f"role {role!r}: use one of {', '.join(ROLES)}")

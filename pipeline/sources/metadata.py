@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.errors import RecordingError
+from pipeline import config
+from pipeline.errors import ConfigError, RecordingError
 from pipeline.files import is_file
 
 FOLDER_FILE = "heard.yaml"
@@ -211,10 +212,10 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
     if data.get("speakers") not in (None, "", [], {}):
         meta["speakers"] = _speakers(data["speakers"], source)
     if data.get("num_speakers") not in (None, ""):
-        count = data["num_speakers"]
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 8:
-            raise RecordingError(source, f"num_speakers must be a whole number from 1 to 8, got {count!r}")
-        meta["num_speakers"] = count
+        try:  # the bounds of speakers.count, which this overrides for one recording
+            meta["num_speakers"] = config.check("speakers.count", data["num_speakers"], "num_speakers")
+        except ConfigError as exc:
+            raise RecordingError(source, str(exc)) from None
     return meta
 
 

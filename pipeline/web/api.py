@@ -3,66 +3,53 @@
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 
+from pipeline.finding.options import SEARCH, THEMES
 from pipeline.web import hosts, params, views
 from pipeline.web.files import RecordingId
 
 router = APIRouter(prefix="/api", tags=["api"])
 
 
-@router.get("/search", summary="Ranked quotes for a query, with the same filters as the page")
-def api_search(
-    request: Request,
-    q: str,
-    role: str | None = None,
-    speaker: str | None = None,
-    company: str | None = None,
-    segment: str | None = None,
-    show: str | None = None,
-    tag: list[str] = Query(default=[]),
-    since: str | None = None,
-    until: str | None = None,
-    k: int = 10,
-):
-    # The typed arguments document the API; the values are parsed the same way as the page's.
+@router.get(
+    "/search",
+    summary="Ranked quotes for a query, with the same options and filters as `heard search` and the page",
+    openapi_extra={"parameters": params.openapi(SEARCH)},
+)
+def api_search(request: Request) -> dict[str, Any]:
     library = request.app.state.library
-    query = params.parse(request.query_params)
-    if not query.query:
-        raise HTTPException(400, "q must not be empty")
+    query = params.search_params(request.query_params, library.settings)
+    params.require_query(query)
     if query.errors:
         raise HTTPException(400, "; ".join(query.errors))
     hits, problem, answers = views.run_search(library, query)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
+    if query.errors:
+        raise HTTPException(400, "; ".join(query.errors))
     base = hosts.base_url(request)
-    found: dict = {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
+    found: dict[str, Any] = {"query": query.query, "hits": [views.hit_view(library, h, base) for h in hits]}
     if answers is not None:
         found["count"] = {"line": answers.count_line(), "recordings": answers.recordings, "searched": answers.searched}
     return found
 
 
-@router.get("/themes", summary="What customers talk about: their quotes grouped into themes, as `heard themes`")
-def api_themes(
-    request: Request,
-    q: str | None = None,
-    company: str | None = None,
-    segment: str | None = None,
-    show: str | None = None,
-    tag: list[str] = Query(default=[]),
-    since: str | None = None,
-    until: str | None = None,
-    min: int = 1,
-):
-    # The typed arguments document the API; the values are parsed the same way as the page's.
+@router.get(
+    "/themes",
+    summary="What customers talk about: their quotes grouped into themes, as `heard themes`",
+    openapi_extra={"parameters": params.openapi(THEMES)},
+)
+def api_themes(request: Request) -> dict[str, Any]:
     library = request.app.state.library
-    query = params.parse(request.query_params)
-    min_recordings = params.min_recordings(request.query_params, query)
+    query = params.themes_params(request.query_params, library.settings)
     if query.errors:
         raise HTTPException(400, "; ".join(query.errors))
-    themes, problem = views.run_themes(library, query, min_recordings)
+    themes, problem = views.run_themes(library, query)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
+    if query.errors:
+        raise HTTPException(400, "; ".join(query.errors))
     base = hosts.base_url(request)
     return {"themes": [{**t, "quotes": [views.hit_view(library, h, base) for h in t["quotes"]]} for t in themes]}
 

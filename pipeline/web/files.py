@@ -74,31 +74,29 @@ class _MediaResponse(FileResponse):
 
 @router.get("/export.csv")
 def export_csv(request: Request):
-    query, hits, links = _export(request)
-    return Response(
-        formats.export_csv(hits, links),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{views.export_filename(query.query)}.csv"'},
-    )
+    return _export(request, "csv", "text/csv; charset=utf-8")
 
 
 @router.get("/export.md")
 def export_markdown(request: Request):
-    query, hits, links = _export(request)
-    return Response(
-        formats.export_markdown(hits, links, query.query),
-        media_type="text/markdown; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{views.export_filename(query.query)}.md"'},
-    )
+    return _export(request, "md", "text/markdown; charset=utf-8")
 
 
-def _export(request: Request):
+def _export(request: Request, output_format: str, media_type: str) -> Response:
+    """The page's search as a file, written by the command line's writer for that format, each quote
+    with a link to the page that plays it."""
     library = request.app.state.library
-    query = params.parse(request.query_params)
-    if not query.query or query.errors:
-        raise HTTPException(400, "; ".join(query.errors) or "nothing to export: give a query with ?q=")
+    query = params.search_params(request.query_params, library.settings)
+    params.require_query(query)
+    if query.errors:
+        raise HTTPException(400, "; ".join(query.errors))
     hits, problem, _ = views.run_search(library, query)
     if problem == "no-index":
         raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first")
+    if query.errors:
+        raise HTTPException(400, "; ".join(query.errors))
     base = hosts.base_url(request)
-    return query, hits, [views.hit_view(library, h, base)["link"] for h in hits]
+    links = {hit.quote_id: views.quote_link(hit, base) for hit in hits}
+    body = formats.writer(output_format).hits(hits, title=query.query, links=links)
+    filename = f"{views.export_filename(query.query)}.{output_format}"
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

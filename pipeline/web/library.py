@@ -19,13 +19,14 @@ from cachetools import LRUCache
 from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.errors import HeardError, IndexMissingError
-from pipeline.finding.filters import SearchFilters
 from pipeline.finding.hits import Answers, Hit
+from pipeline.finding.options import SearchRequest, ThemesRequest
 from pipeline.indexing.roles import Person, people, speaker_order
 from pipeline.sources.metadata import for_recording
 from pipeline.transcripts import Transcript
 
 if TYPE_CHECKING:
+    from pipeline.finding.searcher import Searcher
     from pipeline.finding.themes import Theme
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.store import Store
@@ -60,34 +61,32 @@ class Library:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._store: Store | None = None
+        self._searcher_now: Searcher | None = None
         self._store_version: tuple[int, int] | None = None
-        self._embedder: Embedder | None = None
         self._lock = threading.Lock()
         # The transcripts pages were served from, bounded: a long-lived server over thousands of
         # recordings must not end up holding every transcript.
         self._transcripts: LRUCache[str, tuple[float, Transcript]] = LRUCache(maxsize=TRANSCRIPTS_KEPT)
 
     # Search ---------------------------------------------------------------------------------
-    def _open(self):
-        """The Store and Embedder, opened once; until an index exists each call looks again.
+    def _searcher(self) -> Searcher:
+        """The Searcher, opened once; until an index exists each call looks again.
 
         An ingest in another process changes the index on disk but not what an open Chroma client
-        has in memory, so the Store is opened again whenever the index's database file changed.
+        has in memory, so the store is opened again whenever the index's database file changed; the
+        embedding model stays loaded.
         """
-        from pipeline.indexing.embed import Embedder
-        from pipeline.indexing.store import open_store
+        from pipeline.finding.searcher import Searcher
 
         version = self._index_version()
-        if self._store is not None and version != self._store_version:
-            self._store.close()
-            self._store = None
-        if self._store is None:
-            self._store = open_store(self.settings, create=False)
-            self._store_version = self._index_version()
-        if self._embedder is None:
-            self._embedder = Embedder(self.settings.embedding)
-        return self._store, self._embedder
+        if self._searcher_now is not None and version != self._store_version:
+            embedder = self._searcher_now.embedder_if_loaded()
+            self._searcher_now.close()
+            self._searcher_now = Searcher(self.settings, embedder=embedder)
+        if self._searcher_now is None:
+            self._searcher_now = Searcher(self.settings)
+        self._store_version = version
+        return self._searcher_now
 
     def _index_version(self) -> tuple[int, int] | None:
         try:
@@ -99,33 +98,19 @@ class Library:
     def has_index(self) -> bool:
         try:
             with self._lock:
-                return self._open()[0].count() > 0
+                return self._searcher().store.count() > 0
         except IndexMissingError:
             return False
 
-    def search(self, query: str, filters: SearchFilters, k: int) -> list[Hit]:
-        from pipeline.finding.search import search
-
-        # One model and one Chroma client shared by all requests; encoding is not re-entrant.
+    def run(self, request: SearchRequest) -> tuple[list[Hit], Answers | None]:
+        """The best k hits, or every answering hit and its count; one model and one Chroma client
+        shared by all requests (encoding is not re-entrant)."""
         with self._lock:
-            store, embedder = self._open()
-            return search(query, self.settings, k=k, filters=filters, embedder=embedder, store=store)
+            return self._searcher().run(request)
 
-    def themes(self, query: str | None, filters: SearchFilters, min_recordings: int) -> list[Theme]:
-        from pipeline.finding.themes import find_themes
-
+    def themes(self, request: ThemesRequest) -> list[Theme]:
         with self._lock:
-            store, embedder = self._open()
-            return find_themes(
-                self.settings, query=query, filters=filters, min_recordings=min_recordings, embedder=embedder, store=store
-            )
-
-    def every_answer(self, query: str, filters: SearchFilters) -> Answers:
-        from pipeline.finding.search import every_answer
-
-        with self._lock:
-            store, embedder = self._open()
-            return every_answer(query, self.settings, filters=filters, embedder=embedder, store=store)
+            return self._searcher().themes(request)
 
     # Transcripts and media ------------------------------------------------------------------
     def transcript(self, recording_id: str) -> Transcript | None:
@@ -219,10 +204,9 @@ class Library:
         from pipeline.indexing.store import open_store_for_writing
 
         with self._lock:
-            _, embedder = self._open()  # IndexMissingError when there is no index yet
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            searcher = self._searcher()  # IndexMissingError when there is no index yet
+            embedder = searcher.embedder
+            searcher.close()  # opened again, read-only, by the next search
             store = open_store_for_writing(self.settings)
             try:
                 yield store, embedder

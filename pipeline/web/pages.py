@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from pipeline.errors import HeardError
-from pipeline.indexing.roles import ROLES
+from pipeline.indexing.role_names import ROLES
 from pipeline.web import params, views
 from pipeline.web.auth import same_origin
 
@@ -23,7 +23,7 @@ def render(http: Request, name: str, status: int = 200, **context) -> HTMLRespon
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request):
     library = request.app.state.library
-    query = params.parse(request.query_params)
+    query = params.search_params(request.query_params, library.settings)
     hits, problem, answers = views.run_search(library, query)
     indexed = problem is None and library.has_index()
     return render(
@@ -36,23 +36,22 @@ def search_page(request: Request):
         no_index=problem == "no-index" or not indexed,
         recordings=library.recordings() if not query.query else [],
         roles=ROLES,
-        page_sizes=params.PAGE_SIZES,
+        page_sizes=sorted({library.settings.search.k, *params.PAGE_SIZES}),
     )
 
 
 @router.get("/themes", response_class=HTMLResponse)
 def themes_page(request: Request):
     library = request.app.state.library
-    query = params.parse(request.query_params)
-    min_recordings = params.min_recordings(request.query_params, query)
-    themes, problem = views.run_themes(library, query, min_recordings)
+    query = params.themes_params(request.query_params, library.settings)
+    themes, problem = views.run_themes(library, query)
     return render(
         request,
         "themes.html",
         request=query,
         themes=[{**theme, "quotes": [views.hit_view(library, h) for h in theme["quotes"]]} for theme in themes],
         no_index=problem == "no-index",
-        min_recordings=min_recordings,
+        min_recordings=query.min_recordings,
         shown=THEME_QUOTES_SHOWN,
     )
 

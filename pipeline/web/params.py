@@ -1,106 +1,154 @@
-"""The search page's URL parameters <-> a query and SearchFilters, so a URL is a shareable search."""
+"""The page's URL parameters and the API's query parameters, generated from the option declarations
+(pipeline/finding/options.py): a URL is a shareable search, and a value is refused with the same
+words as on the command line."""
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlencode
 
+from pipeline.config import Settings
+from pipeline.errors import UsageError
 from pipeline.finding.filters import SearchFilters
-from pipeline.indexing.roles import ROLES
+from pipeline.finding.options import (
+    QUERY,
+    SEARCH,
+    THEMES,
+    SearchRequest,
+    ThemesRequest,
+    filters_from,
+    search_request,
+    themes_request,
+)
 from pipeline.messages import safe
+from pipeline.options import Option, parse_all
 
+# Page sizes offered beside search.k.
 PAGE_SIZES = (10, 20, 50)
-TEXT_FILTERS = ("role", "speaker", "company", "segment", "show")
+# The filters "Clear filters" removes.
+FILTER_KEYS = ("role", "speaker", "company", "segment", "show", "tags", "since", "until", "recording")
 
 
 @dataclass
-class SearchRequest:
-    query: str = ""
-    filters: SearchFilters = field(default_factory=SearchFilters)
-    k: int = PAGE_SIZES[0]
-    every: bool = False  # ?all=1: every quote that answers (search_all), not the best k
+class PageRequest:
+    """What a page or API call asked for: the parsed values of its options, and the messages of those
+    it refused (the page shows them; the API answers 400 with them)."""
+
+    options: Sequence[Option]
+    values: dict[str, Any]
+    default_k: int
     errors: list[str] = field(default_factory=list)
 
-    def params(self, **changes) -> list[tuple[str, str]]:
-        """URL parameters of this search, with `changes` applied (a value of None drops one)."""
-        values: dict[str, object] = {
-            "q": self.query,
-            **{key: getattr(self.filters, key) for key in TEXT_FILTERS},
-            "tag": list(self.filters.tags),
-            "since": self.filters.since.isoformat() if self.filters.since else None,
-            "until": self.filters.until.isoformat() if self.filters.until else None,
-            "k": self.k if self.k != PAGE_SIZES[0] else None,
-            "all": "1" if self.every else None,
-        }
-        values.update(changes)
-        pairs: list[tuple[str, str]] = []
-        for key, value in values.items():
-            for one in value if isinstance(value, (list, tuple)) else [value]:
-                if one not in (None, ""):
-                    pairs.append((key, str(one)))
-        return pairs
+    @property
+    def query(self) -> str:
+        return str(self.values.get("query") or "")
 
-    def url(self, path: str = "/", **changes) -> str:
-        pairs = self.params(**changes)
-        return f"{path}?{urlencode(pairs)}" if pairs else path
+    @property
+    def filters(self) -> SearchFilters:
+        try:
+            return filters_from(self.values)
+        except UsageError:
+            return SearchFilters()  # refused at parse time: the error is in self.errors
+
+    @property
+    def k(self) -> int:
+        return int(self.values.get("k") or self.default_k)
+
+    @property
+    def every(self) -> bool:
+        return bool(self.values.get("every"))
+
+    @property
+    def min_recordings(self) -> int:
+        return int(self.values.get("min_recordings") or 1)
 
     @property
     def filtered(self) -> bool:
         return self.filters.where() is not None
 
+    def search(self) -> SearchRequest:
+        return search_request(self.values)
 
-def parse(params) -> SearchRequest:
-    """From a multi-dict of URL parameters (Starlette's QueryParams); bad values become messages."""
-    request = SearchRequest(query=(params.get("q") or "").strip())
-    values = {}
-    for key in TEXT_FILTERS:
-        value = (params.get(key) or "").strip()
-        values[key] = value or None
-    if values["role"] and values["role"] not in ROLES:
-        request.errors.append(f"role '{values['role']}' is not one of {', '.join(ROLES)}")
-        values["role"] = None
-    # Repeated (?tag=a&tag=b) or comma separated (the form's one box): every tag must be present.
-    tags = tuple(t.strip() for value in params.getlist("tag") for t in value.split(",") if t.strip())
-    dates: dict[str, datetime.date | None] = {}
-    for key in ("since", "until"):
-        raw = (params.get(key) or "").strip()
-        dates[key] = None
-        if raw:
-            try:
-                dates[key] = datetime.date.fromisoformat(raw)
-            except ValueError:
-                request.errors.append(f"{key} '{raw}' is not a date; use YYYY-MM-DD, e.g. 2024-03-31")
-    request.filters = SearchFilters(
-        tags=tags,
-        role=values["role"],
-        speaker=values["speaker"],
-        company=values["company"],
-        segment=values["segment"],
-        show=values["show"],
-        since=dates["since"],
-        until=dates["until"],
-    )
-    request.every = (params.get("all") or "").strip().lower() in ("1", "true", "yes", "on")
-    raw_k = params.get("k")
-    if raw_k:
+    def themes(self) -> ThemesRequest:
+        return themes_request(self.values)
+
+    def params(self, **changes: Any) -> list[tuple[str, str]]:
+        """URL parameters of this request with `changes` applied (by option key or URL name; None drops one)."""
+        values = dict(self.values)
+        for name, value in changes.items():
+            option = next((o for o in self.options if name in (o.key, o.url_name)), None)
+            values[option.key if option else name] = value
+        pairs: list[tuple[str, str]] = []
+        for option in self.options:
+            if option.web:
+                pairs += [(option.url_name, text) for text in option.format(values.get(option.key))]
+        return pairs
+
+    def url(self, path: str = "/", **changes: Any) -> str:
+        pairs = self.params(**changes)
+        return f"{path}?{urlencode(pairs)}" if pairs else path
+
+    def clear_filters(self, path: str) -> str:
+        return self.url(path, **dict.fromkeys(FILTER_KEYS))
+
+
+def search_params(query_params: Any, settings: Settings) -> PageRequest:
+    """The search page's and /api/search's request (an empty query is the page's start, no error)."""
+    return parse_request(SEARCH, query_params, settings, search_request)
+
+
+def themes_params(query_params: Any, settings: Settings) -> PageRequest:
+    return parse_request(THEMES, query_params, settings, themes_request)
+
+
+def require_query(request: PageRequest) -> None:
+    """The API's rule: a search needs a query, refused with the command line's words."""
+    if not request.query:
+        request.errors.insert(0, f"{QUERY.name}: {QUERY.missing}")
+
+
+def parse_request(
+    options: Sequence[Option], query_params: Any, settings: Settings, build: Callable[[dict[str, Any]], object]
+) -> PageRequest:
+    """From a multi-dict of URL parameters (Starlette's QueryParams): every option's value, and the
+    messages of those refused, each one printable line (a newline in ?k= would split the page's alert).
+    `build` makes the command's request from the values (and refuses what the options' rules between
+    each other refuse); any command's page or API route parses its declared options with this."""
+    offered = [replace(o, required=False) for o in options if o.web]
+    values, errors = parse_all(offered, {o.url_name: query_params.getlist(o.url_name) for o in offered})
+    request = PageRequest(options=offered, values=values, default_k=settings.search.k, errors=errors)
+    if not errors:
         try:
-            request.k = max(1, min(int(raw_k), 200))
-        except ValueError:
-            request.errors.append(f"k '{raw_k}' is not a number of results")
-    # The messages quote what was typed: one printable line each, as every message (a newline in
-    # ?k= would otherwise split the page's alert and forge a line in a log).
+            build(values)  # the rules between options (since before until, --all without k)
+        except UsageError as exc:
+            request.errors.append(str(exc))
     request.errors = [safe(error) for error in request.errors]
     return request
 
 
-def min_recordings(params, request: SearchRequest) -> int:
-    """The themes page's "in at least N recordings" (?min=N); a bad value becomes a message."""
-    raw = (params.get("min") or "").strip()
-    if not raw:
-        return 1
-    try:
-        return max(1, int(raw))
-    except ValueError:
-        request.errors.append(safe(f"min '{raw}' is not a number of recordings"))
-        return 1
+def openapi(options: Sequence[Option]) -> list[dict[str, Any]]:
+    """The OpenAPI description of `options` as query parameters (FastAPI's `openapi_extra`)."""
+    return [_openapi_parameter(option) for option in options if option.web]
+
+
+def _openapi_parameter(option: Option) -> dict[str, Any]:
+    rule = option.rule
+    schema: dict[str, Any] = {"type": {"int": "integer", "float": "number", "flag": "boolean"}.get(option.kind, "string")}
+    if option.kind == "date":
+        schema["format"] = "date"
+    if rule.choices:
+        schema["enum"] = list(rule.choices)
+    if rule.low is not None and rule.high is not None:
+        schema |= {"minimum": rule.low, "maximum": rule.high}
+    if option.multiple:
+        schema = {"type": "array", "items": schema}
+    return {
+        "name": option.url_name,
+        "in": "query",
+        "required": option.required,
+        "description": option.help_text(),
+        "schema": schema,
+        **({"style": "form", "explode": True} if option.multiple else {}),
+    }

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import IndexMissingError
+from pipeline.errors import IndexMissingError, UsageError
 from pipeline.finding.hits import Answers, Hit
 from pipeline.indexing.roles import Person
+from pipeline.messages import safe
 from pipeline.transcripts import Transcript, format_timestamp
 from pipeline.web import params
 from pipeline.web.library import Library, RecordingInfo
@@ -23,18 +24,19 @@ def make_templates():
     return templates
 
 
-def run_search(library: Library, request: params.SearchRequest) -> tuple[list[Hit], str | None, Answers | None]:
+def run_search(library: Library, request: params.PageRequest) -> tuple[list[Hit], str | None, Answers | None]:
     """Hits, or none and the reason a person can act on ("no-index"); with ?all=1 every answering
     quote and its count (Answers), else the best k and None."""
     if not request.query or request.errors:
         return [], None, None
     try:
-        if request.every:
-            answers = library.every_answer(request.query, request.filters)
-            return answers.hits, None, answers
-        return library.search(request.query, request.filters, request.k), None, None
+        hits, answers = library.run(request.search())
     except IndexMissingError:
         return [], "no-index", None
+    except UsageError as exc:  # a value only the index can refuse (a recording it does not hold)
+        request.errors.append(safe(exc))
+        return [], None, None
+    return hits, None, answers
 
 
 def recording_groups(hit_views: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -46,14 +48,17 @@ def recording_groups(hit_views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
-def run_themes(library: Library, request: params.SearchRequest, min_recordings: int) -> tuple[list[dict[str, Any]], str | None]:
+def run_themes(library: Library, request: params.PageRequest) -> tuple[list[dict[str, Any]], str | None]:
     """Themes (label, recordings, companies, quotes as Hits), or none and the reason ("no-index")."""
     if request.errors:
         return [], None
     try:
-        found = library.themes(request.query or None, request.filters, min_recordings)
+        found = library.themes(request.themes())
     except IndexMissingError:
         return [], "no-index"
+    except UsageError as exc:
+        request.errors.append(safe(exc))
+        return [], None
     return [{"label": t.label, "recordings": t.recordings, "companies": t.companies, "quotes": t.quotes} for t in found], None
 
 
@@ -64,11 +69,16 @@ def hit_view(library: Library, hit: Hit, base: str = "") -> dict[str, Any]:
         **hit.to_dict(),
         "tags": [tags] if isinstance(tags, str) else list(tags),
         "timestamp": format_timestamp(hit.start),
-        "link": f"{base}/recordings/{hit.recording_id}?t={hit.start:.2f}&end={hit.end:.2f}",
+        "link": quote_link(hit, base),
         "media": f"{base}/media/{hit.recording_id}",
         "available": library.media_path(hit.recording_id) is not None,
         "episode_page": episode_page(hit.metadata.get("link")),
     }
+
+
+def quote_link(hit: Hit, base: str = "") -> str:
+    """The recording page at the quote, which plays it from its first word."""
+    return f"{base}/recordings/{hit.recording_id}?t={hit.start:.2f}&end={hit.end:.2f}"
 
 
 def episode_page(link: object) -> str | None:

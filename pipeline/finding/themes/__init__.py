@@ -1,7 +1,8 @@
 """What customers talk about: their quotes across all interviews, grouped into themes.
 
 1. The quotes: every chunk a customer or guest said (units.py), or with a question only those that
-   answer it (answers.py), narrowed by search's filters; small talk and one-word answers are left out.
+   answer it (the passages `heard search --all` lists), narrowed by search's filters; small talk and
+   one-word answers are left out.
 2. Grouped by their indexed vectors (grouping.py): no model runs again, so themes cost one pass over
    the index's vectors, and the same index gives the same themes whatever the order of ingest.
 3. Labeled by the key phrases their quotes share (labels.py); quotes most representative first;
@@ -12,11 +13,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.config import Settings
 from pipeline.finding.filters import SearchFilters
 from pipeline.finding.hits import Hit
+
+if TYPE_CHECKING:
+    from pipeline.finding.quotes import Quote
+    from pipeline.finding.searcher import Searcher
+    from pipeline.indexing.chunking import Chunk
 
 
 @dataclass
@@ -40,46 +45,41 @@ class Theme:
 
 
 def find_themes(
-    settings: Settings,
+    searcher: Searcher,
     *,
     query: str | None = None,
     filters: SearchFilters | None = None,
     min_recordings: int = 1,
-    embedder=None,
-    store=None,
 ) -> list[Theme]:
     """The themes of the customers' quotes (of those answering `query`, when given) that pass
     `filters`, by how many recordings mention them; those in fewer than `min_recordings` are left out.
-
-    `embedder` and `store` may be passed in by long-lived callers (the web app) to skip reloading.
-    """
+    Searcher.themes calls this."""
     from pipeline.finding.themes import cache
-    from pipeline.indexing.store import open_store
 
-    store = store or open_store(settings, create=False)
+    settings = searcher.settings
     where = filters.where() if filters else None
-    name = cache.key(settings, store, query=query, where=where)
+    name = cache.key(settings, searcher.store, query=query, where=where)
     found = cache.read(settings, name)
     if found is None:
-        found = [theme.to_dict() for theme in _compute(settings, query=query, filters=filters, embedder=embedder, store=store)]
+        found = [theme.to_dict() for theme in _compute(searcher, query=query, filters=filters)]
         cache.write(settings, name, found)
     return [Theme.from_dict(theme) for theme in found if theme["recordings"] >= min_recordings]
 
 
-def _compute(settings: Settings, *, query: str | None, filters: SearchFilters | None, embedder, store) -> list[Theme]:
+def _compute(searcher: Searcher, *, query: str | None, filters: SearchFilters | None) -> list[Theme]:
     import numpy as np
 
     from pipeline.finding.quotes import chunk_quote
-    from pipeline.finding.themes import answers, grouping, labels, units
-    from pipeline.indexing.embed import Embedder
+    from pipeline.finding.themes import grouping, labels, units
 
+    settings, embedder = searcher.settings, searcher.embedder
     options = settings.themes
-    embedder = embedder or Embedder(settings.embedding)
-    store.check_embedding_model(settings.embedding.model, embedder.dimension, record=False)
+    store = searcher.checked_store()
     chunks, vectors = store.chunks_with_vectors(filters.where() if filters else None)
     keep = [i for i, chunk in enumerate(chunks) if units.is_answer(chunk)]
     if query:
-        allowed = answers.answering_chunk_ids(query, settings, filters=filters, embedder=embedder, store=store)
+        # The same passages `heard search --all` lists, so a theme's quotes and the search's count agree.
+        allowed = {hit.chunk_id for hit in searcher.search_all(query, filters=filters)}
         keep = [i for i in keep if chunks[i].id in allowed]
     # Ids are content hashes and chunk numbers: this order does not depend on the order of ingest.
     keep.sort(key=lambda i: (chunks[i].recording_id, chunks[i].index))
@@ -108,7 +108,7 @@ def _compute(settings: Settings, *, query: str | None, filters: SearchFilters | 
     return sorted(themes, key=lambda t: (-t.recordings, -len(t.quotes), t.label))
 
 
-def _hit(chunk, quote, closeness: float) -> Hit:
+def _hit(chunk: Chunk, quote: Quote, closeness: float) -> Hit:
     """A quote as search returns it; its score is its closeness to the theme's centre."""
     return Hit(
         text=quote.text,

@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.config import Settings
 from pipeline.files import write_text_atomically
 
-VERSION = 4  # bump when what is cached changes shape or meaning
+VERSION = 5  # bump when what is cached changes shape or meaning
 KEEP = 32  # results kept; the oldest are removed
 
 

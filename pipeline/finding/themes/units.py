@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.indexing.chunking import Chunk
-from pipeline.indexing.roles import ASKER_ROLES
+from pipeline.indexing.role_names import ASKER_ROLES
 
 # Lines that say nothing about the product: greetings, thanks, goodbyes, self-introductions.
 # Written as generic interview openings and closings, not taken from any dev set. A quote whose

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_SPEAKERS = 8
+from pipeline.config import MAX_SPEAKERS
+
 # Average-linkage cosine distance at which two groups of windows are two people. Chosen on the dev
 # clips (DER 0.186 at 0.6; 0.214 at 0.5, 0.238 at 0.7).
 DISTANCE_THRESHOLD = 0.6

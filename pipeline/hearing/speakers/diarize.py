@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import ConfigError, HeardError, RecordingError
+from pipeline import config
+from pipeline.errors import HeardError, RecordingError
 from pipeline.hearing.speakers import clustering
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, WINDOW, Window, frame_seconds
@@ -91,8 +92,8 @@ def diarize(
     `channels` (2, samples) of a stereo recording: when each channel holds its own person
     (separate_channels), each channel is one speaker and no clustering is needed.
     """
-    if num_speakers is not None and not 1 <= num_speakers <= clustering.MAX_SPEAKERS:
-        raise ConfigError(f"number of speakers must be 1 to {clustering.MAX_SPEAKERS}, got {num_speakers}")
+    if num_speakers is not None:
+        config.check("speakers.count", num_speakers, "number of speakers")
     with torch_threads(threads or 1):
         models = shared_models()
         if channels is not None and num_speakers in (None, 2) and separate_channels(channels):
