@@ -22,9 +22,10 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
+from pipeline.finding.hits import Hit
 
 if TYPE_CHECKING:
     from pipeline.finding.searcher import Searcher
@@ -53,9 +54,9 @@ class QueryResult:
     query: LabeledQuery
     found: list[int | None]  # per hit: index of the span it newly found, else None
     relevant_ranks: list[int]  # ranks (from 1) of hits that overlap any span
-    hits: list[Any]
+    hits: list[Hit]
 
-    def metrics(self, ks=KS) -> dict[str, float]:
+    def metrics(self, ks: tuple[int, ...] = KS) -> dict[str, float]:
         n = len(self.query.relevant)
         first = min(self.relevant_ranks, default=None)
         out = {"mrr": 1.0 / first if first else 0.0}
@@ -78,7 +79,7 @@ class EvalReport:
     seconds: float = 0.0
     averages: dict[str, float] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.results and not self.averages:
             per_query = [r.metrics(self.ks) for r in self.results]
             self.averages = {key: sum(m[key] for m in per_query) / len(per_query) for key in per_query[0]}
@@ -105,7 +106,7 @@ class AllResult:
     """How `search_all`'s hits for one query measure up: every span, every hit counted."""
 
     query: LabeledQuery
-    hits: list[Any]
+    hits: list[Hit]
     relevant: int  # hits that overlap a labeled span
     found: int  # labeled spans found
 
@@ -140,7 +141,7 @@ class AllReport:
         }
 
 
-def judge_all(query: LabeledQuery, hits: list) -> AllResult:
+def judge_all(query: LabeledQuery, hits: list[Hit]) -> AllResult:
     result = judge(query, hits)
     return AllResult(query, hits, len(result.relevant_ranks), sum(f is not None for f in result.found))
 
@@ -201,14 +202,14 @@ def same_recording(hit_recording: str, label: str) -> bool:
     return hit_path[-len(label_path) :] == label_path
 
 
-def overlaps(hit, span: Span) -> bool:
+def overlaps(hit: Hit, span: Span) -> bool:
     if not same_recording(hit.recording, span.recording):
         return False
     shared = min(hit.end, span.end) - max(hit.start, span.start)
-    return shared > 0 and shared >= MIN_OVERLAP * max(hit.end - hit.start, 0.01)
+    return bool(shared > 0 and shared >= MIN_OVERLAP * max(hit.end - hit.start, 0.01))
 
 
-def judge(query: LabeledQuery, hits: list) -> QueryResult:
+def judge(query: LabeledQuery, hits: list[Hit]) -> QueryResult:
     found: list[int | None] = []
     ranks: list[int] = []
     taken: set[int] = set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from pipeline.config import SearchSettings
 from pipeline.indexing.role_names import ASKER_ROLES
 
 
@@ -50,7 +51,7 @@ def question_share(text: str) -> float:
     return sum(len(p.split()) for p in parts if p.rstrip().endswith("?")) / total if total else 0.0
 
 
-def speech_weight(role: str | None, text: str, settings, *, opening: bool = False) -> float:
+def speech_weight(role: str | None, text: str, settings: SearchSettings, *, opening: bool = False) -> float:
     """How much a chunk's score counts: the interviewer's questions should not outrank answers.
 
     With roles (speaker diarization) an interviewer or host chunk gets `interviewer_weight`;
@@ -58,9 +59,9 @@ def speech_weight(role: str | None, text: str, settings, *, opening: bool = Fals
     (what is said before the recording's first question: "Let's talk about pricing.").
     """
     if role in ASKER_ROLES:
-        return settings.interviewer_weight
+        return float(settings.interviewer_weight)
     if role is not None:
         return 1.0
     if opening:
-        return settings.question_weight
-    return 1.0 - (1.0 - settings.question_weight) * question_share(text)
+        return float(settings.question_weight)
+    return float(1.0 - (1.0 - settings.question_weight) * question_share(text))

@@ -7,14 +7,22 @@ start/end cover exactly its words.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from cachetools import LRUCache
 
 from pipeline import transcripts
+from pipeline.config import Settings
 from pipeline.indexing import chunking
+from pipeline.indexing.chunking import Chunk
 from pipeline.indexing.keyword_index import terms
+
+if TYPE_CHECKING:
+    from pipeline.indexing.embed import Embedder
 
 # A sentence this short ("Sure.", "Honestly, they were great.") rarely stands alone as a quote.
 MIN_QUOTE_WORDS = 8
@@ -26,8 +34,8 @@ CONTEXT_WORDS = 25
 # Bounded, least recently used first out; a lookup never relies on an entry still being there.
 CACHE_RECORDINGS = 256
 CACHE_SENTENCES = 20000
-_SENTENCES: LRUCache[tuple, list[chunking.Sentence]] = LRUCache(maxsize=CACHE_RECORDINGS)
-_VECTORS: LRUCache[tuple, np.ndarray] = LRUCache(maxsize=CACHE_SENTENCES)
+_SENTENCES: LRUCache[tuple[str, int], list[chunking.Sentence]] = LRUCache(maxsize=CACHE_RECORDINGS)
+_VECTORS: LRUCache[tuple[str, str], np.ndarray] = LRUCache(maxsize=CACHE_SENTENCES)
 
 
 @dataclass
@@ -48,7 +56,9 @@ def _stem(word: str) -> str:
 
 
 class QuoteFinder:
-    def __init__(self, settings, embedder, query_vector: np.ndarray, subject: str, *, max_sentences: int | None = None):
+    def __init__(
+        self, settings: Settings, embedder: Embedder, query_vector: np.ndarray, subject: str, *, max_sentences: int | None = None
+    ):
         self.transcripts_dir = settings.transcripts_dir
         self.embedder = embedder
         self.query_vector = query_vector
@@ -83,15 +93,15 @@ class QuoteFinder:
         texts = [sentences[i].text for i in numbers]
         cosine = self._vectors(texts) @ self.query_vector
         if not self.query_stems:
-            return cosine
+            return np.asarray(cosine)
         shared = np.array([len(self.query_stems & {_stem(t) for t in terms(text)}) / len(self.query_stems) for text in texts])
-        return cosine + 0.1 * shared
+        return np.asarray(cosine + 0.1 * shared)
 
-    def _inside(self, chunk) -> tuple[list[chunking.Sentence], list[int]]:
+    def _inside(self, chunk: Chunk) -> tuple[list[chunking.Sentence], list[int]]:
         sentences = self.sentences(chunk.recording_id) or []
         return sentences, inside_chunk(sentences, chunk)
 
-    def best_sentence_cosine(self, chunk) -> float | None:
+    def best_sentence_cosine(self, chunk: Chunk) -> float | None:
         """The cosine of the chunk's sentence closest to the query: a chunk is as relevant as its
         best passage, which a whole-chunk vector can blur (several sentences, several topics)."""
         sentences, inside = self._inside(chunk)
@@ -99,7 +109,7 @@ class QuoteFinder:
             return None
         return float(np.max(self._vectors([sentences[i].text for i in inside]) @ self.query_vector))
 
-    def is_opening(self, chunk) -> bool:
+    def is_opening(self, chunk: Chunk) -> bool:
         """Whether the chunk lies before the recording's first question: an interview's opening."""
         if chunk.index > 2:  # openings are short; spare loading transcripts for the rest
             return False
@@ -107,7 +117,7 @@ class QuoteFinder:
         first_question = next((s.start for s in sentences if s.text.rstrip().endswith("?")), None)
         return first_question is not None and chunk.end <= first_question + 0.05
 
-    def find(self, chunk) -> Quote:
+    def find(self, chunk: Chunk) -> Quote:
         sentences, inside = self._inside(chunk)
         if not inside:
             return Quote(chunk.text, chunk.start, chunk.end, chunk.speaker, None, None)
@@ -132,7 +142,7 @@ class QuoteFinder:
         return span(self._sentences(recording_id), first, last)
 
 
-def recording_sentences(transcripts_dir, recording_id: str) -> list[chunking.Sentence] | None:
+def recording_sentences(transcripts_dir: Path, recording_id: str) -> list[chunking.Sentence] | None:
     """A recording's sentences from its transcript (cached while the file is unchanged); None without one."""
     path = transcripts.json_path(transcripts_dir, recording_id)
     try:
@@ -145,7 +155,7 @@ def recording_sentences(transcripts_dir, recording_id: str) -> list[chunking.Sen
     return found
 
 
-def inside_chunk(sentences: list[chunking.Sentence], chunk) -> list[int]:
+def inside_chunk(sentences: list[chunking.Sentence], chunk: Chunk) -> list[int]:
     """The numbers of the sentences a chunk holds."""
     return [i for i, s in enumerate(sentences) if s.start >= chunk.start - 0.05 and s.end <= chunk.end + 0.05]
 
@@ -165,7 +175,7 @@ def span(sentences: list[chunking.Sentence], first: int, last: int) -> Quote:
     )
 
 
-def chunk_quote(transcripts_dir, chunk) -> Quote:
+def chunk_quote(transcripts_dir: Path, chunk: Chunk) -> Quote:
     """The whole chunk as a quote, timed by its sentences, with context; the chunk itself when its
     transcript is gone."""
     sentences = recording_sentences(transcripts_dir, chunk.recording_id) or []
@@ -175,7 +185,7 @@ def chunk_quote(transcripts_dir, chunk) -> Quote:
     return span(sentences, inside[0], inside[-1])
 
 
-def _context(neighbours, before: bool) -> str:
+def _context(neighbours: Iterable[chunking.Sentence], before: bool) -> str:
     """At least one neighbouring sentence, more while they stay under CONTEXT_WORDS words."""
     taken: list[str] = []
     words = 0

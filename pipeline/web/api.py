@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 
 from pipeline.finding.options import SEARCH, THEMES
+from pipeline.indexing.roles import Person
 from pipeline.web import hosts, params, views
 from pipeline.web.files import RecordingId
 
@@ -61,7 +62,7 @@ def api_recordings(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/recordings/{recording_id}/transcript", summary="A recording's transcript by segment")
-def api_transcript(request: Request, recording_id: str = RecordingId):
+def api_transcript(request: Request, recording_id: str = RecordingId) -> dict[str, Any]:
     library = request.app.state.library
     transcript = library.transcript(recording_id)
     if transcript is None:
@@ -72,7 +73,7 @@ def api_transcript(request: Request, recording_id: str = RecordingId):
     return {**data, "recording": views.recording_json(library.info(recording_id), hosts.base_url(request))}
 
 
-def _named(segment: dict[str, Any], names) -> dict[str, Any]:
+def _named(segment: dict[str, Any], names: dict[str, Person]) -> dict[str, Any]:
     """The segment with its speaker's name and role as hits show them (`label`: the transcript's own)."""
     person = names.get(segment["speaker"]) if segment["speaker"] else None
     return {

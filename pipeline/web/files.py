@@ -8,6 +8,7 @@ import re
 from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from pipeline.finding import formats
 from pipeline.web import hosts, params, views
@@ -29,7 +30,7 @@ MEDIA_TYPES = {
 
 
 @router.get("/media/{recording_id}")
-def media(request: Request, recording_id: str = RecordingId):
+def media(request: Request, recording_id: str = RecordingId) -> FileResponse:
     library = request.app.state.library
     info = library.info(recording_id)
     if info is None:
@@ -64,7 +65,7 @@ def usable_range(header: str) -> bool:
 class _MediaResponse(FileResponse):
     """FileResponse, with Range headers it cannot use ignored (Starlette answers them with 400)."""
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = scope.get("headers", [])
         ranges = [value.decode("latin-1") for key, value in headers if key == b"range"]
         if ranges and not usable_range(ranges[0]):
@@ -73,12 +74,12 @@ class _MediaResponse(FileResponse):
 
 
 @router.get("/export.csv")
-def export_csv(request: Request):
+def export_csv(request: Request) -> Response:
     return _export(request, "csv", "text/csv; charset=utf-8")
 
 
 @router.get("/export.md")
-def export_markdown(request: Request):
+def export_markdown(request: Request) -> Response:
     return _export(request, "md", "text/markdown; charset=utf-8")
 
 

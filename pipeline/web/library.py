@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pipeline.finding.themes import Theme
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.store import Store
+    from pipeline.indexing.voices import VoiceBook
 
 RECORDING_ID = re.compile(r"^[0-9a-f]{8,64}$")
 TRANSCRIPTS_KEPT = 256
@@ -191,7 +192,7 @@ class Library:
             )
         return rows
 
-    def _voices(self):
+    def _voices(self) -> VoiceBook | None:
         from pipeline.indexing.voices import VoiceBook
 
         return VoiceBook.open_existing(self.settings.data_dir)

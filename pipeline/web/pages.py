@@ -1,10 +1,11 @@
 """The HTML pages: search, the list of recordings, and one recording's transcript."""
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures.
+from typing import Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from pipeline.errors import HeardError
 from pipeline.indexing.role_names import ROLES
@@ -14,14 +15,14 @@ from pipeline.web.auth import same_origin
 router = APIRouter(include_in_schema=False)
 
 
-def render(http: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+def render(http: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A page from templates/; `request` in the context is the search request, not the HTTP one."""
     context.setdefault("data_dir", str(http.app.state.library.settings.data_dir))
     return HTMLResponse(http.app.state.templates.get_template(name).render(**context), status_code=status)
 
 
 @router.get("/", response_class=HTMLResponse)
-def search_page(request: Request):
+def search_page(request: Request) -> HTMLResponse:
     library = request.app.state.library
     query = params.search_params(request.query_params, library.settings)
     hits, problem, answers = views.run_search(library, query)
@@ -41,7 +42,7 @@ def search_page(request: Request):
 
 
 @router.get("/themes", response_class=HTMLResponse)
-def themes_page(request: Request):
+def themes_page(request: Request) -> HTMLResponse:
     library = request.app.state.library
     query = params.themes_params(request.query_params, library.settings)
     themes, problem = views.run_themes(library, query)
@@ -61,13 +62,13 @@ THEME_QUOTES_SHOWN = 3
 
 
 @router.get("/recordings", response_class=HTMLResponse)
-def recordings_page(request: Request):
+def recordings_page(request: Request) -> HTMLResponse:
     library = request.app.state.library
     return render(request, "recordings.html", recordings=library.recordings(), no_index=not library.has_index())
 
 
 @router.get("/recordings/{recording_id}", response_class=HTMLResponse)
-def recording_page(request: Request, recording_id: str, t: str | None = None, end: str | None = None):
+def recording_page(request: Request, recording_id: str, t: str | None = None, end: str | None = None) -> HTMLResponse:
     library = request.app.state.library
     transcript = library.transcript(recording_id)  # None for anything that is not a known id
     if transcript is None:
@@ -88,7 +89,7 @@ def recording_page(request: Request, recording_id: str, t: str | None = None, en
 
 
 @router.post("/recordings/{recording_id}/speakers")
-async def rename_speaker(request: Request, recording_id: str):
+async def rename_speaker(request: Request, recording_id: str) -> Response:
     """The recording page's form: name (and give a role to) one speaker's voice, in every recording
     where it speaks. Only a form posted by a page of this server is taken (see auth.same_origin)."""
     from starlette.concurrency import run_in_threadpool

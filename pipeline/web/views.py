@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import IndexMissingError, UsageError
 from pipeline.finding.hits import Answers, Hit
@@ -13,10 +13,13 @@ from pipeline.transcripts import Transcript, format_timestamp
 from pipeline.web import params
 from pipeline.web.library import Library, RecordingInfo
 
+if TYPE_CHECKING:
+    import jinja2
+
 HERE = Path(__file__).resolve().parent
 
 
-def make_templates():
+def make_templates() -> jinja2.Environment:
     import jinja2
 
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)

@@ -12,10 +12,13 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
 from pipeline.files import write_text_atomically
+
+if TYPE_CHECKING:
+    from pipeline.indexing.store import Store
 
 VERSION = 5  # bump when what is cached changes shape or meaning
 KEEP = 32  # results kept; the oldest are removed
@@ -25,7 +28,7 @@ def folder(settings: Settings) -> Path:
     return settings.data_dir / "themes-cache"
 
 
-def key(settings: Settings, store, *, query: str | None, where: dict[str, Any] | None) -> str:
+def key(settings: Settings, store: Store, *, query: str | None, where: dict[str, Any] | None) -> str:
     digest = hashlib.sha256()
     digest.update(
         json.dumps(
@@ -48,9 +51,10 @@ def key(settings: Settings, store, *, query: str | None, where: dict[str, Any] |
 
 def read(settings: Settings, name: str) -> list[dict[str, Any]] | None:
     try:
-        return json.loads((folder(settings) / f"{name}.json").read_text(encoding="utf-8"))["themes"]
+        themes = json.loads((folder(settings) / f"{name}.json").read_text(encoding="utf-8"))["themes"]
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing or unreadable: computed again
+    return themes if isinstance(themes, list) else None
 
 
 def write(settings: Settings, name: str, themes: list[dict[str, Any]]) -> None:

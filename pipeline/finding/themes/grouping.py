@@ -65,7 +65,7 @@ def _kmeans(vectors: np.ndarray, floor: int, max_themes: int) -> np.ndarray:
 
 
 def centre(vectors: np.ndarray) -> np.ndarray:
-    return _normalized(vectors.mean(axis=0, keepdims=True))[0]
+    return np.asarray(_normalized(vectors.mean(axis=0, keepdims=True))[0])
 
 
 def _by_closeness(vectors: np.ndarray, rows: list[int]) -> list[int]:
@@ -75,4 +75,4 @@ def _by_closeness(vectors: np.ndarray, rows: list[int]) -> list[int]:
 
 
 def _normalized(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return np.asarray(matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12))

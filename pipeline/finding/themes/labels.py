@@ -9,6 +9,7 @@ customer's, not the theme's.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -67,10 +68,10 @@ def _recording_share(matrix: np.ndarray, rows: list[int], recordings: list[str])
     """For each phrase, the share of the group's recordings in which some quote uses it."""
     names = sorted(set(recordings))
     used = np.stack([matrix[[r for r, name in zip(rows, recordings) if name == rec]].max(axis=0) for rec in names])
-    return used.mean(axis=0)
+    return np.asarray(used.mean(axis=0))
 
 
-def _pick(vocabulary, scores: np.ndarray, first: list[int], terms: int) -> str:
+def _pick(vocabulary: Sequence[str], scores: np.ndarray, first: list[int], terms: int) -> str:
     """The best-scoring phrases, best first (ties: said first); a phrase that repeats a word already
     chosen is skipped."""
     order = sorted(range(len(vocabulary)), key=lambda i: (-round(float(scores[i]), 9), first[i], vocabulary[i]))

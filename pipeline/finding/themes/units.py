@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from pipeline.indexing.chunking import Chunk
 from pipeline.indexing.role_names import ASKER_ROLES
+
+if TYPE_CHECKING:
+    from pipeline.indexing.embed import Embedder
 
 # Lines that say nothing about the product: greetings, thanks, goodbyes, self-introductions.
 # Written as generic interview openings and closings, not taken from any dev set. A quote whose
@@ -39,7 +44,7 @@ def is_answer(chunk: Chunk) -> bool:
     return chunk.role not in ASKER_ROLES and not chunk.text.rstrip().endswith("?")
 
 
-def small_talk(chunks: list[Chunk], vectors: np.ndarray, embedder, *, similarity: float, min_words: int) -> np.ndarray:
+def small_talk(chunks: list[Chunk], vectors: np.ndarray, embedder: Embedder, *, similarity: float, min_words: int) -> np.ndarray:
     """True for each chunk that is small talk: too short to say anything, or close to a greeting,
     thanks or introduction."""
     if not chunks:
@@ -49,4 +54,4 @@ def small_talk(chunks: list[Chunk], vectors: np.ndarray, embedder, *, similarity
     if key not in _SMALL_TALK_VECTORS:
         _SMALL_TALK_VECTORS[key] = embedder.encode(list(SMALL_TALK))
     closeness = (vectors @ _SMALL_TALK_VECTORS[key].T).max(axis=1)
-    return short | (closeness >= similarity)
+    return np.asarray(short | (closeness >= similarity))
