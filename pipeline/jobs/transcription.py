@@ -32,7 +32,7 @@ PROGRESS_INTERVAL = 0.2
 class _Progress:
     """Seconds of audio done, written by the worker thread, read by the loop while it waits."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.done, self.total = 0.0, 0.0
 
     def __call__(self, done: float, total: float) -> None:
@@ -42,7 +42,7 @@ class _Progress:
 
 
 class Transcription:
-    def __init__(self, state: RunState):
+    def __init__(self, state: RunState) -> None:
         self.state = state
         self._transcriber = transcribe.make_transcriber(state.settings.transcribe)  # validates; loads lazily
         self._executor: Executor | None = None
