@@ -31,7 +31,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(settings: Settings, *, token: str | None = None, host: str | None = None, log_level: str = "info"):
+def make_server(
+    settings: Settings, *, token: str | None = None, host: str | None = None, log_level: str = "info"
+) -> uvicorn.Server:
     """A uvicorn Server for the app listening on `host`; call `.run(sockets=[bind(...)])` to serve."""
     import uvicorn
 
