@@ -153,8 +153,9 @@ class _LazyTranscriber:
 class FasterWhisperTranscriber(_LazyTranscriber):
     """CTranslate2 Whisper: int8 on CPU, float16 on CUDA, Silero VAD to skip silence."""
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._model is None:
+            threads.wait_passively()  # before CTranslate2 loads its OpenMP runtime
             import ctranslate2
             from faster_whisper import WhisperModel
 
@@ -214,8 +215,9 @@ def batch_size_for(settings: TranscribeSettings, device: str) -> int:
 class OpenAIWhisperTranscriber(_LazyTranscriber):
     """openai-whisper (PyTorch). Offline, its checkpoint is converted from the bundled CTranslate2 weights."""
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._model is None:
+            threads.wait_passively()  # before torch loads its OpenMP runtime
             try:
                 import whisper
             except ImportError as exc:

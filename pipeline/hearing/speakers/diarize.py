@@ -21,7 +21,7 @@ from pipeline.errors import ConfigError, HeardError, RecordingError
 from pipeline.hearing.speakers import clustering
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, WINDOW, Window, frame_seconds
-from pipeline.threads import torch_threads
+from pipeline.threads import torch_threads, wait_passively
 from pipeline.transcripts import Transcript
 
 METHOD = "segmentation-3.0+campplus+agglomerative/1"
@@ -67,11 +67,12 @@ class Diarization:
 
 
 class _Models:
-    def __init__(self):
+    def __init__(self) -> None:
         from pipeline.hearing.speakers.encoder import SpeakerEncoder
         from pipeline.hearing.speakers.segmentation import Segmenter
         from pipeline.hearing.weights import speaker_weights
 
+        wait_passively()  # before torch loads its OpenMP runtime
         files = speaker_weights()
         self.segmenter = Segmenter(files["segmentation"])
         self.encoder = SpeakerEncoder(files["campplus"])
