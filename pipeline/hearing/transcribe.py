@@ -13,6 +13,7 @@ import numpy as np
 from pipeline import threads
 from pipeline.config import TranscribeSettings
 from pipeline.errors import ConfigError, RecordingError
+from pipeline.files import JsonObject
 from pipeline.hearing import audio, weights
 from pipeline.sources.discovery import Recording
 from pipeline.transcripts import Segment, Transcript, Word
@@ -24,16 +25,16 @@ BACKENDS = ("faster-whisper", "openai-whisper")
 
 
 class Transcriber(Protocol):
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         """Backend, model and the settings that change the text, stored with each transcript."""
 
     def transcribe(self, samples: np.ndarray, on_progress: SecondsDone | None = None) -> tuple[list[Segment], str | None]:
         """Segments with word timings, and the language spoken."""
 
 
-def describe(settings: TranscribeSettings) -> dict[str, Any]:
+def describe(settings: TranscribeSettings) -> JsonObject:
     """What a transcript made with these settings records, without loading a model."""
-    options: dict[str, Any] = {
+    options: dict[str, str | int | bool | None] = {
         "beam_size": settings.beam_size,
         "language": settings.language,
         "vad_filter": settings.vad_filter if settings.backend == "faster-whisper" else False,
@@ -146,7 +147,7 @@ class _LazyTranscriber:
         # neither library ships types, so the model is Any here.
         self._model: Any = None
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         return describe(self.settings)
 
 

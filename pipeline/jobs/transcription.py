@@ -9,11 +9,11 @@ decoded samples with the transcript and diarization uses them: each recording is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pipeline import threads, transcripts
 from pipeline.crash import crash_point
 from pipeline.errors import RecordingError
+from pipeline.files import JsonObject
 from pipeline.hearing import transcribe
 from pipeline.hearing.speakers.diarize import ensure_diarized
 from pipeline.jobs.catalog import FAILED, INDEXED, MISSING
@@ -122,9 +122,7 @@ class Transcription:
             state.summary.audio_seconds += transcript.duration
         return transcript, True, heard
 
-    def find_speakers(
-        self, recording: Recording, transcript: Transcript, meta: dict[str, Any], heard: Heard | None = None
-    ) -> bool:
+    def find_speakers(self, recording: Recording, transcript: Transcript, meta: JsonObject, heard: Heard | None = None) -> bool:
         """Diarize unless done (with the same requested count); True if the speakers changed.
         `heard`: the audio decoded for Whisper, if at hand; else it is decoded only if needed."""
         speakers = self.state.settings.speakers

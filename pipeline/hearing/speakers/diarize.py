@@ -13,11 +13,11 @@ import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from pipeline.errors import ConfigError, HeardError, RecordingError
+from pipeline.files import JsonObject
 from pipeline.hearing.speakers import clustering
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, WINDOW, Window, frame_seconds
@@ -54,9 +54,9 @@ class Diarization:
     reason: str | None = None  # why not confident
     method: str = METHOD
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """What the transcript keeps (its `diarization` entry, besides the request and timing)."""
-        out: dict[str, Any] = {"method": self.method, "speakers": len(self.voices), "confident": self.confident}
+        out: JsonObject = {"method": self.method, "speakers": len(self.voices), "confident": self.confident}
         if self.reason:
             out["reason"] = self.reason
         out["voices"] = {
