@@ -122,6 +122,9 @@ SUMMARY_FORMAT = format_option(("text", "json"), "text", "json: print one JSON s
 @click.pass_context
 def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> None:
     """Turn recorded interviews into a searchable knowledge base of timestamped quotes."""
+    from pipeline import threads
+
+    threads.wait_passively()  # before any command loads Whisper, torch or a BLAS library (pipeline/threads.py)
     ctx.obj = {"config": config_file, "data_dir": data_dir}
 
 

@@ -12,13 +12,9 @@ The subpackages follow the data flow, each a plain function over plain dataclass
 Shared by all stages: config (Settings), errors, files (atomic writes), transcripts (the Transcript
 model and transcripts/<id>.json, the source of truth the index is derived from), crash (kill points
 for tests). Heavy libraries (torch, sentence_transformers, chromadb, faster_whisper) are imported
-inside the functions that need them, so importing this package stays instant. Importing it also
-sets the process's thread policy for libraries not yet loaded (threads.py): waiting threads sleep.
+inside the functions that need them, so importing this package stays instant. Importing it
+changes nothing in the process: the thread policy (threads.py) is applied where heard starts work
+that loads those libraries (the CLI, the web server, each model load).
 """
 
-from pipeline.threads import wait_passively
-
 __version__ = "0.1.0"
-
-# Before any OpenMP runtime or BLAS library loads: they read these settings once, at load.
-wait_passively()

@@ -1,5 +1,7 @@
 """Errors a user can act on. Each message is one line naming the thing at fault and the fix."""
 
+import os
+
 from pipeline.messages import safe
 
 
@@ -28,7 +30,7 @@ class RecordingError(HeardError):
 
     exit_code = 1
 
-    def __init__(self, path, reason: str):
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = str(path)
         self.reason = safe(reason)
         super().__init__(f"{path}: {reason}")

@@ -1,4 +1,5 @@
-"""Writing files so that a crash or a concurrent reader never sees half of one."""
+"""Writing files so that a crash or a concurrent reader never sees half of one; the type of the JSON
+objects heard writes and reads back."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+# A JSON object as json.loads returns it or json.dumps takes it (a transcript's `transcriber` and
+# `diarization` entries, the catalog's JSON columns, a run's summary). Its values are any JSON value,
+# which Python's type system cannot name without a recursive union every reader would have to
+# narrow: each reader checks the keys it uses (transcripts.from_dict, the catalog's columns).
+JsonObject = dict[str, Any]
 
 
 @contextlib.contextmanager

@@ -13,9 +13,13 @@ bare Whisper", has this policy's own measurements). So no library chooses; the r
   while Whisper works on the next recording and has the cores.
 - `embedding_threads()`: the text encoder gets one thread inside an ingest (it overlaps Whisper too)
   and the cores elsewhere (search, reindex).
-- `wait_passively()`: threads that wait sleep instead of spinning (OpenMP's wait policy, read once
-  when an OpenMP runtime loads, so it is set as this package is imported), and any BLAS pool
-  defaults to one thread.
+- `wait_passively()`: threads that wait sleep instead of spinning (OpenMP's wait policy), and any
+  BLAS pool defaults to one thread. An OpenMP runtime or BLAS library reads these once, when it
+  loads, so they are set where heard starts work that loads one: the CLI (cli.main, before any
+  command runs), `heard serve` (web/serve.py), and each model load (Whisper: hearing/transcribe.py,
+  the speaker models: hearing/speakers/diarize.py, the text encoder: indexing/embed.py); the tests
+  set them in tests/conftest.py. Never as `pipeline` is imported: importing a library must not
+  change its host program's environment (a program that embeds heard keeps its own settings).
 - `limit_torch()`, `onnx_session_options()`, `limit_blas()`: the counts above, applied to each library.
 """
 
@@ -24,15 +28,19 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipeline.config import SpeakersSettings, TranscribeSettings
 
-# Set before any OpenMP runtime or BLAS library loads (each reads them once, at load). A value the
-# user set wins. OMP_WAIT_POLICY=PASSIVE: a thread that waits for work sleeps; libgomp (bundled by
-# CTranslate2, torch and scikit-learn) otherwise spins first. The BLAS pools (OpenBLAS in numpy and
+if TYPE_CHECKING:
+    from onnxruntime import SessionOptions  # untyped (onnxruntime ships no types): Any to mypy
+
+# Set before any OpenMP runtime or BLAS library loads (each reads them once, at load), by
+# wait_passively() where heard starts such work (see above). A value the user set wins.
+# OMP_WAIT_POLICY=PASSIVE: a thread that waits for work sleeps; libgomp (bundled by CTranslate2,
+# torch and scikit-learn) otherwise spins first. The BLAS pools (OpenBLAS in numpy and
 # scipy) get one thread: heard's matrix products are small, and each BLAS thread would compete with
 # Whisper's.
 LIBRARY_ENVIRONMENT = {
@@ -42,8 +50,9 @@ LIBRARY_ENVIRONMENT = {
 }
 
 
-def wait_passively(environ: Any = os.environ) -> None:
-    """Waiting threads sleep and BLAS pools start with one thread, unless the user chose otherwise."""
+def wait_passively(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Waiting threads sleep and BLAS pools start with one thread, unless the user chose otherwise.
+    Call before the libraries load (see the module's docstring); later calls change nothing."""
     for name, value in LIBRARY_ENVIRONMENT.items():
         environ.setdefault(name, value)
 
@@ -116,7 +125,7 @@ def torch_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def onnx_session_options(threads: int):
+def onnx_session_options(threads: int) -> SessionOptions:
     """onnxruntime options: `threads` intra-op threads that sleep when idle, sequential graph."""
     import onnxruntime
 

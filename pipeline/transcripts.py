@@ -6,10 +6,10 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.errors import TranscriptDamagedError
-from pipeline.files import write_text_atomically
+from pipeline.files import JsonObject, write_text_atomically
 
 SCHEMA_VERSION = 1
 
@@ -40,21 +40,21 @@ class Transcript:
     duration: float
     language: str | None
     # Which model and settings produced the text, so a changed model can be detected.
-    transcriber: dict[str, Any]
+    transcriber: JsonObject
     segments: list[Segment]
     schema: int = SCHEMA_VERSION
     # How speakers were found (method, requested count, seconds taken); None until diarized.
-    diarization: dict[str, Any] | None = None
+    diarization: JsonObject | None = None
 
     @property
     def text(self) -> str:
         return " ".join(s.text for s in self.segments)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+    def from_dict(cls, data: JsonObject) -> Transcript:
         """From its JSON form; a value of the wrong type raises ValueError naming the segment and
         key, before anything downstream (chunking, timestamps) could trip over it."""
         if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
@@ -66,8 +66,12 @@ class Transcript:
         return cls(**{**data, "segments": segments})
 
 
-_TEXT, _OBJECT, _SECONDS = (str,), (dict,), "seconds"
-_FIELD_TYPES: dict[str, Any] = {
+# What a JSON value must be: one of these types, or "seconds" (a finite number >= 0).
+Kind = tuple[type, ...] | Literal["seconds"]
+_TEXT: Kind = (str,)
+_OBJECT: Kind = (dict,)
+_SECONDS: Kind = "seconds"
+_FIELD_TYPES: dict[str, Kind] = {
     "recording_id": _TEXT,
     "audio_sha256": _TEXT,
     "source": _TEXT,
@@ -80,48 +84,51 @@ _FIELD_TYPES: dict[str, Any] = {
 }
 
 
-def _check(value: Any, kind: Any, what: str) -> Any:
-    """`value` if it is of `kind` (a tuple of types, or _SECONDS: a finite number >= 0), else ValueError."""
-    if kind == _SECONDS:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+def _check(value: object, kind: Kind, what: str) -> Any:
+    """`value` if it is of `kind` (a tuple of types, or _SECONDS: a finite number >= 0), else ValueError.
+
+    Returns Any: the value is now known to be of `kind`, which mypy cannot follow from a runtime
+    tuple of types; the callers spread it into the dataclasses' fields of that type."""
+    if kind == "seconds":
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+            return float(value)
         expected = "a number of seconds"
     else:
-        ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in kind)
+        if isinstance(value, kind) and not (isinstance(value, bool) and bool not in kind):
+            return value
         expected = " or ".join(
             "null"
             if k is type(None)
             else {str: "text", dict: "an object", int: "a whole number", float: "a number"}.get(k, k.__name__)
             for k in kind
         )
-    if not ok:
-        raise ValueError(f"{what} must be {expected}, got {json.dumps(value, default=str)[:40]}")
-    return float(value) if kind == _SECONDS else value
+    raise ValueError(f"{what} must be {expected}, got {json.dumps(value, default=str)[:40]}")
 
 
-def _segment(raw: Any, where: str) -> Segment:
-    _check(raw, _OBJECT, where)
-    words = _check(raw.get("words", []), (list,), f"{where}: 'words'")
+def _segment(raw: object, where: str) -> Segment:
+    fields: JsonObject = _check(raw, _OBJECT, where)
+    words = _check(fields.get("words", []), (list,), f"{where}: 'words'")
     return Segment(
         **{
-            **raw,
-            "start": _check(raw.get("start"), _SECONDS, f"{where}: 'start'"),
-            "end": _check(raw.get("end"), _SECONDS, f"{where}: 'end'"),
-            "text": _check(raw.get("text"), _TEXT, f"{where}: 'text'"),
-            "speaker": _check(raw.get("speaker"), (str, type(None)), f"{where}: 'speaker'"),
+            **fields,
+            "start": _check(fields.get("start"), _SECONDS, f"{where}: 'start'"),
+            "end": _check(fields.get("end"), _SECONDS, f"{where}: 'end'"),
+            "text": _check(fields.get("text"), _TEXT, f"{where}: 'text'"),
+            "speaker": _check(fields.get("speaker"), (str, type(None)), f"{where}: 'speaker'"),
             "words": [_word(w, f"{where}, word {i}") for i, w in enumerate(words, 1)],
         }
     )
 
 
-def _word(raw: Any, where: str) -> Word:
-    _check(raw, _OBJECT, where)
+def _word(raw: object, where: str) -> Word:
+    fields: JsonObject = _check(raw, _OBJECT, where)
     return Word(
         **{
-            **raw,
-            "start": _check(raw.get("start"), _SECONDS, f"{where}: 'start'"),
-            "end": _check(raw.get("end"), _SECONDS, f"{where}: 'end'"),
-            "text": _check(raw.get("text"), _TEXT, f"{where}: 'text'"),
-            "probability": _check(raw.get("probability"), (int, float, type(None)), f"{where}: 'probability'"),
+            **fields,
+            "start": _check(fields.get("start"), _SECONDS, f"{where}: 'start'"),
+            "end": _check(fields.get("end"), _SECONDS, f"{where}: 'end'"),
+            "text": _check(fields.get("text"), _TEXT, f"{where}: 'text'"),
+            "probability": _check(fields.get("probability"), (int, float, type(None)), f"{where}: 'probability'"),
         }
     )
 
@@ -139,7 +146,7 @@ def save(transcript: Transcript, transcripts_dir: Path) -> Path:
     return path
 
 
-def schema_problem(data: dict[str, Any]) -> str | None:
+def schema_problem(data: JsonObject) -> str | None:
     """Why a transcript's JSON cannot be read by this version of heard, or None."""
     schema = data.get("schema", SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:

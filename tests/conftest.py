@@ -11,6 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 import cli
+from pipeline import threads
+
+# The tests run heard in this process (CliRunner) and load its models directly: the thread policy
+# is applied here, before any test loads Whisper, torch or a BLAS library (pipeline/threads.py).
+threads.wait_passively()
 
 # The web tests' data and server (tests/web_fixtures.py); a data dir of hostile values (tests/hostile_fixtures.py).
 pytest_plugins = ("web_fixtures", "hostile_fixtures")

@@ -7,9 +7,11 @@ import collections
 import functools
 import json
 import os
+import subprocess
+import sys
 
 import pytest
-from conftest import EXAMPLES, run_heard
+from conftest import EXAMPLES, REPO, run_heard
 
 from pipeline import threads
 from pipeline.config import SpeakersSettings, TranscribeSettings
@@ -84,11 +86,70 @@ def test_zero_threads_means_the_policy_not_the_library():
     assert threads.embedding_threads(beside_whisper=False) == cores
 
 
-def test_waiting_threads_sleep_unless_the_user_chose(monkeypatch):
+def test_waiting_threads_sleep_unless_the_user_chose():
     environ = {"OMP_WAIT_POLICY": "ACTIVE"}
     threads.wait_passively(environ)
     assert environ == {"OMP_WAIT_POLICY": "ACTIVE", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    assert os.environ["OMP_WAIT_POLICY"]  # set as pipeline was imported
+
+
+def without_the_policy() -> dict[str, str]:
+    """This process's environment without the thread policy's variables (conftest set them here)."""
+    return {k: v for k, v in os.environ.items() if k not in threads.LIBRARY_ENVIRONMENT}
+
+
+def test_importing_heard_leaves_the_environment_alone():
+    # A program that imports heard as a library keeps its own environment: every module of it
+    # (torch included, which campplus.py imports) and the CLI's, imported in a fresh process.
+    code = (
+        "import importlib, json, os, pkgutil\n"
+        "before = dict(os.environ)\n"
+        "import cli, pipeline\n"
+        "for module in pkgutil.walk_packages(pipeline.__path__, 'pipeline.'):\n"
+        "    importlib.import_module(module.name)\n"
+        "print(json.dumps(sorted(set(os.environ.items()) ^ set(before.items()))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=without_the_policy(), cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+
+
+# Runs `heard ingest` as the console script does, recording the policy's variables as each library
+# that reads them is first imported: numpy (OpenBLAS), ctranslate2 (Whisper) and torch (speakers).
+WATCH_IMPORTS = """
+import importlib.abc, json, os, sys
+seen = {}
+
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name in ("numpy", "ctranslate2", "torch") and name not in seen:
+            seen[name] = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS")}
+        return None
+
+sys.meta_path.insert(0, Watch())
+from cli import main
+try:
+    main(sys.argv[2:], prog_name="heard")
+finally:
+    with open(sys.argv[1], "w") as out:
+        json.dump(seen, out)
+"""
+
+
+def test_a_real_ingest_loads_its_libraries_under_the_policy(tmp_path, test_config):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "acme-export.mp3").write_bytes((EXAMPLES / "acme-export.mp3").read_bytes())
+    seen_path = tmp_path / "seen.json"
+    args = ["--config", test_config, "--data-dir", tmp_path / "data", "ingest", tmp_path / "one", "--quiet"]
+    done = subprocess.run(
+        [sys.executable, "-c", WATCH_IMPORTS, seen_path, *map(str, args)],
+        env=without_the_policy(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    policy = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_NUM_THREADS": "1"}
+    assert json.loads(seen_path.read_text()) == {"numpy": policy, "ctranslate2": policy, "torch": policy}
 
 
 def test_a_container_cpu_quota_lowers_the_cores(tmp_path):

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.errors import RecordingError
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
 
 SAMPLE_RATE = 16_000
 # Below this peak level (about -60 dBFS) a recording holds nothing Whisper could transcribe.
@@ -96,7 +101,7 @@ class _Blocks:
 
     SIZE = 1 << 24  # samples per block: 64 MB, above glibc's largest mmap threshold (32 MB)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.blocks: list[np.ndarray] = []
         self.current = np.empty(self.SIZE, dtype=np.float32)
         self.used = 0
@@ -125,7 +130,7 @@ class _Blocks:
         return samples
 
 
-def _announced_seconds(path: Path, container, stream) -> float | None:
+def _announced_seconds(path: Path, container: InputContainer, stream: AudioStream) -> float | None:
     """The length the file's header gives its audio, when that is a count rather than a guess:
     FFmpeg guesses a raw mp3's length from its bitrate unless a Xing/Info/VBRI header counts the
     frames, and always guesses raw ADTS AAC's, so those are not compared."""

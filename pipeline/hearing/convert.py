@@ -42,12 +42,17 @@ import gzip
 import hashlib
 import json
 import struct
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
 from pipeline.files import atomic_path
+
+if TYPE_CHECKING:
+    from whisper.model import Whisper  # untyped (openai-whisper ships no types): Any to mypy
 
 __all__ = [
     "Ct2Model",
@@ -90,8 +95,9 @@ def read_ct2_model(model_bin: str | Path) -> Ct2Model:
     buf = Path(model_bin).read_bytes()
     off = 0
 
-    def unpack(fmt: str):
+    def unpack(fmt: str) -> int:  # one unsigned integer ("B", "H", "I")
         nonlocal off
+        value: int
         (value,) = struct.unpack_from("<" + fmt, buf, off)
         off += struct.calcsize("<" + fmt)
         return value
@@ -124,7 +130,7 @@ def read_ct2_model(model_bin: str | Path) -> Ct2Model:
             array = (array.astype(np.uint32) << 16).view(np.float32)
         variables[name] = array.reshape(shape)
         dtypes[name] = type_id
-    aliases = {}
+    aliases: dict[str, str] = {}
     for _ in range(unpack("I")):
         alias = string()
         aliases[alias] = string()
@@ -136,7 +142,7 @@ def read_ct2_model(model_bin: str | Path) -> Ct2Model:
     return Ct2Model(spec_name, revision, variables, aliases, dtypes)
 
 
-def encode_alignment_heads(heads, n_layer: int, n_head: int) -> bytes:
+def encode_alignment_heads(heads: Iterable[tuple[int, int] | list[int]], n_layer: int, n_head: int) -> bytes:
     """Encode ``[[layer, head], ...]`` the way openai-whisper's ``_ALIGNMENT_HEADS`` are
     (base85 of a gzipped bool array [n_layer, n_head]); ``Whisper.set_alignment_heads`` reads it."""
     mask = np.zeros((n_layer, n_head), dtype=bool)
@@ -145,105 +151,134 @@ def encode_alignment_heads(heads, n_layer: int, n_head: int) -> bytes:
     return base64.b85encode(gzip.compress(mask.tobytes(), mtime=0))
 
 
-def _count_layers(variables, prefix: str) -> int:
+def _count_layers(variables: Mapping[str, np.ndarray], prefix: str) -> int:
     n = 0
     while any(k.startswith(f"{prefix}/layer_{n}/") for k in variables):
         n += 1
     return n
 
 
-def _num_heads(variables, prefix: str, d_model: int) -> int:
+def _num_heads(variables: Mapping[str, np.ndarray], prefix: str, d_model: int) -> int:
     if f"{prefix}/num_heads" in variables:
         return int(variables[f"{prefix}/num_heads"])
     return d_model // 64  # every Whisper size uses 64-dimensional heads
 
 
-def _build_state_dict(model: Ct2Model):
-    """Map CT2 variable names to openai-whisper's. Returns (dims dict, state dict of arrays)."""
-    v = model.variables
-    used: set[str] = set()
+class WhisperDims(TypedDict):
+    """openai-whisper's ModelDimensions, as the checkpoint's "dims" entry holds them."""
 
-    def get(name: str) -> np.ndarray:
-        used.add(name)
-        return v[name]
+    n_mels: int
+    n_audio_ctx: int
+    n_audio_state: int
+    n_audio_head: int
+    n_audio_layer: int
+    n_vocab: int
+    n_text_ctx: int
+    n_text_state: int
+    n_text_head: int
+    n_text_layer: int
 
-    sd: dict[str, np.ndarray] = {}
 
-    def linear(dst: str, src: str, bias: bool = True):
-        sd[f"{dst}.weight"] = get(f"{src}/weight")
+class _StateDict:
+    """openai-whisper's state dict filled from CT2 variables, remembering which variables were used."""
+
+    def __init__(self, variables: dict[str, np.ndarray]) -> None:
+        self.variables = variables
+        self.used: set[str] = set()
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str) -> np.ndarray:
+        self.used.add(name)
+        return self.variables[name]
+
+    def linear(self, dst: str, src: str, bias: bool = True) -> None:
+        self.arrays[f"{dst}.weight"] = self.get(f"{src}/weight")
         if bias:
-            sd[f"{dst}.bias"] = get(f"{src}/bias")
+            self.arrays[f"{dst}.bias"] = self.get(f"{src}/bias")
 
-    def layer_norm(dst: str, src: str):
-        sd[f"{dst}.weight"] = get(f"{src}/gamma")
-        sd[f"{dst}.bias"] = get(f"{src}/beta")
+    def layer_norm(self, dst: str, src: str) -> None:
+        self.arrays[f"{dst}.weight"] = self.get(f"{src}/gamma")
+        self.arrays[f"{dst}.bias"] = self.get(f"{src}/beta")
 
-    def split(dst_names, src: str):
+    def split(self, dst_names: list[str], src: str) -> None:
         """A fused projection [k*d, d] -> k projections. openai's attention key has no bias:
         a key bias only adds q.b_k to every logit of a query, which softmax ignores, so it is
         dropped (CT2 fills it with zeros anyway)."""
-        w, b = get(f"{src}/weight"), get(f"{src}/bias")
+        w, b = self.get(f"{src}/weight"), self.get(f"{src}/bias")
         d = w.shape[0] // len(dst_names)
         for i, dst in enumerate(dst_names):
-            sd[f"{dst}.weight"] = w[i * d : (i + 1) * d]
+            self.arrays[f"{dst}.weight"] = w[i * d : (i + 1) * d]
             if not dst.endswith(".key"):
-                sd[f"{dst}.bias"] = b[i * d : (i + 1) * d]
+                self.arrays[f"{dst}.bias"] = b[i * d : (i + 1) * d]
 
-    def block(dst: str, src: str, cross: bool):
-        layer_norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
-        split([f"{dst}.attn.query", f"{dst}.attn.key", f"{dst}.attn.value"], f"{src}/self_attention/linear_0")
-        linear(f"{dst}.attn.out", f"{src}/self_attention/linear_1")
+    def block(self, dst: str, src: str, cross: bool) -> None:
+        self.layer_norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
+        self.split([f"{dst}.attn.query", f"{dst}.attn.key", f"{dst}.attn.value"], f"{src}/self_attention/linear_0")
+        self.linear(f"{dst}.attn.out", f"{src}/self_attention/linear_1")
         if cross:
-            layer_norm(f"{dst}.cross_attn_ln", f"{src}/attention/layer_norm")
-            linear(f"{dst}.cross_attn.query", f"{src}/attention/linear_0")
-            split([f"{dst}.cross_attn.key", f"{dst}.cross_attn.value"], f"{src}/attention/linear_1")
-            linear(f"{dst}.cross_attn.out", f"{src}/attention/linear_2")
-        layer_norm(f"{dst}.mlp_ln", f"{src}/ffn/layer_norm")
-        linear(f"{dst}.mlp.0", f"{src}/ffn/linear_0")
-        linear(f"{dst}.mlp.2", f"{src}/ffn/linear_1")
+            self.layer_norm(f"{dst}.cross_attn_ln", f"{src}/attention/layer_norm")
+            self.linear(f"{dst}.cross_attn.query", f"{src}/attention/linear_0")
+            self.split([f"{dst}.cross_attn.key", f"{dst}.cross_attn.value"], f"{src}/attention/linear_1")
+            self.linear(f"{dst}.cross_attn.out", f"{src}/attention/linear_2")
+        self.layer_norm(f"{dst}.mlp_ln", f"{src}/ffn/layer_norm")
+        self.linear(f"{dst}.mlp.0", f"{src}/ffn/linear_0")
+        self.linear(f"{dst}.mlp.2", f"{src}/ffn/linear_1")
 
-    # Encoder
-    sd["encoder.positional_embedding"] = get("encoder/position_encodings/encodings")
-    linear("encoder.conv1", "encoder/conv1")
-    linear("encoder.conv2", "encoder/conv2")
-    n_audio_layer = _count_layers(v, "encoder")
+
+def _map_encoder(sd: _StateDict) -> int:
+    """The encoder's weights; returns its number of layers."""
+    sd.arrays["encoder.positional_embedding"] = sd.get("encoder/position_encodings/encodings")
+    sd.linear("encoder.conv1", "encoder/conv1")
+    sd.linear("encoder.conv2", "encoder/conv2")
+    n_audio_layer = _count_layers(sd.variables, "encoder")
     for i in range(n_audio_layer):
-        block(f"encoder.blocks.{i}", f"encoder/layer_{i}", cross=False)
-    layer_norm("encoder.ln_post", "encoder/layer_norm")
+        sd.block(f"encoder.blocks.{i}", f"encoder/layer_{i}", cross=False)
+    sd.layer_norm("encoder.ln_post", "encoder/layer_norm")
+    return n_audio_layer
 
-    # Decoder; the output projection is tied to the token embedding.
-    sd["decoder.positional_embedding"] = get("decoder/position_encodings/encodings")
-    sd["decoder.token_embedding.weight"] = get("decoder/embeddings/weight")
-    n_text_layer = _count_layers(v, "decoder")
+
+def _map_decoder(sd: _StateDict) -> int:
+    """The decoder's weights; the output projection is tied to the token embedding. Returns its number of layers."""
+    sd.arrays["decoder.positional_embedding"] = sd.get("decoder/position_encodings/encodings")
+    sd.arrays["decoder.token_embedding.weight"] = sd.get("decoder/embeddings/weight")
+    n_text_layer = _count_layers(sd.variables, "decoder")
     for i in range(n_text_layer):
-        block(f"decoder.blocks.{i}", f"decoder/layer_{i}", cross=True)
-    layer_norm("decoder.ln", "decoder/layer_norm")
-
-    projection = v.get("decoder/projection/weight")
+        sd.block(f"decoder.blocks.{i}", f"decoder/layer_{i}", cross=True)
+    sd.layer_norm("decoder.ln", "decoder/layer_norm")
+    projection = sd.variables.get("decoder/projection/weight")
     if projection is not None:
-        used.add("decoder/projection/weight")
-        if not np.array_equal(projection, sd["decoder.token_embedding.weight"]):
+        sd.used.add("decoder/projection/weight")
+        if not np.array_equal(projection, sd.arrays["decoder.token_embedding.weight"]):
             raise ValueError("decoder projection is not tied to the token embedding; openai-whisper cannot express it")
+    return n_text_layer
+
+
+def _build_state_dict(model: Ct2Model) -> tuple[WhisperDims, dict[str, np.ndarray]]:
+    """Map CT2 variable names to openai-whisper's. Returns (dims, state dict of arrays)."""
+    v = model.variables
+    sd = _StateDict(v)
+    n_audio_layer = _map_encoder(sd)
+    n_text_layer = _map_decoder(sd)
     # Every tensor must be accounted for; scalars are options (num_heads, pre_norm, ...).
-    unused = sorted(k for k, a in v.items() if a.ndim > 0 and k not in used)
+    unused = sorted(k for k, a in v.items() if a.ndim > 0 and k not in sd.used)
     if unused:
         raise ValueError(f"CT2 variables not mapped to openai-whisper: {unused[:5]}")
 
-    conv1 = sd["encoder.conv1.weight"]  # [n_audio_state, n_mels, 3]
-    emb = sd["decoder.token_embedding.weight"]  # [n_vocab, n_text_state]
-    dims = dict(
+    conv1 = sd.arrays["encoder.conv1.weight"]  # [n_audio_state, n_mels, 3]
+    emb = sd.arrays["decoder.token_embedding.weight"]  # [n_vocab, n_text_state]
+    dims = WhisperDims(
         n_mels=int(conv1.shape[1]),
-        n_audio_ctx=int(sd["encoder.positional_embedding"].shape[0]),
+        n_audio_ctx=int(sd.arrays["encoder.positional_embedding"].shape[0]),
         n_audio_state=int(conv1.shape[0]),
         n_audio_head=_num_heads(v, "encoder", int(conv1.shape[0])),
         n_audio_layer=n_audio_layer,
         n_vocab=int(emb.shape[0]),
-        n_text_ctx=int(sd["decoder.positional_embedding"].shape[0]),
+        n_text_ctx=int(sd.arrays["decoder.positional_embedding"].shape[0]),
         n_text_state=int(emb.shape[1]),
         n_text_head=_num_heads(v, "decoder", int(emb.shape[1])),
         n_text_layer=n_text_layer,
     )
-    return dims, sd
+    return dims, sd.arrays
 
 
 def convert_ct2_to_openai_whisper(ct2_dir: str | Path, out_path: str | Path) -> Path:
@@ -264,7 +299,7 @@ def convert_ct2_to_openai_whisper(ct2_dir: str | Path, out_path: str | Path) -> 
         raise ValueError(f"{ct2_dir}: quantized CT2 model ({quantized[0]} ...); convert from a float16/float32 model")
     dims, arrays = _build_state_dict(model)
 
-    checkpoint = {
+    checkpoint: dict[str, object] = {
         "dims": dims,
         # Own contiguous copies: torch.save of a view would store the whole fused tensor.
         "model_state_dict": {k: torch.from_numpy(np.array(a, copy=True)) for k, a in arrays.items()},
@@ -332,7 +367,7 @@ def openai_whisper_checkpoint(ct2_dir: str | Path, cache_dir: str | Path) -> Pat
     return path
 
 
-def load_openai_whisper(checkpoint_path: str | Path, device: str = "cpu"):
+def load_openai_whisper(checkpoint_path: str | Path, device: str = "cpu") -> Whisper:
     """Load a converted checkpoint like ``whisper.load_model(path)`` does (strict state dict),
     then apply the stored alignment heads, which ``whisper.load_model`` ignores for files."""
     import torch

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,27 +13,28 @@ import numpy as np
 from pipeline import threads
 from pipeline.config import TranscribeSettings
 from pipeline.errors import ConfigError, RecordingError
+from pipeline.files import JsonObject
 from pipeline.hearing import audio, weights
 from pipeline.sources.discovery import Recording
 from pipeline.transcripts import Segment, Transcript, Word
 
 Progress = Callable[[float, float], None]  # seconds of audio done, seconds in all
+SecondsDone = Callable[[float], None]  # seconds of audio done
+WordTiming = tuple[float, float, str, float | None]  # start, end, text, probability
 BACKENDS = ("faster-whisper", "openai-whisper")
 
 
 class Transcriber(Protocol):
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         """Backend, model and the settings that change the text, stored with each transcript."""
 
-    def transcribe(
-        self, samples: np.ndarray, on_progress: Callable[[float], None] | None = None
-    ) -> tuple[list[Segment], str | None]:
+    def transcribe(self, samples: np.ndarray, on_progress: SecondsDone | None = None) -> tuple[list[Segment], str | None]:
         """Segments with word timings, and the language spoken."""
 
 
-def describe(settings: TranscribeSettings) -> dict[str, Any]:
+def describe(settings: TranscribeSettings) -> JsonObject:
     """What a transcript made with these settings records, without loading a model."""
-    options: dict[str, Any] = {
+    options: dict[str, str | int | bool | None] = {
         "beam_size": settings.beam_size,
         "language": settings.language,
         "vad_filter": settings.vad_filter if settings.backend == "faster-whisper" else False,
@@ -91,13 +93,15 @@ WINDOW_SECONDS = 180.0
 CUT_SEARCH_SECONDS = 20.0  # how far before a window's end to look for the quietest point
 
 
-def transcribe_in_windows(transcriber: Transcriber, samples: np.ndarray, on_progress=None):
+def transcribe_in_windows(
+    transcriber: Transcriber, samples: np.ndarray, on_progress: SecondsDone | None = None
+) -> tuple[list[Segment], str | None]:
     """Segments of the whole recording with times from its start; memory bounded by the window size."""
     segments: list[Segment] = []
     language = None
     for start, end in windows(samples):
         offset = start / audio.SAMPLE_RATE
-        report = (lambda done, offset=offset: on_progress(offset + done)) if on_progress else None
+        report = functools.partial(_shifted_progress, on_progress, offset) if on_progress else None
         found, detected = transcriber.transcribe(samples[start:end], report)
         language = language or detected
         segments += [_shifted(segment, offset) for segment in found]
@@ -119,6 +123,10 @@ def windows(samples: np.ndarray) -> list[tuple[int, int]]:
     return spans
 
 
+def _shifted_progress(on_progress: SecondsDone, offset: float, done: float) -> None:
+    on_progress(offset + done)
+
+
 def _shifted(segment: Segment, offset: float) -> Segment:
     if not offset:
         return segment
@@ -133,19 +141,22 @@ def _shifted(segment: Segment, offset: float) -> Segment:
 class _LazyTranscriber:
     """What both backends share: the settings, a model loaded on first use, and describe()."""
 
-    def __init__(self, settings: TranscribeSettings):
+    def __init__(self, settings: TranscribeSettings) -> None:
         self.settings = settings
-        self._model = None
+        # faster_whisper's WhisperModel (or BatchedInferencePipeline) or openai-whisper's Whisper:
+        # neither library ships types, so the model is Any here.
+        self._model: Any = None
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         return describe(self.settings)
 
 
 class FasterWhisperTranscriber(_LazyTranscriber):
     """CTranslate2 Whisper: int8 on CPU, float16 on CUDA, Silero VAD to skip silence."""
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._model is None:
+            threads.wait_passively()  # before CTranslate2 loads its OpenMP runtime
             import ctranslate2
             from faster_whisper import WhisperModel
 
@@ -169,7 +180,7 @@ class FasterWhisperTranscriber(_LazyTranscriber):
                 self._model = BatchedInferencePipeline(self._model)
         return self._model
 
-    def transcribe(self, samples, on_progress=None):
+    def transcribe(self, samples: np.ndarray, on_progress: SecondsDone | None = None) -> tuple[list[Segment], str | None]:
         model = self._load()
         batched = {"batch_size": self._batch_size} if self._batch_size > 1 else {}
         pieces, info = model.transcribe(
@@ -180,14 +191,15 @@ class FasterWhisperTranscriber(_LazyTranscriber):
             word_timestamps=True,
             **batched,
         )
-        segments = []
+        segments: list[Segment] = []
         for piece in pieces:
             segments.append(
                 _segment(piece.start, piece.end, piece.text, [(w.start, w.end, w.word, w.probability) for w in piece.words or []])
             )
             if on_progress:
                 on_progress(piece.end)
-        return segments, info.language
+        language: str | None = info.language
+        return segments, language
 
 
 def batch_size_for(settings: TranscribeSettings, device: str) -> int:
@@ -204,8 +216,9 @@ def batch_size_for(settings: TranscribeSettings, device: str) -> int:
 class OpenAIWhisperTranscriber(_LazyTranscriber):
     """openai-whisper (PyTorch). Offline, its checkpoint is converted from the bundled CTranslate2 weights."""
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._model is None:
+            threads.wait_passively()  # before torch loads its OpenMP runtime
             try:
                 import whisper
             except ImportError as exc:
@@ -231,7 +244,7 @@ class OpenAIWhisperTranscriber(_LazyTranscriber):
                 raise _model_error(self.settings.model, exc) from exc
         return self._model
 
-    def transcribe(self, samples, on_progress=None):
+    def transcribe(self, samples: np.ndarray, on_progress: SecondsDone | None = None) -> tuple[list[Segment], str | None]:
         import whisper
 
         model = self._load()
@@ -245,13 +258,14 @@ class OpenAIWhisperTranscriber(_LazyTranscriber):
             word_timestamps=True,
             verbose=None,
         )
-        segments = []
+        segments: list[Segment] = []
         for piece in result["segments"]:
             words = [(w["start"], w["end"], w["word"], w.get("probability")) for w in piece.get("words", [])]
             segments.append(_segment(piece["start"], piece["end"], piece["text"], words))
             if on_progress:
                 on_progress(piece["end"])
-        return segments, result.get("language")
+        language: str | None = result.get("language")
+        return segments, language
 
 
 def openai_whisper_source(model: str) -> str:
@@ -267,7 +281,7 @@ def openai_whisper_source(model: str) -> str:
     return model
 
 
-def _segment(start, end, text, words) -> Segment:
+def _segment(start: float, end: float, text: str, words: Iterable[WordTiming]) -> Segment:
     return Segment(
         start=round(float(start), 3),
         end=round(float(end), 3),

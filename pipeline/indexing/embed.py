@@ -25,6 +25,8 @@ class Embedder:
         self._model: Any = None  # the ONNX encoder or a SentenceTransformer, loaded on first use
 
     def _load(self):
+        if self._model is None:
+            threads.wait_passively()  # before torch or an OpenMP runtime loads (pipeline/threads.py)
         if self._model is None and self.settings.runtime == "onnx":
             from pipeline.indexing import onnx_encoder
 

@@ -14,9 +14,10 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from pipeline.databases import database_error, open_database
+from pipeline.files import JsonObject
 
 CATALOG_NAME = "catalog.sqlite3"
 
@@ -69,9 +70,9 @@ class Entry:
     sha256: str | None
     recording_id: str | None
     status: str
-    transcriber: dict[str, Any] | None = None
+    transcriber: JsonObject | None = None
     embedding_model: str | None = None
-    chunking: dict[str, Any] | None = None
+    chunking: JsonObject | None = None
     chunks: int = 0
     duration: float = 0.0
     last_error: str | None = None
@@ -87,6 +88,30 @@ class Entry:
 
 _COLUMNS = tuple(Entry.__dataclass_fields__)
 _JSON_COLUMNS = ("transcriber", "chunking")
+
+
+class ModelsInUse(TypedDict):
+    transcription: list[JsonObject]  # each transcriber's description (hearing.transcribe.describe)
+    embedding: list[str]
+
+
+class RecentFailure(TypedDict):
+    path: str
+    reason: str | None
+    attempts: int
+    at: str  # ISO time of the last attempt
+
+
+class RunRecord(TypedDict):
+    """A row of the runs table; `summary` is the run's summary (RunSummary.to_dict) once it ended."""
+
+    id: int
+    command: str
+    pid: int
+    started_at: str
+    ended_at: str | None
+    result: str | None
+    summary: JsonObject | None
 
 
 def catalog_path(data_dir: Path) -> Path:
@@ -159,14 +184,14 @@ class Catalog:
         )
         return {row[0] for row in rows}
 
-    def count_other_chunking(self, chunking: dict[str, Any]) -> int:
+    def count_other_chunking(self, chunking: JsonObject) -> int:
         row = self._query(
             "SELECT COUNT(*) FROM recordings WHERE status IN (?, ?) AND chunking != ?",
             (INDEXED, MISSING, json.dumps(chunking, sort_keys=True)),
         ).fetchone()
         return int(row[0])
 
-    def set_indexed(self, recording_ids: dict[str, int], embedding_model: str, chunking: dict[str, Any]) -> None:
+    def set_indexed(self, recording_ids: dict[str, int], embedding_model: str, chunking: JsonObject) -> None:
         """After a rebuild: the listed recordings are indexed with these settings, in one transaction."""
         self._execute("BEGIN IMMEDIATE")
         try:
@@ -195,7 +220,7 @@ class Catalog:
         ).fetchone()
         return {"chunks": int(row[0]), "audio_seconds": float(row[1])}
 
-    def models(self) -> dict[str, list]:
+    def models(self) -> ModelsInUse:
         transcribers = {r[0] for r in self._query("SELECT DISTINCT transcriber FROM recordings WHERE transcriber IS NOT NULL")}
         embedders = {
             r[0] for r in self._query("SELECT DISTINCT embedding_model FROM recordings WHERE embedding_model IS NOT NULL")
@@ -205,7 +230,7 @@ class Catalog:
             "embedding": sorted(embedders),
         }
 
-    def failures(self, limit: int = 10) -> list[dict[str, Any]]:
+    def failures(self, limit: int = 10) -> list[RecentFailure]:
         rows = self._query(
             "SELECT path, last_error, failures, updated_at FROM recordings WHERE status = ? "
             "ORDER BY updated_at DESC, path LIMIT ?",
@@ -219,24 +244,30 @@ class Catalog:
         cursor = self._execute("INSERT INTO runs (command, pid, started_at) VALUES (?, ?, ?)", (command, pid, now()))
         return int(cursor.lastrowid or 0)
 
-    def end_run(self, run_id: int, result: str, summary: dict[str, Any] | None = None) -> None:
+    def end_run(self, run_id: int, result: str, summary: JsonObject | None = None) -> None:
         self._execute(
             "UPDATE runs SET ended_at = ?, result = ?, summary = ? WHERE id = ?",
             (now(), result, json.dumps(summary) if summary is not None else None, run_id),
         )
 
-    def last_run(self, command: str | None = None) -> dict[str, Any] | None:
+    def last_run(self, command: str | None = None) -> RunRecord | None:
         sql, args = "SELECT * FROM runs", tuple[str, ...]()
         if command:
             sql, args = sql + " WHERE command = ?", (command,)
         row = self._query(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
         if row is None:
             return None
-        run = dict(row)
-        run["summary"] = json.loads(run["summary"]) if run["summary"] else None
-        return run
+        return RunRecord(
+            id=row["id"],
+            command=row["command"],
+            pid=row["pid"],
+            started_at=row["started_at"],
+            ended_at=row["ended_at"],
+            result=row["result"],
+            summary=json.loads(row["summary"]) if row["summary"] else None,
+        )
 
-    def _query(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def _query(self, sql: str, args: Iterable[object] = ()) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, tuple(args))
         except sqlite3.DatabaseError as exc:

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from pipeline.errors import RecordingError
+from pipeline.files import JsonObject
 from pipeline.jobs.catalog import FAILED, INDEXED, MISSING, Entry
 from pipeline.jobs.run_state import STORAGE_ERRNOS, RunState
 from pipeline.sources import discovery, metadata
 from pipeline.transcripts import Transcript
 
 
-def companion_fingerprint(path: Path, meta: dict[str, Any], speakers_count: Any = None) -> str:
+def companion_fingerprint(path: Path, meta: JsonObject, speakers_count: object = None) -> str:
     """What beside the file shapes its index: its metadata, a transcript file of the same name, and
-    the number of speakers asked for."""
+    the number of speakers asked for (any JSON value: ingest gives the count and the diarizer)."""
     beside = discovery.transcript_beside(path) if path.suffix.lower() in discovery.AUDIO_EXTENSIONS else None
-    stamp = None
+    stamp: list[str | int] | None = None
     if beside is not None:
         stat = beside.stat()
         stamp = [str(beside), stat.st_size, stat.st_mtime_ns]
@@ -49,7 +49,7 @@ def stat_of(path: Path) -> os.stat_result:
         raise RecordingError(path, f"cannot read ({exc.strerror or exc}); check that the file still exists") from exc
 
 
-def other_transcription(state: RunState, transcriber: dict[str, Any] | None) -> bool:
+def other_transcription(state: RunState, transcriber: JsonObject | None) -> bool:
     """Whether Whisper made a transcript with other settings than those configured (a stale one,
     redone with --retranscribe). An imported transcript never is: no Whisper setting made it."""
     return transcriber is not None and transcriber.get("backend") != "import" and transcriber != state.wanted

@@ -17,7 +17,7 @@ import threading
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -28,6 +28,12 @@ from pipeline.hearing.speakers.diarize import split_stereo
 from pipeline.hearing.transcribe import Progress
 from pipeline.sources.discovery import Recording
 from pipeline.transcripts import Transcript
+
+if TYPE_CHECKING:
+    from ray import ObjectRef
+
+# What a Ray task hands back: the transcript, or the reason it failed (plain values cross processes).
+_TaskResult = tuple[Transcript | None, str | None]
 
 
 @dataclasses.dataclass
@@ -62,7 +68,7 @@ def make_executor(settings: TranscribeSettings) -> Executor:
 
 
 class _FuturePending:
-    def __init__(self, future: Future):
+    def __init__(self, future: Future[Heard]) -> None:
         self._future = future
 
     def wait(self, timeout: float) -> bool:
@@ -76,7 +82,7 @@ class ThreadExecutor:
     """`workers` threads, each with its own model; CTranslate2 releases the GIL while it decodes, so
     the ingest loop diarizes and indexes on the main thread meanwhile."""
 
-    def __init__(self, settings: TranscribeSettings):
+    def __init__(self, settings: TranscribeSettings) -> None:
         self._settings = settings  # each worker's threads: threads.transcribe_threads(settings)
         # One per worker and no more: each finished one holds its decoded samples until the loop
         # has diarized it, so memory stays at (workers + 1) recordings' audio.
@@ -98,7 +104,7 @@ class ThreadExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _transcribe_bytes(data: bytes, recording: Recording, settings: TranscribeSettings):
+def _transcribe_bytes(data: bytes, recording: Recording, settings: TranscribeSettings) -> _TaskResult:
     """Runs on a Ray worker: the file travels as bytes, so workers need no shared file system."""
     import tempfile
 
@@ -127,7 +133,7 @@ def _worker_transcriber(settings: TranscribeSettings) -> transcribe.Transcriber:
 
 
 class _RayPending:
-    def __init__(self, ref, recording: Recording):
+    def __init__(self, ref: ObjectRef[_TaskResult], recording: Recording) -> None:
         self._ref, self._recording = ref, recording
 
     def wait(self, timeout: float) -> bool:
@@ -144,8 +150,8 @@ class _RayPending:
         except ray.exceptions.RayError as exc:
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise RecordingError(self._recording.path, f"Ray worker failed ({first_line})") from exc
-        if reason is not None:
-            raise RecordingError(self._recording.path, reason)
+        if reason is not None or transcript is None:  # _transcribe_bytes gives one or the other
+            raise RecordingError(self._recording.path, reason or "the Ray task returned no transcript")
         transcript.source = str(self._recording.path)
         return Heard(transcript)  # the driver decodes the audio itself if it diarizes
 
@@ -157,7 +163,7 @@ class RayExecutor:
     machine. Workers need heard installed (or on PYTHONPATH); recordings are sent to them as bytes.
     """
 
-    def __init__(self, settings: TranscribeSettings):
+    def __init__(self, settings: TranscribeSettings) -> None:
         try:
             import ray
         except ImportError as exc:

@@ -29,57 +29,57 @@ class Reporter(Protocol):
 
 
 class SilentReporter:
-    def start(self, path, number, total):
+    def start(self, path: Path, number: int, total: int) -> None:
         pass
 
-    def progress(self, done_seconds, total_seconds):
+    def progress(self, done_seconds: float, total_seconds: float) -> None:
         pass
 
-    def done(self, path, detail):
+    def done(self, path: Path, detail: str) -> None:
         pass
 
-    def failed(self, path, reason):
+    def failed(self, path: Path, reason: str) -> None:
         pass
 
-    def removed(self, path, detail):
+    def removed(self, path: Path, detail: str) -> None:
         pass
 
-    def folder_failed(self, path, reason):
+    def folder_failed(self, path: Path, reason: str) -> None:
         pass
 
-    def note(self, message):
+    def note(self, message: str) -> None:
         pass
 
 
 class LogReporter:
     """Plain lines for cron mail, journald and pipes: one per finished or failed recording."""
 
-    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False):
+    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False) -> None:
         self.stream = stream
         self.quiet = quiet
         self._prefix = ""
 
-    def start(self, path, number, total):
+    def start(self, path: Path, number: int, total: int) -> None:
         self._prefix = f"[{number}/{total}]"
 
-    def progress(self, done_seconds, total_seconds):
+    def progress(self, done_seconds: float, total_seconds: float) -> None:
         pass
 
-    def done(self, path, detail):
+    def done(self, path: Path, detail: str) -> None:
         if not self.quiet:
             self._line(f"{self._prefix} {path}: {detail}")
 
-    def failed(self, path, reason):
+    def failed(self, path: Path, reason: str) -> None:
         self._line(f"{self._prefix} {path}: FAILED: {reason}")
 
-    def removed(self, path, detail):
+    def removed(self, path: Path, detail: str) -> None:
         if not self.quiet:
             self._line(f"[gone] {path}: {detail}")
 
-    def folder_failed(self, path, reason):
+    def folder_failed(self, path: Path, reason: str) -> None:
         self._line(f"[run] {path}: FAILED: {reason}")
 
-    def note(self, message):
+    def note(self, message: str) -> None:
         self._line(message)
 
     def _line(self, text: str) -> None:
@@ -89,7 +89,7 @@ class LogReporter:
 class RichReporter:
     """A live bar per file, measured in seconds of audio transcribed."""
 
-    def __init__(self, stream: TextIO = sys.stderr):
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -105,7 +105,7 @@ class RichReporter:
         self._task: TaskID | None = None
         self._label = ""
 
-    def start(self, path, number, total):
+    def start(self, path: Path, number: int, total: int) -> None:
         self._label = safe(f"[{number}/{total}] {Path(path).name}")
         if self._task is None:
             self._bar.start()
@@ -113,26 +113,26 @@ class RichReporter:
             self._bar.remove_task(self._task)
         self._task = self._bar.add_task(self._label, total=None, audio="")
 
-    def progress(self, done_seconds, total_seconds):
+    def progress(self, done_seconds: float, total_seconds: float) -> None:
         if self._task is None:
             return
         self._bar.update(
             self._task, completed=done_seconds, total=total_seconds, audio=f"{done_seconds:.0f}/{total_seconds:.0f} s"
         )
 
-    def done(self, path, detail):
+    def done(self, path: Path, detail: str) -> None:
         self._print(f"{self._label}: ", detail)
 
-    def failed(self, path, reason):
+    def failed(self, path: Path, reason: str) -> None:
         self._print(f"{self._label}: ", ("FAILED", "red"), ": ", reason)
 
-    def removed(self, path, detail):
+    def removed(self, path: Path, detail: str) -> None:
         self._print(f"[gone] {path}: {detail}")
 
-    def folder_failed(self, path, reason):
+    def folder_failed(self, path: Path, reason: str) -> None:
         self._print(f"[run] {path}: ", ("FAILED", "red"), ": ", reason)
 
-    def note(self, message):
+    def note(self, message: str) -> None:
         self._print(message)
 
     def _print(self, *parts: str | tuple[str, str]) -> None:
@@ -145,7 +145,7 @@ class RichReporter:
             line.append(safe(text), style=style)
         self.console.print(line, highlight=False)
 
-    def close(self):
+    def close(self) -> None:
         if self._task is not None:
             self._bar.stop()
 
@@ -164,7 +164,7 @@ class InOrderReporter:
     recordings that are ready together). Progress passes straight through.
     """
 
-    def __init__(self, reporter: Reporter):
+    def __init__(self, reporter: Reporter) -> None:
         self.reporter = reporter
         self.holding = False
         self.number = 0
@@ -176,26 +176,26 @@ class InOrderReporter:
         else:
             call()
 
-    def start(self, path, number, total):
+    def start(self, path: Path, number: int, total: int) -> None:
         self.number = number
         self._say(lambda: self.reporter.start(path, number, total))
 
-    def progress(self, done_seconds, total_seconds):
+    def progress(self, done_seconds: float, total_seconds: float) -> None:
         self.reporter.progress(done_seconds, total_seconds)
 
-    def done(self, path, detail):
+    def done(self, path: Path, detail: str) -> None:
         self._say(lambda: self.reporter.done(path, detail))
 
-    def failed(self, path, reason):
+    def failed(self, path: Path, reason: str) -> None:
         self._say(lambda: self.reporter.failed(path, reason))
 
-    def removed(self, path, detail):
+    def removed(self, path: Path, detail: str) -> None:
         self._say(lambda: self.reporter.removed(path, detail))
 
-    def folder_failed(self, path, reason):
+    def folder_failed(self, path: Path, reason: str) -> None:
         self._say(lambda: self.reporter.folder_failed(path, reason))
 
-    def note(self, message):
+    def note(self, message: str) -> None:
         self._say(lambda: self.reporter.note(message))
 
     def held_numbers(self) -> list[int]:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from pipeline import transcripts
-from pipeline.jobs.catalog import FAILED, INDEXED, MISSING
+from pipeline.jobs.catalog import FAILED, INDEXED, MISSING, Entry
 from pipeline.jobs.changes import unused
 from pipeline.jobs.run_state import RunState
 
@@ -57,7 +57,7 @@ def remove_missing(state: RunState, roots: list[Path], seen: set[str], *, unread
             state.reporter.removed(path, f"file is gone; removed {removed} chunks{kept}")
 
 
-def _empty_roots(state: RunState, roots: list[Path], seen: set[str], unseen: list) -> list[Path]:
+def _empty_roots(state: RunState, roots: list[Path], seen: set[str], unseen: list[Entry]) -> list[Path]:
     """Folders given to this run that yielded no recording while the catalog holds indexed ones under
     them: reported, and (unless --allow-empty) nothing under them is removed."""
     empty = []

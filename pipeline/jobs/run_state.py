@@ -8,7 +8,7 @@ import errno
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from pipeline.config import Settings
 from pipeline.errors import HeardError, RecordingError, StorageError
@@ -27,6 +27,18 @@ if TYPE_CHECKING:
 
 # Write errors that no retry of a single recording can fix: the run stops (exit 2).
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
+class _Failure(TypedDict):
+    path: str  # the recording, folder or feed (without its password)
+    reason: str | None
+    retried: bool  # it had failed before and was tried again
+
+
+class Failure(_Failure, total=False):
+    """One entry of an ingest summary's `failures`."""
+
+    episode: str | None  # a feed's failure: the episode's title (None: the feed itself)
 
 
 @dataclass
@@ -60,7 +72,7 @@ class IngestSummary(RunSummary):
     wall_seconds: float = 0.0
     started_at: str = ""
     ended_at: str = ""
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
 
 class RunState:

@@ -8,7 +8,7 @@ from typing import Any
 from pipeline.config import Settings
 from pipeline.errors import HeardError, IndexMissingError
 from pipeline.jobs import lock
-from pipeline.jobs.catalog import Catalog
+from pipeline.jobs.catalog import Catalog, RunRecord
 from pipeline.messages import redact, safe
 
 
@@ -51,7 +51,7 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
     return status
 
 
-def _describe_run(run: dict[str, Any] | None, running: bool) -> dict[str, Any] | None:
+def _describe_run(run: RunRecord | None, running: bool) -> dict[str, Any] | None:
     if run is None:
         return None
     if run["ended_at"] is None:

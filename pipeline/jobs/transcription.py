@@ -9,11 +9,11 @@ decoded samples with the transcript and diarization uses them: each recording is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pipeline import threads, transcripts
 from pipeline.crash import crash_point
 from pipeline.errors import RecordingError
+from pipeline.files import JsonObject
 from pipeline.hearing import transcribe
 from pipeline.hearing.speakers.diarize import ensure_diarized
 from pipeline.jobs.catalog import FAILED, INDEXED, MISSING
@@ -32,7 +32,7 @@ PROGRESS_INTERVAL = 0.2
 class _Progress:
     """Seconds of audio done, written by the worker thread, read by the loop while it waits."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.done, self.total = 0.0, 0.0
 
     def __call__(self, done: float, total: float) -> None:
@@ -42,7 +42,7 @@ class _Progress:
 
 
 class Transcription:
-    def __init__(self, state: RunState):
+    def __init__(self, state: RunState) -> None:
         self.state = state
         self._transcriber = transcribe.make_transcriber(state.settings.transcribe)  # validates; loads lazily
         self._executor: Executor | None = None
@@ -122,9 +122,7 @@ class Transcription:
             state.summary.audio_seconds += transcript.duration
         return transcript, True, heard
 
-    def find_speakers(
-        self, recording: Recording, transcript: Transcript, meta: dict[str, Any], heard: Heard | None = None
-    ) -> bool:
+    def find_speakers(self, recording: Recording, transcript: Transcript, meta: JsonObject, heard: Heard | None = None) -> bool:
         """Diarize unless done (with the same requested count); True if the speakers changed.
         `heard`: the audio decoded for Whisper, if at hand; else it is decoded only if needed."""
         speakers = self.state.settings.speakers

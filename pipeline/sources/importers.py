@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.errors import RecordingError
+from pipeline.files import JsonObject
 from pipeline.transcripts import Segment, Transcript, Word, schema_problem
 
 SENTENCE_END = (".", "?", "!", "…")
@@ -25,7 +26,7 @@ _CUE_TIMING = re.compile(rf"^\s*({_TIME})\s*-->\s*({_TIME})(?:\s.*)?$")
 # an ordinary sentence with a colon ("So the thing is: ...") is not taken for a speaker.
 _NAME = r"[A-ZÀ-Þ][\w.'’&@-]*(?: [A-ZÀ-Þ0-9(][\w.'’&@()-]*){0,4}"
 _NAME_TEXT = re.compile(rf"^({_NAME}):\s+(.*)$")
-_TXT_SHAPES: list[tuple[re.Pattern, tuple[str, ...]]] = [
+_TXT_SHAPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     # Name (00:01:23): text
     (re.compile(rf"^({_NAME}) \(({_TIME})\):\s*(.*)$"), ("name", "time", "text")),
     # [00:01:23] Name: text   /   00:01:23 Name: text
@@ -184,7 +185,7 @@ def is_podcast_json(data: object) -> bool:
     return first is not None and "body" in first and "startTime" in first
 
 
-def podcast_json_segments(data: dict) -> list[Segment]:
+def podcast_json_segments(data: JsonObject) -> list[Segment]:
     """Segments from a Podcasting 2.0 JSON transcript: consecutive entries of one speaker joined up
     to each sentence end; each entry (a word or a phrase) keeps its times as a Word.
 

@@ -8,7 +8,13 @@ Scripts send `Authorization: Bearer TOKEN`.
 from __future__ import annotations
 
 import hmac
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:
+    from starlette.middleware.base import DispatchFunction, RequestResponseEndpoint
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 COOKIE = "heard_token"
 
@@ -24,7 +30,7 @@ def local_path(path: str) -> str:
     return quote("/" + path.lstrip("/\\"), safe="/-._~!$&'()*+,;=:@")
 
 
-def same_origin(request) -> bool:
+def same_origin(request: Request) -> bool:
     """Whether a form post comes from a page of this server: its Origin (or, failing that, its
     Referer) names the host the request was sent to. Another site's page cannot forge it, so it
     cannot make a signed-in browser rename speakers (cross-site request forgery)."""
@@ -37,13 +43,15 @@ def same_origin(request) -> bool:
     return urlsplit(sent_from).netloc.lower() == host.lower()
 
 
-def token_middleware(token: str):
+def token_middleware(token: str) -> DispatchFunction:
+    """Lets through requests that carry the token (header or cookie); a ?token= in the address is
+    swapped for the cookie; any other request gets 401."""
     from starlette.responses import PlainTextResponse, RedirectResponse
 
     def matches(candidate: str | None) -> bool:
         return candidate is not None and hmac.compare_digest(candidate.encode(), token.encode())
 
-    async def check(request, call_next):
+    async def check(request: Request, call_next: RequestResponseEndpoint) -> Response:
         header = request.headers.get("authorization", "")
         bearer = header[7:].strip() if header.lower().startswith("bearer ") else None
         if matches(bearer) or matches(request.cookies.get(COOKIE)):

@@ -12,7 +12,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from starlette.middleware.base import DispatchFunction, RequestResponseEndpoint
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 
@@ -61,16 +67,17 @@ def allowed(host: Host | None, *, token: bool, bound: str | None) -> bool:
     return token or is_loopback(host.name) or (bound is not None and host.name == bound.lower().strip("[]"))
 
 
-def base_url(request) -> str:
+def base_url(request: Request) -> str:
     """scheme://host[:port] of the request, from its checked Host header: the start of every link."""
     host = parse(request.headers.get("host", ""))
     return f"{request.url.scheme}://{host}" if host else ""
 
 
-def host_middleware(*, token: bool, bound: str | None):
+def host_middleware(*, token: bool, bound: str | None) -> DispatchFunction:
+    """Answers only requests whose Host is allowed (see allowed()); the others get 400 with the fix."""
     from starlette.responses import PlainTextResponse
 
-    async def check(request, call_next):
+    async def check(request: Request, call_next: RequestResponseEndpoint) -> Response:
         header = request.headers.get("host", "")
         if allowed(parse(header), token=token, bound=bound):
             return await call_next(request)

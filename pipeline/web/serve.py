@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from pipeline import threads
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
 from pipeline.messages import safe
 from pipeline.web.hosts import is_loopback
+
+if TYPE_CHECKING:
+    import uvicorn
 
 # Off this machine a token is all that guards every transcript: long enough not to be guessed.
 MIN_TOKEN_LENGTH = 16
@@ -31,7 +37,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(settings: Settings, *, token: str | None = None, host: str | None = None, log_level: str = "info"):
+def make_server(
+    settings: Settings, *, token: str | None = None, host: str | None = None, log_level: str = "info"
+) -> uvicorn.Server:
     """A uvicorn Server for the app listening on `host`; call `.run(sockets=[bind(...)])` to serve."""
     import uvicorn
 
@@ -55,8 +63,16 @@ def check_exposure(host: str, token: str | None) -> None:
         )
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None, announce=print) -> None:
+def serve(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    token: str | None = None,
+    announce: Callable[[str], object] = print,
+) -> None:
     """Serve until interrupted; `announce` gets the lines that tell a person where to go."""
+    threads.wait_passively()  # before a search loads the text encoder or themes loads scikit-learn
     check_exposure(host, token)
     sock = bind(host, port)
     shown = f"[{host}]" if ":" in host else host

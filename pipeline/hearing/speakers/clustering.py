@@ -36,7 +36,8 @@ def cluster(vectors: np.ndarray, *, num_speakers: int | None) -> np.ndarray:
 def centroids(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(speakers, dim) unit mean vector of each group."""
     means = np.stack([vectors[labels == k].mean(axis=0) for k in range(labels.max() + 1)])
-    return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-8)
+    unit: np.ndarray = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-8)
+    return unit
 
 
 def match_window(similarity: np.ndarray) -> np.ndarray:
@@ -48,7 +49,8 @@ def match_window(similarity: np.ndarray) -> np.ndarray:
     from scipy.optimize import linear_sum_assignment
 
     if len(similarity) > similarity.shape[1]:
-        return similarity.argmax(axis=1)
+        nearest: np.ndarray = similarity.argmax(axis=1)
+        return nearest
     rows, cols = linear_sum_assignment(-similarity)
     out = np.empty(len(similarity), dtype=int)
     out[rows] = cols

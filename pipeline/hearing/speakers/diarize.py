@@ -13,16 +13,16 @@ import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from pipeline import config
 from pipeline.errors import HeardError, RecordingError
+from pipeline.files import JsonObject
 from pipeline.hearing.speakers import clustering
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, WINDOW, Window, frame_seconds
-from pipeline.threads import torch_threads
+from pipeline.threads import torch_threads, wait_passively
 from pipeline.transcripts import Transcript
 
 METHOD = "segmentation-3.0+campplus+agglomerative/1"
@@ -55,9 +55,9 @@ class Diarization:
     reason: str | None = None  # why not confident
     method: str = METHOD
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """What the transcript keeps (its `diarization` entry, besides the request and timing)."""
-        out: dict[str, Any] = {"method": self.method, "speakers": len(self.voices), "confident": self.confident}
+        out: JsonObject = {"method": self.method, "speakers": len(self.voices), "confident": self.confident}
         if self.reason:
             out["reason"] = self.reason
         out["voices"] = {
@@ -68,11 +68,12 @@ class Diarization:
 
 
 class _Models:
-    def __init__(self):
+    def __init__(self) -> None:
         from pipeline.hearing.speakers.encoder import SpeakerEncoder
         from pipeline.hearing.speakers.segmentation import Segmenter
         from pipeline.hearing.weights import speaker_weights
 
+        wait_passively()  # before torch loads its OpenMP runtime
         files = speaker_weights()
         self.segmenter = Segmenter(files["segmentation"])
         self.encoder = SpeakerEncoder(files["campplus"])
@@ -109,6 +110,18 @@ class _Piece:
 
 
 def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models) -> Diarization:
+    windows, pieces, embeddings = _embedded_pieces(samples, models)
+    if not pieces:
+        return Diarization([], confident=False, reason="no speech found")
+    speaker_of = _speakers_of_pieces(pieces, embeddings, num_speakers)
+    spans = _speaker_spans(windows, speaker_of, len(samples))
+    vectors_of = {k: embeddings[[i for i, p in enumerate(pieces) if speaker_of.get((p.window, p.local)) == k]] for k in spans}
+    return _result(spans, vectors_of, METHOD, forced=num_speakers is not None)
+
+
+def _embedded_pieces(samples: np.ndarray, models: _Models) -> tuple[list[Window], list[_Piece], np.ndarray]:
+    """The segmentation windows, each local speaker's piece of speech and its voice vector (one row
+    per piece). Pieces are embedded PENDING at a time, so only their audio is held."""
     windows: list[Window] = []
     pieces: list[_Piece] = []
     vectors: list[np.ndarray] = []
@@ -123,9 +136,11 @@ def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models) ->
             pending = []
     if pending:
         vectors.append(models.encoder.embed(pending))
-    if not pieces:
-        return Diarization([], confident=False, reason="no speech found")
-    embeddings = np.concatenate(vectors)
+    return windows, pieces, (np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32))
+
+
+def _speakers_of_pieces(pieces: list[_Piece], embeddings: np.ndarray, num_speakers: int | None) -> dict[tuple[int, int], int]:
+    """(window, local speaker) -> speaker index, from clustering the pieces with enough speech."""
     shaping = np.array([p.seconds >= CLUSTER_SECONDS for p in pieces])
     if shaping.sum() < max(2, num_speakers or 0):  # a forced count needs that many pieces to split
         shaping[:] = True
@@ -146,12 +161,17 @@ def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models) ->
             chosen = clustering.match_window(similarity[members])
         for i, speaker in zip(members, chosen):
             speaker_of[(w, pieces[i].local)] = int(speaker)
+    return speaker_of
+
+
+def _speaker_spans(windows: list[Window], speaker_of: dict[tuple[int, int], int], n_samples: int) -> dict[int, list[list[float]]]:
+    """Speaker index -> [start, end] seconds of each run of its frames, window by window."""
     spans: dict[int, list[list[float]]] = {}
     for w, window in enumerate(windows):
         start = window.start / SAMPLE_RATE
         # The last window may start inside the one before: it only speaks for the part after it.
         floor = (windows[w - 1].start + WINDOW) / SAMPLE_RATE if w else 0.0
-        end = min(start + WINDOW / SAMPLE_RATE, len(samples) / SAMPLE_RATE)
+        end = min(start + WINDOW / SAMPLE_RATE, n_samples / SAMPLE_RATE)
         for local in range(3):
             speaker = speaker_of.get((w, local))
             if speaker is None:
@@ -162,8 +182,7 @@ def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models) ->
                 b = min(end, end if last == FRAMES else start + frame_seconds(last - 1) + FRAME_STEP / 2)
                 if b > a:
                     spans.setdefault(speaker, []).append([a, b])
-    vectors_of = {k: embeddings[[i for i, p in enumerate(pieces) if speaker_of.get((p.window, p.local)) == k]] for k in spans}
-    return _result(spans, vectors_of, METHOD, forced=num_speakers is not None)
+    return spans
 
 
 def _window_pieces(samples: np.ndarray, window: Window) -> dict[int, tuple[np.ndarray, float]]:
@@ -283,7 +302,7 @@ def _by_channel(channels: np.ndarray, models: _Models) -> Diarization:
         speech = np.zeros(len(own), dtype=bool)  # per 100 ms block
         for window in models.segmenter.windows(channels[side]):
             start = window.start / SAMPLE_RATE
-            for first, last in _runs(window.active.any(axis=1)):
+            for first, last in _runs(np.asarray(window.active.any(axis=1))):  # frames where anyone speaks
                 a, b = start + frame_seconds(first) - FRAME_STEP / 2, start + frame_seconds(last - 1) + FRAME_STEP / 2
                 speech[int(a * 10) : int(np.ceil(b * 10))] = True
         speech &= other - own <= LEAD_DB
@@ -317,19 +336,11 @@ def ensure_diarized(
     `split_stereo` gives them (ingest decodes once for Whisper and this); else the file is decoded
     here. The words are never re-transcribed.
     """
-    if any(s.speaker for s in transcript.segments) and (transcript.diarization or {}).get("method") in (None, "transcript"):
-        if transcript.diarization is None:
-            transcript.diarization = {"method": "transcript"}
-            return True
-        return False
-    done = transcript.diarization or {}
-    if done.get("method") in (METHOD, CHANNELS_METHOD) and done.get("num_speakers") == num_speakers:
-        return False
-    if audio_path is None and samples is None:
-        if done.get("method") == "none":
-            return False
-        transcript.diarization = {"method": "none", "reason": "no audio"}
-        return True
+    settled = _settled_without_audio(
+        transcript, num_speakers=num_speakers, has_audio=audio_path is not None or samples is not None
+    )
+    if settled is not None:
+        return settled
     started = time.monotonic()
     if samples is None:
         from pipeline.hearing import audio
@@ -345,17 +356,41 @@ def ensure_diarized(
             audio_path or Path(transcript.source), f"finding speakers failed ({type(exc).__name__}: {exc})"
         ) from exc
     if not result.turns and any(s.text.strip() for s in transcript.segments):
-        # Whisper heard words the speaker model did not take for speech (far-field, whispered): one
-        # speaker, not a failed recording, and not confident.
-        result = Diarization(
-            [SpeakerTurn(0.0, round(len(samples) / SAMPLE_RATE, 3), "S1")],
-            {"S1": Voice(0.0, [])},
-            confident=False,
-            reason="no speech found by the speaker model; one speaker assumed",
-            method=result.method,
-        )
+        result = _one_speaker(len(samples) / SAMPLE_RATE, result.method)
     for segment in transcript.segments:
         segment.speaker = None
     assign(transcript, result.turns)
     transcript.diarization = {"num_speakers": num_speakers, **result.to_dict(), "seconds": round(time.monotonic() - started, 3)}
     return True
+
+
+def _settled_without_audio(transcript: Transcript, *, num_speakers: int | None, has_audio: bool) -> bool | None:
+    """What ensure_diarized decides before any audio is heard: False when the transcript is already
+    settled, True when it was settled here (speakers named by an import, or no audio to diarize),
+    None when the speaker models must run."""
+    if any(s.speaker for s in transcript.segments) and (transcript.diarization or {}).get("method") in (None, "transcript"):
+        if transcript.diarization is None:
+            transcript.diarization = {"method": "transcript"}
+            return True
+        return False
+    done = transcript.diarization or {}
+    if done.get("method") in (METHOD, CHANNELS_METHOD) and done.get("num_speakers") == num_speakers:
+        return False
+    if not has_audio:
+        if done.get("method") == "none":
+            return False
+        transcript.diarization = {"method": "none", "reason": "no audio"}
+        return True
+    return None
+
+
+def _one_speaker(seconds: float, method: str) -> Diarization:
+    """Whisper heard words the speaker model did not take for speech (far-field, whispered): one
+    speaker, not a failed recording, and not confident."""
+    return Diarization(
+        [SpeakerTurn(0.0, round(seconds, 3), "S1")],
+        {"S1": Voice(0.0, [])},
+        confident=False,
+        reason="no speech found by the speaker model; one speaker assumed",
+        method=method,
+    )

@@ -20,7 +20,7 @@ N_MELS = 80
 
 @functools.lru_cache(maxsize=1)
 def _mel_banks() -> np.ndarray:
-    def mel(hz):
+    def mel(hz: float | np.ndarray) -> np.ndarray:
         return 1127.0 * np.log(1.0 + np.asarray(hz) / 700.0)
 
     fft_mel = mel(np.arange(N_FFT // 2) * SAMPLE_RATE / N_FFT)
@@ -44,4 +44,5 @@ def fbank(samples: np.ndarray) -> np.ndarray:
     emphasized = np.concatenate([frames[:, :1] * (1 - 0.97), frames[:, 1:] - 0.97 * frames[:, :-1]], axis=1)
     power = np.abs(np.fft.rfft(emphasized * _povey_window(), n=N_FFT, axis=1)) ** 2
     energies = np.log(np.maximum(power.astype(np.float32) @ _mel_banks(), np.finfo(np.float32).eps))
-    return energies - energies.mean(axis=0, keepdims=True)
+    normalised: np.ndarray = energies - energies.mean(axis=0, keepdims=True)
+    return normalised

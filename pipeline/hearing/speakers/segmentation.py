@@ -12,9 +12,15 @@ Network: pyannote.audio, MIT License, Copyright (c) 2020-2023 CNRS.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 SAMPLE_RATE = 16_000
 WINDOW = 10 * SAMPLE_RATE  # the model's training length
@@ -32,7 +38,8 @@ class Window:
     active: np.ndarray  # (FRAMES, 3) bool: which local speaker talks in each frame
 
 
-def build_pyannet():
+def build_pyannet() -> torch.nn.Module:
+    """The PyanNet network with its buffers zeroed, weights not yet loaded (torch imported here, lazily)."""
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -40,7 +47,7 @@ def build_pyannet():
     class PyanNet(nn.Module):
         sinc: torch.Tensor  # the band-pass filters, a buffer computed from the checkpoint
 
-        def __init__(self):
+        def __init__(self) -> None:
             super().__init__()
             self.wav_norm = nn.InstanceNorm1d(1, affine=True)
             self.register_buffer("sinc", torch.zeros(80, 1, 251))
@@ -51,7 +58,7 @@ def build_pyannet():
             self.linear = nn.ModuleList([nn.Linear(256, 128), nn.Linear(128, 128)])
             self.classifier = nn.Linear(128, 7)
 
-        def forward(self, waveforms):
+        def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
             """(batch, 1, samples) -> (batch, frames, 7) log-probabilities."""
             x = torch.abs(F.conv1d(self.wav_norm(waveforms), self.sinc, stride=10))
             x = F.leaky_relu(self.norms[0](F.max_pool1d(x, 3)))
@@ -65,7 +72,9 @@ def build_pyannet():
     return PyanNet()
 
 
-def _sinc_filters(low_hz, band_hz, kernel: int = 251, min_low: float = 50.0, min_band: float = 50.0):
+def _sinc_filters(
+    low_hz: torch.Tensor, band_hz: torch.Tensor, kernel: int = 251, min_low: float = 50.0, min_band: float = 50.0
+) -> torch.Tensor:
     """40 cosine and 40 sine band-pass filters (Hamming-windowed sincs) from the learnt band edges."""
     import torch
 
@@ -85,7 +94,7 @@ def _sinc_filters(low_hz, band_hz, kernel: int = 251, min_low: float = 50.0, min
 class Segmenter:
     """segmentation-3.0 with its weights: audio -> Windows of local-speaker activity."""
 
-    def __init__(self, weights):
+    def __init__(self, weights: Path) -> None:
         import torch
 
         self._torch = torch
@@ -110,7 +119,7 @@ class Segmenter:
         self.model.load_state_dict(ours, strict=True)
         self.model.eval()
 
-    def windows(self, samples: np.ndarray):
+    def windows(self, samples: np.ndarray) -> Iterator[Window]:
         """Yield a Window per 10 s of audio, back to back (the last one ends with the audio).
 
         Back to back rather than overlapping: a step of 5 s doubled the cost for no better DER on the

@@ -81,7 +81,7 @@ class Client:
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     @contextlib.contextmanager

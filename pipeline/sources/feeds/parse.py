@@ -131,7 +131,7 @@ def _parse_xml(data: bytes, url: str, *, namespaces: bool) -> ET.Element:
     def start(tag: str, attributes: dict[str, str]) -> None:
         builder.start(_clark(tag), {_clark(k): v for k, v in attributes.items()})
 
-    def refuse_entities(*_args) -> None:
+    def refuse_entities(*_args: object) -> None:
         raise FeedError(url, "the feed declares XML entities, which heard refuses (entity expansion attacks)")
 
     parser.StartElementHandler = start

@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
+from pipeline.config import Settings
 from pipeline.errors import ConfigError
 from pipeline.files import write_text_atomically
-from pipeline.sources.feeds.fetch import Client, FeedError, check_url
+from pipeline.sources.feeds.fetch import Client, check_url
+from pipeline.sources.feeds.parse import FeedError
 
 SUBSCRIPTIONS_FILE = "feeds.yaml"
 
@@ -98,7 +101,7 @@ def remove(data_dir: Path, url: str) -> Subscription:
     return next(s for s in subscriptions if s.url == url.strip())
 
 
-def subscribe(url: str, settings, *, name: str | None = None) -> tuple[Subscription, bool, str, int]:
+def subscribe(url: str, settings: Settings, *, name: str | None = None) -> tuple[Subscription, bool, str, int]:
     """Check that `url` is a readable feed, then subscribe to it. Returns the subscription, whether it
     is new, the feed's title and how many episodes with audio it lists; ConfigError (nothing
     subscribed) when it is not a readable feed."""
@@ -115,20 +118,34 @@ def subscribe(url: str, settings, *, name: str | None = None) -> tuple[Subscript
     return subscription, new, feed.title, sum(1 for e in feed.episodes if e.enclosure_url)
 
 
-def unsubscribe(url: str, settings) -> tuple[str, Path]:
+def unsubscribe(url: str, settings: Settings) -> tuple[str, Path]:
     """Remove a subscription; returns its name (or the feed's title) and the folder whose episodes stay indexed."""
-    from pipeline.sources.feeds.sync import FeedState, feed_folder
+    from pipeline.sources.feeds.state import FeedState, feed_folder
 
     subscription = remove(settings.data_dir, url)
     folder = feed_folder(settings.data_dir, url)
     return subscription.name or FeedState.load(folder, url).title or url, folder
 
 
-def describe(settings) -> list[dict]:
-    """Each subscription with what the last ingest found: title, when checked, episodes indexed or failed."""
-    from pipeline.sources.feeds.sync import DONE, FAILED, FeedState, feed_folder
+class SubscriptionRow(TypedDict):
+    """One line of `heard feeds list` (its JSON form has these keys)."""
 
-    rows = []
+    url: str
+    name: str | None
+    title: str | None
+    added: str | None
+    checked_at: str | None  # ISO time of the last fetch; None before the first
+    episodes: int
+    fetched: int
+    failed: int
+    folder: str
+
+
+def describe(settings: Settings) -> list[SubscriptionRow]:
+    """Each subscription with what the last ingest found: title, when checked, episodes indexed or failed."""
+    from pipeline.sources.feeds.state import DONE, FAILED, FeedState, feed_folder
+
+    rows: list[SubscriptionRow] = []
     for subscription in load(settings.data_dir):
         folder = feed_folder(settings.data_dir, subscription.url)
         state = FeedState.load(folder, subscription.url)

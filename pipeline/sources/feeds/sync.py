@@ -7,8 +7,8 @@ Each feed gets a folder, <data dir>/feeds/<host-path-hash>/, holding per episode
                                         ingest imports it instead of running Whisper)
   <date>-<title>-<key>.yaml             metadata: show, episode title, date, link, season, episode,
                                         kind podcast, speakers (podcast:person), chapters
-and .feed.json, the feed's state: its ETag / Last-Modified and every episode seen, with what was
-done about it. Hidden files (the state, partial downloads) are never taken for recordings.
+and .feed.json, the feed's state (state.py): its ETag / Last-Modified and every episode seen, with
+what was done about it. Hidden files (the state, partial downloads) are never taken for recordings.
 
 Order of writes per episode: sidecar and transcript first, the audio's rename last, so ingest
 never sees the audio without the transcript that belongs to it. Files are never deleted here: an
@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import datetime
 import glob
-import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.errors import HeardError, RecordingError
-from pipeline.files import write_text_atomically
+from pipeline.files import JsonObject, write_text_atomically
 from pipeline.sources.feeds import identity, published
 from pipeline.sources.feeds.fetch import Client, Limits
-from pipeline.sources.feeds.parse import Episode, FeedError, parse_feed
+from pipeline.sources.feeds.parse import Episode, FeedError, Person, parse_feed
+from pipeline.sources.feeds.state import DONE, FAILED, PENDING, EpisodeRecord, FeedState, feed_folder
 
 if TYPE_CHECKING:
     from pipeline.config import Settings
@@ -44,10 +44,7 @@ class FeedLog(Protocol):
     def failure(self, message: str) -> None: ...
 
 
-FEEDS_DIR = "feeds"
-STATE_FILE = ".feed.json"
 TRANSCRIPT_SUFFIXES = (".json", ".vtt", ".srt", ".txt")
-DONE, PENDING, FAILED = "done", "pending", "failed"
 # podcast:person roles that speak on the episode, as heard's roles.
 SPEAKING_ROLES = {"host": "host", "co-host": "host", "cohost": "host", "guest": "guest"}
 
@@ -69,64 +66,6 @@ class SyncResult:
     unchanged: int = 0  # of which answered 304 Not Modified
     downloaded: int = 0  # enclosures fetched this run
     failures: list[EpisodeFailure] = field(default_factory=list)
-
-
-@dataclass
-class EpisodeRecord:
-    """What the state file remembers of an episode."""
-
-    key: str
-    title: str
-    enclosure_url: str
-    enclosure_type: str | None = None
-    guid: str | None = None
-    published: str | None = None  # ISO date
-    link: str | None = None
-    season: int | None = None
-    number: float | None = None
-    transcript: list[str] | None = None  # [url, format] of the timed transcript chosen
-    chapters_url: str | None = None
-    speakers: list[dict[str, str]] = field(default_factory=list)
-    file: str | None = None  # the audio's name in the feed folder, once chosen
-    holds: str | None = None  # the enclosure (URL without query) the audio file holds
-    status: str = PENDING
-    error: str | None = None
-
-
-@dataclass
-class FeedState:
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    title: str | None = None
-    checked_at: str | None = None
-    episodes: dict[str, EpisodeRecord] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, folder: Path, url: str) -> FeedState:
-        path = folder / STATE_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            episodes = {k: EpisodeRecord(**v) for k, v in data.pop("episodes", {}).items()}
-            return cls(**{**data, "episodes": episodes})
-        except FileNotFoundError:
-            return cls(url=url)
-        except (OSError, ValueError, TypeError) as exc:
-            # The state is a cache of the feed: rebuilt by the next fetch (files already there are kept).
-            del exc
-            return cls(url=url)
-
-    def save(self, folder: Path) -> None:
-        data = {**asdict(self), "episodes": {k: asdict(v) for k, v in self.episodes.items()}}
-        write_text_atomically(folder / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1))
-
-
-def feeds_root(data_dir: Path) -> Path:
-    return data_dir / FEEDS_DIR
-
-
-def feed_folder(data_dir: Path, url: str) -> Path:
-    return feeds_root(data_dir) / identity.feed_folder_name(url)
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -373,11 +312,11 @@ def _episodes(count: int) -> str:
     return f"{count} episode" if count == 1 else f"{count} episodes"
 
 
-def _speakers(persons: list) -> list[dict[str, str]]:
+def _speakers(persons: list[Person]) -> list[dict[str, str]]:
     return [{"name": p.name, "role": SPEAKING_ROLES[p.role]} for p in persons if p.group == "cast" and p.role in SPEAKING_ROLES]
 
 
-def _sidecar_fields(record: EpisodeRecord, show: str) -> dict[str, Any]:
+def _sidecar_fields(record: EpisodeRecord, show: str) -> JsonObject:
     number = record.number
     return {
         "title": record.title,

@@ -1,0 +1,74 @@
+"""What a feed's folder remembers between runs: .feed.json, the feed's state (its ETag /
+Last-Modified, its title, when it was checked, and every episode seen with what was done about
+it). The state is a cache of the feed: a damaged one is rebuilt by the next fetch."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipeline.files import write_text_atomically
+from pipeline.sources.feeds import identity
+
+FEEDS_DIR = "feeds"
+STATE_FILE = ".feed.json"
+DONE, PENDING, FAILED = "done", "pending", "failed"
+
+
+@dataclass
+class EpisodeRecord:
+    """What the state file remembers of an episode."""
+
+    key: str
+    title: str
+    enclosure_url: str
+    enclosure_type: str | None = None
+    guid: str | None = None
+    published: str | None = None  # ISO date
+    link: str | None = None
+    season: int | None = None
+    number: float | None = None
+    transcript: list[str] | None = None  # [url, format] of the timed transcript chosen
+    chapters_url: str | None = None
+    speakers: list[dict[str, str]] = field(default_factory=list)
+    file: str | None = None  # the audio's name in the feed folder, once chosen
+    holds: str | None = None  # the enclosure (URL without query) the audio file holds
+    status: str = PENDING
+    error: str | None = None
+
+
+@dataclass
+class FeedState:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+    checked_at: str | None = None
+    episodes: dict[str, EpisodeRecord] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path, url: str) -> FeedState:
+        path = folder / STATE_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            episodes = {k: EpisodeRecord(**v) for k, v in data.pop("episodes", {}).items()}
+            return cls(**{**data, "episodes": episodes})
+        except FileNotFoundError:
+            return cls(url=url)
+        except (OSError, ValueError, TypeError) as exc:
+            # The state is a cache of the feed: rebuilt by the next fetch (files already there are kept).
+            del exc
+            return cls(url=url)
+
+    def save(self, folder: Path) -> None:
+        data = {**asdict(self), "episodes": {k: asdict(v) for k, v in self.episodes.items()}}
+        write_text_atomically(folder / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def feeds_root(data_dir: Path) -> Path:
+    return data_dir / FEEDS_DIR
+
+
+def feed_folder(data_dir: Path, url: str) -> Path:
+    return feeds_root(data_dir) / identity.feed_folder_name(url)
