@@ -106,6 +106,7 @@ def _rank(query: str, settings: Settings, *, pool: int, filters, embedder, store
     from pipeline.finding.query import topic
     from pipeline.finding.quotes import QuoteFinder
     from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.recipe import recipe_of
     from pipeline.indexing.store import open_store
 
     if not query.strip():
@@ -118,7 +119,7 @@ def _rank(query: str, settings: Settings, *, pool: int, filters, embedder, store
         raise ConfigError(f"search.fusion '{options.fusion}': expected one of {', '.join(FUSIONS)}")
     store = store or open_store(settings, create=False)
     embedder = embedder or Embedder(settings.embedding)
-    store.check_embedding_model(settings.embedding.model, embedder.dimension, record=False)
+    store.check_recipe(recipe_of(embedder))
 
     subject = topic(query)
     vector = embedder.encode([subject])[0]

@@ -72,10 +72,11 @@ def _compute(settings: Settings, *, query: str | None, filters: SearchFilters | 
     from pipeline.finding.quotes import chunk_quote
     from pipeline.finding.themes import answers, grouping, labels, units
     from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.recipe import recipe_of
 
     options = settings.themes
     embedder = embedder or Embedder(settings.embedding)
-    store.check_embedding_model(settings.embedding.model, embedder.dimension, record=False)
+    store.check_recipe(recipe_of(embedder))
     chunks, vectors = store.chunks_with_vectors(filters.where() if filters else None)
     keep = [i for i, chunk in enumerate(chunks) if units.is_answer(chunk)]
     if query:
