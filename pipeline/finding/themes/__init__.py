@@ -54,9 +54,12 @@ def find_themes(
     `embedder` and `store` may be passed in by long-lived callers (the web app) to skip reloading.
     """
     from pipeline.finding.themes import cache
+    from pipeline.indexing.recipe import EmbeddingRecipe
     from pipeline.indexing.store import open_store
 
     store = store or open_store(settings, create=False)
+    # Before the cache: an answer kept from before a settings change is refused like a fresh one.
+    store.check_recipe(EmbeddingRecipe.configured(settings.embedding, None))
     where = filters.where() if filters else None
     name = cache.key(settings, store, query=query, where=where)
     found = cache.read(settings, name)
