@@ -265,8 +265,10 @@ def bench_embedding(count: int, runs: int) -> dict:
 def build_search_index(size: int, pool_texts: list[str], pool_vectors: np.ndarray,
                        model: str = "all-MiniLM-L6-v2") -> tuple[Path, float]:
     """A data dir whose index holds `size` synthetic chunks; (folder, seconds to write it)."""
+    from pipeline.config import EmbeddingSettings
     from pipeline.indexing.chunking import Chunk
-    from pipeline.indexing.store import Store, _metadata
+    from pipeline.indexing.recipe import EmbeddingRecipe
+    from pipeline.indexing.store import Store, chunk_metadata
 
     data = WORK / (f"search-{size}" if model == "all-MiniLM-L6-v2" else f"search-{model}-{size}")
     marker = data / "complete"
@@ -274,7 +276,7 @@ def build_search_index(size: int, pool_texts: list[str], pool_vectors: np.ndarra
         return data, float(marker.read_text())
     shutil.rmtree(data, ignore_errors=True)
     store = Store(data / "index", "heard")
-    store.check_embedding_model(model, pool_vectors.shape[1])
+    store.check_recipe(EmbeddingRecipe.configured(EmbeddingSettings(model=model), pool_vectors.shape[1]), record=True)
     rng = np.random.default_rng(size)
     started = time.perf_counter()
     batch = 2000
@@ -291,7 +293,7 @@ def build_search_index(size: int, pool_texts: list[str], pool_vectors: np.ndarra
                         recording=f"/recordings/synthetic{(first + i) // 40:05d}.mp3", role="customer")
                   for i, (x, y) in enumerate(zip(a, b))]
         store._collection.upsert(ids=[c.id for c in chunks], embeddings=vectors.tolist(),
-                                 documents=[c.text for c in chunks], metadatas=[_metadata(c) for c in chunks])
+                                 documents=[c.text for c in chunks], metadatas=[chunk_metadata(c) for c in chunks])
     # The chunks went straight into the collection: the keyword index is built from them as
     # ingest would have kept it (searches refuse a keyword index that does not match).
     store.repair_keywords()

@@ -35,6 +35,7 @@ from pipeline.finding.query import topic  # noqa: E402
 from pipeline.finding.searcher import Searcher  # noqa: E402
 from pipeline.indexing.chunking import chunk_transcript  # noqa: E402
 from pipeline.indexing.embed import Embedder  # noqa: E402
+from pipeline.indexing.recipe import EmbeddingRecipe  # noqa: E402
 from pipeline.indexing.role_names import ASKER_ROLES  # noqa: E402
 from pipeline.indexing.roles import embedding_texts, label_chunks, question_before  # noqa: E402
 from pipeline.indexing.store import Store  # noqa: E402
@@ -69,14 +70,17 @@ def scratch_index(target: Path, data: Path, model: str, recordings, vectors: np.
     (target / "transcripts").mkdir(parents=True)
     for path in (data / "transcripts").glob("*.json"):
         (target / "transcripts" / path.name).symlink_to(path.resolve())
+    settings = load_settings(config, data_dir=target, environ={})
     store = Store(target / "index", "heard")
-    store.check_embedding_model(model, vectors.shape[1])
+    # The vectors are this experiment's, made otherwise than the config says: recorded as the
+    # config's recipe so that its searches accept them.
+    store.set_recipe(EmbeddingRecipe.configured(settings.embedding, vectors.shape[1]))
     first = 0
     for _, chunks in recordings:
         store.replace_recording(chunks[0].recording_id, chunks, vectors[first : first + len(chunks)])
         first += len(chunks)
     store.close()
-    return load_settings(config, data_dir=target, environ={})
+    return settings
 
 
 def mixed(alone: np.ndarray, recordings, weight: float) -> np.ndarray:

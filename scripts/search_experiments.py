@@ -22,6 +22,7 @@ from pipeline.config import load_settings  # noqa: E402
 from pipeline.finding.eval import evaluate, load_queries  # noqa: E402
 from pipeline.finding.searcher import Searcher  # noqa: E402
 from pipeline.indexing.embed import Embedder  # noqa: E402
+from pipeline.indexing.recipe import recipe_of  # noqa: E402
 from pipeline.indexing.store import Store  # noqa: E402
 
 CHUNKINGS = [dict(max_words=w, overlap=o) for w, o in [(20, 0), (40, 0), (60, 0), (100, 0), (40, 1), (60, 1)]]
@@ -47,7 +48,7 @@ def build_index(source: Path, target: Path, settings, embedder) -> None:
     for path in source.glob("transcripts/*.json"):
         (target / "transcripts" / path.name).symlink_to(path.resolve())
     store = Store(target / "index", settings.store.collection)
-    store.check_embedding_model(settings.embedding.model, embedder.dimension)
+    store.check_recipe(recipe_of(embedder), record=True)
     for transcript in transcripts.load_all(source / "transcripts"):
         chunks = chunking.chunk_transcript(transcript, settings.chunking)
         store.replace_recording(transcript.recording_id, chunks, embedder.encode([c.text for c in chunks]))

@@ -56,11 +56,8 @@ def snapshot(data_dir: Path) -> dict[str, tuple]:
     forget_cached_client(data_dir / "index")
     store = Store(data_dir / "index", "heard", create=False)
     try:
-        found = store._collection.get(include=["documents", "metadatas"])
+        chunks = store.all_chunks(superseded=True)  # hidden leftovers of a replacement too
     finally:
         store.close()
-    assert len(found["ids"]) == len(set(found["ids"]))
-    return {
-        chunk_id: (text, meta["recording"], meta["start"], meta["end"])
-        for chunk_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"])
-    }
+    assert len(chunks) == len({c.id for c in chunks})
+    return {chunk.id: (chunk.text, chunk.recording, chunk.start, chunk.end) for chunk in chunks}

@@ -149,11 +149,11 @@ def test_heard_json_transcript_is_reimported(tmp_path, heard, indexed_examples):
 
     assert result.exit_code == 0, result.output
     assert last_json_line(result.stdout)["transcribed"] == 0
-    stored = Store(data_dir / "index", "heard", create=False)._collection.get(include=["documents", "metadatas"])
-    chunks = sorted(zip(stored["metadatas"], stored["documents"]), key=lambda pair: pair[0]["index"])
+    stored = Store(data_dir / "index", "heard", create=False).all_chunks(superseded=True)
+    chunks = sorted(stored, key=lambda chunk: chunk.index)
     spoken = " ".join(s["text"] for s in json.loads(original.read_text())["segments"])
     # The chunks, in order, are the transcript's words: every word, nothing added.
-    assert chunks and " ".join(text for _, text in chunks).split() == spoken.split()
+    assert chunks and " ".join(chunk.text for chunk in chunks).split() == spoken.split()
 
 
 def test_audio_with_a_transcript_beside_it_uses_the_transcript_and_plays_the_audio(tmp_path, heard, truth):
@@ -192,7 +192,7 @@ def test_malformed_transcript_fails_alone_and_nothing_of_it_is_indexed(tmp_path,
     summary = last_json_line(result.stdout)
     assert summary["new"] == 1 and summary["failed"] == 1
     assert "broken.srt" in summary["failures"][0]["path"] and "line 5" in summary["failures"][0]["reason"]
-    recordings = {m["recording"] for m in Store(data_dir / "index", "heard", create=False)._collection.get()["metadatas"]}
+    recordings = {c.recording for c in Store(data_dir / "index", "heard", create=False).all_chunks(superseded=True)}
     assert recordings == {str(folder / "good.vtt")}
 
 
@@ -207,5 +207,5 @@ def test_edited_transcript_replaces_what_was_indexed_from_it(tmp_path, heard):
     summary = last_json_line(heard(["ingest", folder, "--format", "json"], data_dir).stdout)
 
     assert summary["updated"] == 1 and summary["transcribed"] == 0
-    texts = Store(data_dir / "index", "heard", create=False)._collection.get()["documents"]
+    texts = [c.text for c in Store(data_dir / "index", "heard", create=False).all_chunks(superseded=True)]
     assert any("never finishes" in t for t in texts) and not any("times out" in t for t in texts)

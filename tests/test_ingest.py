@@ -57,13 +57,15 @@ def test_transcript_json_records_segments_words_model_and_audio_hash(indexed_exa
 def test_every_chunk_is_whole_sentences_with_a_stable_id(indexed_examples):
     data_dir, _ = indexed_examples
     store = Store(data_dir / "index", "heard", create=False)
-    found = store._collection.get(include=["documents", "metadatas"])
-    assert len(found["ids"]) == store.count() > 0
-    for chunk_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"]):
-        assert chunk_id == f"{meta['recording_id']}:{meta['index']}"
-        assert text[0].isupper() and text.rstrip().endswith((".", "?", "!")), text
-        assert meta["end"] > meta["start"] >= 0
-        assert meta["title"] and meta["recording"].startswith(str(EXAMPLES))
+    chunks = store.all_chunks(superseded=True)  # every row stored, hidden ones too
+    assert len(chunks) == store.count() > 0
+    for recording_id in {c.recording_id for c in chunks}:
+        # The ids stored are <recording id>:<chunk no> of the chunks stored.
+        assert store.chunk_ids(recording_id) == {f"{c.recording_id}:{c.index}" for c in chunks if c.recording_id == recording_id}
+    for chunk in chunks:
+        assert chunk.text[0].isupper() and chunk.text.rstrip().endswith((".", "?", "!")), chunk.text
+        assert chunk.end > chunk.start >= 0
+        assert chunk.title and chunk.recording.startswith(str(EXAMPLES))
 
 
 def test_reingesting_unchanged_folder_does_no_work(indexed_examples, heard):

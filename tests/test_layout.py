@@ -39,14 +39,10 @@ FUNCTION_LINES = 60
 BEING_REWRITTEN = frozenset(
     {
         "pipeline/web/app.py",
-        "pipeline/indexing/__init__.py",
         "pipeline/indexing/chunking.py",
         "pipeline/indexing/embed.py",
-        "pipeline/indexing/indexer.py",
-        "pipeline/indexing/keyword_index.py",
         "pipeline/indexing/onnx_encoder.py",
         "pipeline/indexing/roles.py",
-        "pipeline/indexing/store.py",
         "pipeline/indexing/voice_clusters.py",
         "pipeline/indexing/voices.py",
         "pipeline/hearing/weights.py",
@@ -54,7 +50,6 @@ BEING_REWRITTEN = frozenset(
         "pipeline/jobs/ingest.py",
         "pipeline/jobs/reindex.py",
         "pipeline/jobs/speakers.py",
-        "pipeline/jobs/status.py",
     }
 )
 

@@ -69,7 +69,7 @@ def _after_reading(transcript) -> None:
     chunks = label_chunks(chunk_transcript(transcript, ChunkingSettings()), transcript, {})
     embedding_texts(chunks)
     for chunk in chunks:
-        for value in store._metadata(chunk).values():
+        for value in store.chunk_metadata(chunk).values():
             assert isinstance(value, (str, int, float, bool, list)), value
     transcripts.to_markdown(transcript)
     json.dumps(transcript.to_dict())
@@ -173,7 +173,7 @@ def _check_metadata(recording: Path) -> None:
                             [Segment(0.0, 2.0, "How is it?", "Dana"), Segment(2.0, 4.0, "It is fine.", "Sam")])
     chunks = label_chunks(chunk_transcript(transcript, ChunkingSettings()), transcript, meta)
     for chunk in chunks:
-        for key, value in store._metadata(chunk).items():
+        for key, value in store.chunk_metadata(chunk).items():
             assert isinstance(value, (str, int, float, bool)) or (
                 isinstance(value, list) and all(isinstance(v, str) for v in value)), (key, value)
 

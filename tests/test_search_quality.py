@@ -6,6 +6,7 @@ embedded by the real sentence-transformers model; the true turn times come from 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -304,7 +305,7 @@ def test_index_of_another_dimension_says_to_reindex(indexed_copy, settings_for):
     settings = settings_for(copy)
     store = Store(settings.index_dir, settings.store.collection, create=False)
     # Provoke what a stronger model's index looks like to this model: vectors of another size.
-    store._collection.modify(metadata={"embedding_model": settings.embedding.model, "dimension": 768})
+    store.set_recipe(dataclasses.replace(store.recipe(), dimension=768))
     with pytest.raises(ConfigError, match="heard reindex") as error:
         search("pricing", settings, store=store)
     assert "768" in str(error.value)

@@ -52,10 +52,12 @@ class Searcher:
         return self._embedder
 
     def checked_store(self) -> Store:
-        """The store, once checked to hold vectors of this embedding model (ConfigError if not)."""
+        """The store, once checked to hold vectors made by this embedding recipe (ConfigError if not)."""
         store = self.store
         if not self._checked:
-            store.check_embedding_model(self.settings.embedding.model, self.embedder.dimension, record=False)
+            from pipeline.indexing.recipe import recipe_of
+
+            store.check_recipe(recipe_of(self.embedder))
             self._checked = True
         return store
 

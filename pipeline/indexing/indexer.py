@@ -15,6 +15,7 @@ import numpy as np
 from pipeline.config import ChunkingSettings
 from pipeline.indexing.chunking import Chunk, chunk_transcript
 from pipeline.indexing.embed import Embedder
+from pipeline.indexing.recipe import recipe_of
 from pipeline.indexing.roles import embedding_texts, label_chunks, question_before
 from pipeline.indexing.store import Store
 from pipeline.transcripts import Transcript
@@ -52,7 +53,8 @@ def embed_chunks(chunked: Sequence[list[Chunk]], embedder: Embedder) -> np.ndarr
         at += len(chunks)
     if not len(mixed):
         return mixed
-    return (mixed / np.linalg.norm(mixed, axis=1, keepdims=True)).astype(np.float32)
+    normalised: np.ndarray = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+    return normalised.astype(np.float32)
 
 
 class Indexer:
@@ -65,9 +67,10 @@ class Indexer:
         self._model_checked = False
 
     def check_model(self) -> None:
-        """Before the first write: a changed model must not add its vectors to another model's."""
+        """Before the first write: vectors of a changed recipe (model, question mode, ...) must not
+        join another recipe's; an empty index records this one."""
         if not self._model_checked:
-            self.store.check_embedding_model(self.embedder.model_name, self.embedder.dimension)
+            self.store.check_recipe(recipe_of(self.embedder), record=True)
             self._model_checked = True
 
     def index_transcript(

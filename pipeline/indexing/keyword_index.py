@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import IndexDamagedError
+from pipeline.indexing.chunking import Chunk
 
 FILE_NAME = "keywords.sqlite3"
 _CHUNKS_TABLE = (
@@ -90,7 +91,7 @@ class KeywordIndex:
     def damaged(self, exc: Exception) -> IndexDamagedError:
         return IndexDamagedError(f"{self.path}: the keyword index is damaged ({exc}); run `heard reindex` to rebuild it")
 
-    def _run(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: Iterable[object] = ()) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, tuple(params))
         except sqlite3.DatabaseError as exc:
@@ -109,7 +110,7 @@ class KeywordIndex:
         return self._counted[1]
 
     def recording_count(self) -> int:
-        return self._run("SELECT count(DISTINCT recording_id) FROM chunks").fetchone()[0]
+        return int(self._run("SELECT count(DISTINCT recording_id) FROM chunks").fetchone()[0])
 
     @property
     def generation(self) -> str | None:
@@ -131,8 +132,8 @@ class KeywordIndex:
         row = self._run("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def replace_recording(self, recording_id: str, chunks: Iterable, *, generation: str) -> None:
-        """Make the recording's indexed chunks exactly `chunks` (objects with .id and .text)."""
+    def replace_recording(self, recording_id: str, chunks: Iterable[Chunk], *, generation: str) -> None:
+        """Make the recording's indexed chunks exactly `chunks`."""
         self._write(
             ("DELETE FROM chunks WHERE recording_id = ?", [(recording_id,)]),
             (_INSERT, [(c.id, recording_id, c.text) for c in chunks]),
@@ -142,8 +143,8 @@ class KeywordIndex:
     def remove_recording(self, recording_id: str, *, generation: str | None) -> None:
         self._write(("DELETE FROM chunks WHERE recording_id = ?", [(recording_id,)]), generation=generation)
 
-    def rebuild(self, chunks: Iterable, *, generation: str | None) -> None:
-        """Replace everything with `chunks` (objects with .id, .recording_id and .text)."""
+    def rebuild(self, chunks: Iterable[Chunk], *, generation: str | None) -> None:
+        """Replace everything with `chunks`."""
         self._write(
             ("DELETE FROM chunks", [()]),
             ("DELETE FROM state WHERE key = 'generation'", [()]),
@@ -151,7 +152,7 @@ class KeywordIndex:
             generation=generation,
         )
 
-    def _write(self, *statements: tuple[str, list[tuple]], generation: str | None) -> None:
+    def _write(self, *statements: tuple[str, list[tuple[object, ...]]], generation: str | None) -> None:
         """The statements and the generation they bring the index to, in one transaction."""
         self._counted = None
         try:
@@ -175,7 +176,7 @@ class KeywordIndex:
         # Each term quoted: FTS5 would otherwise read words like AND/NOT/NEAR as operators.
         match = " OR ".join('"' + w.replace('"', "") + '"' for w in dict.fromkeys(words))
         sql = "SELECT chunk_id, bm25(chunks) FROM chunks WHERE chunks MATCH ?"
-        params: list = [match]
+        params: list[object] = [match]
         if allowed is not None:
             sql += " AND chunk_id IN (SELECT value FROM json_each(?))"
             import json

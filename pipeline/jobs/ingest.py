@@ -30,7 +30,8 @@ from pipeline.crash import crash_point
 from pipeline.errors import HeardError
 from pipeline.hearing.speakers.diarize import METHOD as DIARIZER
 from pipeline.indexing.indexer import ToIndex
-from pipeline.indexing.store import check_model
+from pipeline.indexing.recipe import EmbeddingRecipe, check_recipe
+from pipeline.indexing.store import index_exists
 from pipeline.jobs import changes
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, Entry, catalog_path, now
 from pipeline.jobs.lock import data_dir_lock
@@ -169,9 +170,12 @@ class Run:
         settings = state.settings
         recover_interrupted_swap(settings.index_dir)
         counts = state.catalog.counts()
-        if settings.store.url or (settings.index_dir / "chroma.sqlite3").is_file():
+        configured = EmbeddingRecipe.configured(settings.embedding, None)  # the model is not loaded: its size unknown
+        if index_exists(settings):
             # Opening the store costs a second or two, even when no file changed, and is what
-            # detects a damaged one before the run claims success.
+            # detects a damaged one, or one built with other embedding settings, before the run
+            # claims success.
+            state.store.check_recipe(configured)
             lost = counts[INDEXED] > 0 and state.store.count() == 0
             # The keyword index follows the collection; out of step (a crash between the two
             # writes, a restored file, another machine's writes to a server) it is rebuilt here,
@@ -184,7 +188,7 @@ class Run:
             # The index was deleted or emptied: every recording is written again, from its transcript.
             state.catalog.mark_all_pending()
         for model in sorted(state.catalog.embedding_models_in_use()):
-            check_model(str(settings.index_dir), model, None, settings.embedding.model, None)
+            check_recipe(str(settings.index_dir), EmbeddingRecipe(model=model), configured)
         state.summary.reindex_needed = state.catalog.count_other_chunking(state.chunking)
 
     def process(self, path: Path, number: int) -> Ready | None:

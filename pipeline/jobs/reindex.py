@@ -137,13 +137,11 @@ def _refresh_keyword_cache(settings: Settings, summary: ReindexSummary, reporter
     is rebuilt from the server's chunks. (The rebuild of vectors is a new local folder swapped in at
     the end, and a server's collection is not a folder: for a new embedding model, delete the
     server's collection and run `heard ingest`, which reuses the transcripts.)"""
-    from pipeline.indexing.store import GENERATION, open_store
+    from pipeline.indexing.store import open_store
 
     store = open_store(settings)
     try:
-        chunks = store.all_chunks()
-        generation = store.collection_metadata().get(GENERATION)
-        store.keywords.rebuild(chunks, generation=generation)
+        chunks = store.rebuild_keywords()
     finally:
         store.close()
     summary.recordings = len({c.recording_id for c in chunks})

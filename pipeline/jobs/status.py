@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
@@ -13,6 +12,8 @@ from pipeline.messages import redact, safe
 
 
 def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
+    from pipeline.indexing.store import index_bytes
+
     data_dir = settings.data_dir
     catalog = Catalog.open_existing(data_dir)
     status: dict[str, Any] = {
@@ -30,7 +31,7 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
         },
         "index": {
             "path": redact(settings.store.url) if settings.store.url else str(settings.index_dir),
-            "bytes": _size(settings.index_dir),
+            "bytes": index_bytes(settings),
             "error": None,
         },
         "catalog": str(catalog.path) if catalog else None,
@@ -63,9 +64,10 @@ def _describe_run(run: RunRecord | None, running: bool) -> dict[str, Any] | None
 def _chunk_count(settings: Settings, index: dict[str, Any]) -> int:
     """Chunks in the index settings name (a Chroma server's with store.url); its problems, the
     keyword index's included, go into index["error"]."""
-    if not settings.store.url and not (settings.index_dir / "chroma.sqlite3").is_file():
+    from pipeline.indexing.store import index_exists, open_store
+
+    if not index_exists(settings):
         return 0
-    from pipeline.indexing.store import open_store
 
     try:
         store = open_store(settings, create=False)
@@ -83,12 +85,6 @@ def _chunk_count(settings: Settings, index: dict[str, Any]) -> int:
     except HeardError as exc:
         index["error"] = str(exc)
         return 0
-
-
-def _size(folder: Path) -> int:
-    if not folder.is_dir():
-        return 0
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def format_status(status: dict[str, Any]) -> str:

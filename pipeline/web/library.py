@@ -90,11 +90,9 @@ class Library:
         return self._searcher_now
 
     def _index_version(self) -> tuple[int, int] | None:
-        try:
-            found = (self.settings.index_dir / "chroma.sqlite3").stat()
-        except OSError:
-            return None
-        return found.st_mtime_ns, found.st_size
+        from pipeline.indexing.store import index_version
+
+        return index_version(self.settings)
 
     def has_index(self) -> bool:
         try:

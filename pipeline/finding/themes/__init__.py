@@ -55,8 +55,11 @@ def find_themes(
     `filters`, by how many recordings mention them; those in fewer than `min_recordings` are left out.
     Searcher.themes calls this."""
     from pipeline.finding.themes import cache
+    from pipeline.indexing.recipe import EmbeddingRecipe
 
     settings = searcher.settings
+    # Before the cache: an answer kept from before a settings change is refused like a fresh one.
+    searcher.store.check_recipe(EmbeddingRecipe.configured(settings.embedding, None))
     where = filters.where() if filters else None
     name = cache.key(settings, searcher.store, query=query, where=where)
     found = cache.read(settings, name)

@@ -1,9 +1,10 @@
 """Themes kept in `<data dir>/themes-cache/`, keyed by everything they were computed from.
 
-The key digests the index's chunks (ids, texts and metadata, not the vectors), the themes and
-embedding settings, the question and the filters: any ingest, reindex or metadata edit that changes
-a chunk changes the key, so a stale result is never read. Computing themes again costs the
-embedder's start and one pass over the vectors; reading them back, one pass over the chunks' texts.
+The key digests the index's chunks (ids, texts and metadata, not the vectors), the themes
+settings, the index's embedding recipe, the question and the filters: any ingest, reindex or
+metadata edit that changes a chunk or the vectors changes the key, so a stale result is never
+read. Computing themes again costs the embedder's start and one pass over the vectors; reading
+them back, one pass over the chunks' texts.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def key(settings: Settings, store: Store, *, query: str | None, where: dict[str,
             {
                 "version": VERSION,
                 "themes": dataclasses.asdict(settings.themes),
-                "embedding": settings.embedding.model,
+                "embedding": store.recipe().to_dict(),  # what made the vectors: a reindex with new settings changes it
                 "search": dataclasses.asdict(settings.search) if query else None,
                 "query": query,
                 "where": where,
