@@ -30,8 +30,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from pipeline import transcripts  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
+from pipeline.indexing.identities import VoiceBook, voices_path  # noqa: E402
 from pipeline.indexing.roles import people  # noqa: E402
-from pipeline.indexing.voices import VoiceBook, voices_path  # noqa: E402
 from pipeline.sources.metadata import MetadataReader  # noqa: E402
 
 HEARD = [sys.executable, "-m", "cli"]

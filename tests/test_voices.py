@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, last_json_line
 
+from pipeline.indexing.identities import Identity
 from pipeline.indexing.roles import people
-from pipeline.indexing.voices import Identity
 from pipeline.transcripts import Segment, Transcript
 
 
@@ -185,7 +185,7 @@ def test_an_unsure_diarization_still_names_known_voices():
 
 def test_two_speakers_of_one_recording_are_never_one_voice(data):
     """Even when their vectors are identical: the diarizer said they are two people."""
-    from pipeline.indexing.voice_clusters import Observation, cluster_observations
+    from pipeline.indexing.identities.clustering import Observation, cluster_observations
 
     transcript = json.loads(next((data / "transcripts").glob("*.json")).read_text())
     vector = tuple(transcript["diarization"]["voices"]["S1"]["embedding"])

@@ -15,7 +15,7 @@ from pipeline.sources.metadata import chapter_at, chunk_fields
 from pipeline.transcripts import Transcript
 
 if TYPE_CHECKING:
-    from pipeline.indexing.voices import Identity
+    from pipeline.indexing.identities import Identity
 
 # Roles by kind of recording: (the one who asks, everyone else).
 ROLES_BY_KIND = {"interview": ("interviewer", "customer"), "podcast": ("host", "guest")}

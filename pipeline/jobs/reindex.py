@@ -16,7 +16,7 @@ from pathlib import Path
 from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, HeardError, RecordingError
-from pipeline.indexing.voices import Identity, VoiceBook, voices_path
+from pipeline.indexing.identities import Identity, VoiceBook, voices_path
 from pipeline.jobs.catalog import Catalog, catalog_path, now
 from pipeline.jobs.lock import data_dir_lock
 from pipeline.jobs.progress import Reporter, SilentReporter

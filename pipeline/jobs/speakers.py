@@ -14,51 +14,19 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, HeardError, LockHeldError
-from pipeline.indexing.voices import Voice, VoiceBook, voices_path
+from pipeline.indexing.identities import VoiceBook, VoiceListing, voices_path
+from pipeline.indexing.identities.decisions import check_role
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog
 from pipeline.jobs.lock import data_dir_lock
 
 if TYPE_CHECKING:
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.store import Store
-
-EXAMPLES = 3  # recordings shown per voice
-
-
-@dataclass
-class Heard:
-    """One recording a voice speaks in, as listings show it."""
-
-    recording_id: str
-    label: str
-    seconds: float
-    title: str
-    source: str
-
-
-@dataclass
-class VoiceListing:
-    id: str
-    name: str | None
-    role: str | None
-    recordings: int
-    seconds: float
-    heard: list[Heard]  # every recording, longest speech first
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "recordings": self.recordings,
-            "minutes": round(self.seconds / 60, 2),
-            "heard": [h.__dict__ for h in self.heard],
-        }
 
 
 @dataclass
@@ -85,7 +53,7 @@ def list_voices(settings: Settings) -> list[VoiceListing]:
     """Every voice heard across the corpus: named ones first, then by how much they speak."""
     book = voice_book(settings)
     try:
-        return [_listing(book, v) for v in book.voices() if v.speakers or v.named]
+        return [book.listing(v) for v in book.voices() if v.speakers or v.named]
     finally:
         book.close()
 
@@ -94,7 +62,7 @@ def name_voice(
     settings: Settings, voice: str, name: str | None, *, role: str | None = None, open_index: IndexOpener | None = None
 ) -> VoiceChange:
     """Give a voice a name (and a role) in every recording where it speaks, past and future."""
-    _check_role(role)
+    check_role(role)
 
     def decide(book: VoiceBook) -> str:
         book.name(voice, name, role=role)
@@ -113,7 +81,7 @@ def name_speaker(
     open_index: IndexOpener | None = None,
 ) -> VoiceChange:
     """Name the voice of one recording's speaker (the web page's form): that voice everywhere."""
-    _check_role(role)
+    check_role(role)
 
     def decide(book: VoiceBook) -> str:
         voice = book.speakers_of(recording_id).get(label)
@@ -143,48 +111,17 @@ def split_voice(settings: Settings, voice: str, where: str, *, open_index: Index
     that speaker becomes a voice of its own, and stays apart in later clusterings."""
 
     def decide(book: VoiceBook) -> str:
-        recording_id, label = resolve_speaker(book, where)
+        recording_id, label = book.resolve_speaker(where)
         return book.split(voice, recording_id, label)
 
     return _decide(settings, decide, open_index)
-
-
-def resolve_speaker(book: VoiceBook, where: str) -> tuple[str, str | None]:
-    """(recording id, label or None) from RECORDING[:LABEL]; RECORDING is an id (or its first 8+
-    characters), the recording's path, or its file name."""
-    known = book.titles()
-    text, label = where, None
-    head, sep, tail = where.rpartition(":")
-    if sep and head and "/" not in tail:
-        text, label = head, tail
-    if text in known:
-        return text, label
-    matches = [rid for rid in known if len(text) >= 8 and rid.startswith(text)]
-    if not matches:
-        target = Path(text).expanduser()
-        resolved = str(target.resolve()) if target.exists() else None
-        matches = [rid for rid, (_, source) in known.items() if source in (text, resolved)]
-        if not matches:
-            matches = [rid for rid, (_, source) in known.items() if Path(source).name == target.name]
-    if len(matches) == 1:
-        return matches[0], label
-    if not matches:
-        raise ConfigError(f"{text}: no such recording among those heard; give its id, path or file name")
-    raise ConfigError(f"{text}: {len(matches)} recordings match; give the recording id instead")
-
-
-def _check_role(role: str | None) -> None:
-    from pipeline.indexing.roles import ROLES
-
-    if role is not None and role not in ROLES:
-        raise ConfigError(f"role {role!r}: use one of {', '.join(ROLES)}")
 
 
 def _decide(settings: Settings, decision: Callable[[VoiceBook], str], open_index: IndexOpener | None) -> VoiceChange:
     book = voice_book(settings)
     try:
         voice_id = decision(book)
-        change = VoiceChange(_listing(book, book.voice(voice_id)))
+        change = VoiceChange(book.listing(book.voice(voice_id)))
         indexed = _indexed(settings) or {}
         change.changed = sorted(rid for rid in book.stale_recordings() if rid in indexed)
         if change.changed:
@@ -256,20 +193,3 @@ def _indexed(settings: Settings) -> dict[str, str] | None:
         return {e.recording_id: path for path, e in catalog.all().items() if e.recording_id and e.status in (INDEXED, MISSING)}
     finally:
         catalog.close()
-
-
-def _listing(book: VoiceBook, voice: Voice) -> VoiceListing:
-    from pipeline.sources.metadata import MetadataReader
-
-    titles = book.titles()
-    reader = MetadataReader()
-    heard: list[Heard] = []
-    for recording_id, label, seconds in sorted(voice.speakers, key=lambda s: -s[2]):
-        title, source = titles.get(recording_id, ("", ""))
-        if len(heard) < EXAMPLES:
-            try:
-                title = reader.for_recording(Path(source)).get("title") or title
-            except HeardError:
-                pass  # broken metadata is reported by ingest; the transcript's title will do
-        heard.append(Heard(recording_id, label, round(seconds, 1), title, source))
-    return VoiceListing(voice.id, voice.name, voice.role, len(voice.recordings), voice.seconds, heard)

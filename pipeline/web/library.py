@@ -176,7 +176,7 @@ class Library:
 
     def speakers(self, transcript: Transcript) -> list[SpeakerRow]:
         """The recording's speakers as the rename form shows them, in order of first speech."""
-        from pipeline.indexing.voice_clusters import MIN_SECONDS
+        from pipeline.indexing.identities.clustering import MIN_SECONDS
 
         book = self._voices()
         try:
@@ -207,7 +207,7 @@ class Library:
         return rows
 
     def _voices(self):
-        from pipeline.indexing.voices import VoiceBook
+        from pipeline.indexing.identities import VoiceBook
 
         return VoiceBook.open_existing(self.settings.data_dir)
 
