@@ -98,7 +98,7 @@ def wrong_roles(settings, truth, book: VoiceBook | None) -> tuple[int, int, int,
 
 def name_interviewer(settings, truth) -> str:
     """Name the voice of the first recording's interviewer, as a person would after listening to it."""
-    from pipeline.jobs.speakers import name_voice, voice_book
+    from pipeline.jobs.identities import name_voice, voice_book
 
     book = voice_book(settings)
     first = sorted(truth)[0]
