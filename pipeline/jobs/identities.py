@@ -1,8 +1,10 @@
 """`heard speakers` and the web page's rename form: list the voices heard across recordings, name,
 merge and split them, and re-index the recordings whose names or roles changed.
 
-A decision is saved first (voices.sqlite3), then the recordings it changes are re-indexed at once
-from their transcripts (no audio work: chunk, label, embed, replace), under the data dir's lock.
+The voices and the decisions live in pipeline/indexing/identities/; this is the job around them. A
+decision is saved first (voices.sqlite3), then the recordings it changes are re-indexed at once from
+their transcripts (from_transcript.py; no audio work: chunk, label, embed, replace), under the data
+dir's lock.
 When an ingest or reindex holds the lock, the decision stays saved and the change says so: that
 run (for recordings it has not reached yet) or the next ingest of their folders re-indexes them
 (ingest compares each recording's names with those its chunks carry), as does `heard reindex`.
@@ -22,7 +24,9 @@ from pipeline.errors import ConfigError, HeardError, LockHeldError
 from pipeline.indexing.identities import VoiceBook, VoiceListing, voices_path
 from pipeline.indexing.identities.decisions import check_role
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog
+from pipeline.jobs.from_transcript import index_recordings, load_saved
 from pipeline.jobs.lock import data_dir_lock
+from pipeline.sources.metadata import MetadataReader
 
 if TYPE_CHECKING:
     from pipeline.indexing.embed import Embedder
@@ -132,9 +136,10 @@ def _decide(settings: Settings, decision: Callable[[VoiceBook], str], open_index
 
 
 def relabel(settings: Settings, book: VoiceBook, change: VoiceChange, *, open_index: IndexOpener | None = None) -> None:
-    """Re-index the changed recordings from their transcripts, with their voices' names and roles."""
+    """Re-index the changed recordings from their transcripts, with their voices' names and roles.
+    A recording without a transcript is left alone; one whose transcript or metadata cannot be read
+    is listed in `change.failures`; a fault of the index (a changed embedding model) stops here."""
     from pipeline.indexing.indexer import Indexer
-    from pipeline.sources.metadata import MetadataReader
 
     paths = _indexed(settings) or {}
     reader = MetadataReader()
@@ -142,18 +147,17 @@ def relabel(settings: Settings, book: VoiceBook, change: VoiceChange, *, open_in
         with data_dir_lock(settings.data_dir, "speakers"), (open_index or _open_index(settings))() as (store, embedder):
             indexer = Indexer(store, embedder, settings.chunking)
             for recording_id in change.changed:
+                path = transcripts.json_path(settings.transcripts_dir, recording_id)
+                if not path.is_file():
+                    continue
+                known = paths.get(recording_id)
                 try:
-                    transcript = transcripts.load_if_exists(settings.transcripts_dir, recording_id)
-                    if transcript is None:
-                        continue
-                    meta = reader.for_recording(Path(paths.get(recording_id) or transcript.source))
+                    saved = load_saved(path, reader, source=Path(known) if known else None)
                 except HeardError as exc:
                     change.failures.append(str(exc))
                     continue
-                identities = book.identities(recording_id)
-                indexer.index_transcript(transcript, meta=meta, identities=identities)
-                book.mark_indexed(recording_id, identities)
-                change.reindexed += 1
+                for _ in index_recordings(indexer, book, [saved]):
+                    change.reindexed += 1
     except LockHeldError as exc:
         change.waiting = str(exc)
 
