@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import transcripts
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, HeardError, LockHeldError
+from pipeline.errors import HeardError, LockHeldError
 from pipeline.indexing.identities import VoiceBook, VoiceListing, voices_path
 from pipeline.indexing.identities.decisions import check_role
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog
@@ -88,12 +88,7 @@ def name_speaker(
     check_role(role)
 
     def decide(book: VoiceBook) -> str:
-        voice = book.speakers_of(recording_id).get(label)
-        if voice is None:
-            raise ConfigError(
-                f"{label} in {recording_id} has too little speech to be recognised in other recordings; "
-                "name it in the recording's metadata (speakers:) instead"
-            )
+        voice = book.voice_of(recording_id, label)
         book.name(voice.id, name, role=role)
         return voice.id
 

@@ -65,6 +65,9 @@ class VoiceBook:
     def speakers_of(self, recording_id: str) -> dict[str, Voice]:
         return lookups.speakers_of(self._book, recording_id)
 
+    def voice_of(self, recording_id: str, label: str) -> Voice:
+        return lookups.voice_of(self._book, recording_id, label)
+
     def identities(self, recording_id: str | None) -> dict[str, Identity]:
         return lookups.identities(self._book, recording_id)
 

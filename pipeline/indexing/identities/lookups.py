@@ -50,6 +50,17 @@ def speakers_of(book: VoiceDatabase, recording_id: str) -> dict[str, Voice]:
     return {label: found[voice_id] for label, voice_id in labels.items() if voice_id in found}
 
 
+def voice_of(book: VoiceDatabase, recording_id: str, label: str) -> Voice:
+    """The voice of one recording's speaker; ConfigError when it has none (too little speech)."""
+    found = speakers_of(book, recording_id).get(label)
+    if found is None:
+        raise ConfigError(
+            f"{label} in {recording_id} has too little speech to be recognised in other recordings; "
+            "name it in the recording's metadata (speakers:) instead"
+        )
+    return found
+
+
 def identities(book: VoiceDatabase, recording_id: str | None) -> dict[str, Identity]:
     """The recording's speakers that belong to a named voice -> its name and role."""
     if recording_id is None:
