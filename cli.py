@@ -483,7 +483,7 @@ def speakers(ctx, output_format):
     """
     if ctx.invoked_subcommand is not None:
         return
-    from pipeline.jobs.speakers import list_voices
+    from pipeline.jobs.identities import list_voices
 
     settings = _settings(ctx)
     with user_errors():
@@ -534,7 +534,7 @@ def _who(voice) -> str:
 @click.pass_context
 def speakers_name(ctx, voice, name, role):
     """Name VOICE (V1, V2, ... from `heard speakers`) NAME in every recording where it speaks."""
-    from pipeline.jobs.speakers import name_voice
+    from pipeline.jobs.identities import name_voice
 
     settings = _settings(ctx)
     with user_errors():
@@ -549,7 +549,7 @@ def speakers_name(ctx, voice, name, role):
 @click.pass_context
 def speakers_merge(ctx, voice, other):
     """OTHER is the same person as VOICE: one voice from now on (VOICE's id and name)."""
-    from pipeline.jobs.speakers import merge_voices
+    from pipeline.jobs.identities import merge_voices
 
     settings = _settings(ctx)
     with user_errors():
@@ -564,7 +564,7 @@ def speakers_merge(ctx, voice, other):
 def speakers_split(ctx, voice, speaker):
     """The speaker of RECORDING (an id, path or file name; :LABEL picks one, e.g. :S2) is not VOICE:
     it becomes a voice of its own and stays apart from VOICE from now on."""
-    from pipeline.jobs.speakers import split_voice
+    from pipeline.jobs.identities import split_voice
 
     settings = _settings(ctx)
     with user_errors():

@@ -30,8 +30,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from pipeline import transcripts  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
+from pipeline.indexing.identities import VoiceBook, voices_path  # noqa: E402
 from pipeline.indexing.roles import people  # noqa: E402
-from pipeline.indexing.voices import VoiceBook, voices_path  # noqa: E402
 from pipeline.sources.metadata import MetadataReader  # noqa: E402
 
 HEARD = [sys.executable, "-m", "cli"]
@@ -98,7 +98,7 @@ def wrong_roles(settings, truth, book: VoiceBook | None) -> tuple[int, int, int,
 
 def name_interviewer(settings, truth) -> str:
     """Name the voice of the first recording's interviewer, as a person would after listening to it."""
-    from pipeline.jobs.speakers import name_voice, voice_book
+    from pipeline.jobs.identities import name_voice, voice_book
 
     book = voice_book(settings)
     first = sorted(truth)[0]

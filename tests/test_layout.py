@@ -39,17 +39,6 @@ FUNCTION_LINES = 60
 BEING_REWRITTEN = frozenset(
     {
         "pipeline/web/app.py",
-        "pipeline/indexing/chunking.py",
-        "pipeline/indexing/embed.py",
-        "pipeline/indexing/onnx_encoder.py",
-        "pipeline/indexing/roles.py",
-        "pipeline/indexing/voice_clusters.py",
-        "pipeline/indexing/voices.py",
-        "pipeline/hearing/weights.py",
-        "pipeline/sources/metadata.py",
-        "pipeline/jobs/ingest.py",
-        "pipeline/jobs/reindex.py",
-        "pipeline/jobs/speakers.py",
     }
 )
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import last_json_line, run_heard
 from nightly_helpers import make_clips, place, snapshot, write_wav
 
-from pipeline.hearing import weights
+from pipeline.indexing import embedding_models
 from pipeline.sources import discovery
 
 
@@ -132,7 +132,7 @@ def test_new_embedding_model_is_refused_until_reindex_rebuilds_without_transcrib
     transcripts_before = {p.name: p.stat().st_mtime_ns for p in (data_dir / "transcripts").iterdir()}
     ids_before = set(snapshot(data_dir))
     # The same weights under another name: a different model as far as the index can tell.
-    other_model = weights.resolve_embedding_model("all-MiniLM-L6-v2")
+    other_model = embedding_models.resolve_embedding_model("all-MiniLM-L6-v2")
     config = tmp_path / "other.yaml"
     config.write_text(f"transcribe:\n  model: tiny.en\nembedding:\n  model: {other_model}\n")
 

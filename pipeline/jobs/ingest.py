@@ -34,6 +34,7 @@ from pipeline.indexing.recipe import EmbeddingRecipe, check_recipe
 from pipeline.indexing.store import index_exists
 from pipeline.jobs import changes
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, Entry, catalog_path, now
+from pipeline.jobs.from_transcript import index_recordings
 from pipeline.jobs.lock import data_dir_lock
 from pipeline.jobs.progress import InOrderReporter, Reporter, SilentReporter
 from pipeline.jobs.removal import remove_missing
@@ -249,17 +250,13 @@ class Run:
         state = self.state
         by_number = {ready.number: ready for ready in batch}
         try:
-            named = {r.number: state.voices.identities(r.recording.id) for r in batch}
-            written_counts = state.indexer.index_transcripts(
-                [ToIndex(r.transcript, r.meta, r.replaces, named[r.number]) for r in batch]
-            )
+            written = index_recordings(state.indexer, state.voices, [ToIndex(r.transcript, r.meta, r.replaces) for r in batch])
             for number in sorted(set(by_number) | set(self._lines.held_numbers())):
                 self._lines.release(number)
                 if number in by_number:
-                    written = next(written_counts)
+                    chunks = next(written).chunks
                     crash_point("indexed")
-                    state.voices.mark_indexed(by_number[number].recording.id, named[number])
-                    self._record(by_number[number], written)
+                    self._record(by_number[number], chunks)
         except Exception as exc:  # noqa: BLE001
             if len(batch) == 1:
                 ready = batch[0]

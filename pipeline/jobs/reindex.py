@@ -12,16 +12,20 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, HeardError, RecordingError
-from pipeline.indexing.voices import Identity, VoiceBook, voices_path
+from pipeline.indexing.identities import VoiceBook, voices_path
 from pipeline.jobs.catalog import Catalog, catalog_path, now
+from pipeline.jobs.from_transcript import Written, index_recordings, load_saved
 from pipeline.jobs.lock import data_dir_lock
 from pipeline.jobs.progress import Reporter, SilentReporter
 from pipeline.jobs.summary import RunSummary
 from pipeline.sources.metadata import MetadataReader
+
+if TYPE_CHECKING:
+    from pipeline.indexing.indexer import Indexer
 
 
 @dataclass
@@ -93,43 +97,53 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
 
     target = rebuild_dir(settings.index_dir)
     shutil.rmtree(target, ignore_errors=True)  # left by a killed reindex
-    store = Store(target, settings.store.collection)
-    indexer = Indexer(store, Embedder(settings.embedding), settings.chunking)
-    reader = MetadataReader()
-    written: dict[str, int] = {}
     # The names users gave voices (`heard speakers`), brought up to date with transcripts/.
     voices = VoiceBook(voices_path(settings.data_dir))
-    voices.refresh(settings.transcripts_dir, wanted)
-    named: dict[str, dict[str, Identity]] = {}
     try:
-        indexer.check_model()
-        for number, path in enumerate(files, 1):
-            reporter.start(path, number, len(files))
-            try:
-                transcript = transcripts.load(path)
-                meta = reader.for_recording(Path(transcript.source))
-            except (ConfigError, RecordingError) as exc:
-                summary.failed += 1
-                summary.failures.append({"path": str(path), "reason": str(exc)})
-                reporter.failed(path, str(exc))
-                continue
-            named[transcript.recording_id] = voices.identities(transcript.recording_id)
-            count = indexer.index_transcript(transcript, meta=meta, identities=named[transcript.recording_id])
-            written[transcript.recording_id] = count
-            summary.recordings += 1
-            summary.chunks_written += count
-            reporter.done(path, f"indexed {count} chunks")
+        store = Store(target, settings.store.collection)
+        try:
+            voices.refresh(settings.transcripts_dir, wanted)
+            indexer = Indexer(store, Embedder(settings.embedding), settings.chunking)
+            indexer.check_model()
+            written = _write_all(files, indexer, voices, summary, reporter)
+        finally:
+            store.close()
+        _swap_in(target, settings.index_dir)
+        forget_cached_client(settings.index_dir)
+        catalog.set_indexed({w.recording_id: w.chunks for w in written}, settings.embedding.model, asdict(settings.chunking))
+        # Only now do the index's chunks carry these names: a kill before the swap leaves the old
+        # index, and the voice book saying so, in place.
+        for done in written:
+            voices.mark_indexed(done.recording_id, done.identities)
     finally:
-        store.close()
-    _swap_in(target, settings.index_dir)
-    forget_cached_client(settings.index_dir)
-    catalog.set_indexed(written, settings.embedding.model, asdict(settings.chunking))
-    for recording_id, identities in named.items():
-        voices.mark_indexed(recording_id, identities)
-    voices.close()
+        voices.close()
     summary.wall_seconds = round(time.monotonic() - started, 2)
     summary.ended_at = now()
     return summary
+
+
+def _write_all(
+    files: list[Path], indexer: Indexer, voices: VoiceBook, summary: ReindexSummary, reporter: Reporter
+) -> list[Written]:
+    """Each transcript's chunks into the new index; one that cannot be read (or whose metadata
+    cannot) is counted as failed and the others go on."""
+    reader = MetadataReader()
+    written: list[Written] = []
+    for number, path in enumerate(files, 1):
+        reporter.start(path, number, len(files))
+        try:
+            saved = load_saved(path, reader)
+        except (ConfigError, RecordingError) as exc:
+            summary.failed += 1
+            summary.failures.append({"path": str(path), "reason": str(exc)})
+            reporter.failed(path, str(exc))
+            continue
+        for done in index_recordings(indexer, voices, [saved], mark=False):
+            written.append(done)
+            summary.recordings += 1
+            summary.chunks_written += done.chunks
+            reporter.done(path, f"indexed {done.chunks} chunks")
+    return written
 
 
 def _refresh_keyword_cache(settings: Settings, summary: ReindexSummary, reporter: Reporter, started: float) -> ReindexSummary:

@@ -21,9 +21,9 @@ from pipeline.sources.metadata import MetadataReader
 from pipeline.transcripts import Transcript
 
 if TYPE_CHECKING:
+    from pipeline.indexing.identities import VoiceBook
     from pipeline.indexing.indexer import Indexer
     from pipeline.indexing.store import Store
-    from pipeline.indexing.voices import VoiceBook
 
 # Write errors that no retry of a single recording can fix: the run stops (exit 2).
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
@@ -112,7 +112,7 @@ class RunState:
     def voices(self) -> VoiceBook:
         """The voices heard across recordings and the names users gave them (`heard speakers`)."""
         if self._voices is None:
-            from pipeline.indexing.voices import VoiceBook, voices_path
+            from pipeline.indexing.identities import VoiceBook, voices_path
 
             self._voices = VoiceBook(voices_path(self.settings.data_dir))
         return self._voices

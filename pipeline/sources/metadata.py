@@ -13,8 +13,9 @@ import datetime
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -37,6 +38,8 @@ CHUNK_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "sea
 # (215 bytes of YAML aliases once expanded to a 4.3 MB title): aliases are refused, and files,
 # texts and lists are capped far above any real sidecar.
 MAX_FILE_BYTES = 1 << 20
+T = TypeVar("T")
+C = TypeVar("C", list[Any], dict[Any, Any])
 MAX_TEXT = 1000  # characters of a title, company, segment, tag, speaker name or role
 MAX_ITEMS = 100  # tags, speakers
 MAX_CHAPTERS = 1000
@@ -75,7 +78,7 @@ class MetadataReader:
             merged.update(_normalize(_read_yaml(sidecar), sidecar))
         return merged
 
-    def _cached(self, path: Path, parse):
+    def _cached(self, path: Path, parse: Callable[[Path], T]) -> T:
         try:
             stat = path.stat()
         except OSError as exc:
@@ -83,7 +86,8 @@ class MetadataReader:
         key = (path, stat.st_size, stat.st_mtime_ns)
         if key not in self._parsed:
             self._parsed[key] = parse(path)
-        return self._parsed[key]
+        found: T = self._parsed[key]
+        return found
 
 
 def for_recording(recording: Path) -> dict[str, Any]:
@@ -156,11 +160,12 @@ class _NoAliasLoader(yaml.SafeLoader):
     """yaml.SafeLoader that refuses aliases (*name): an alias of an alias of ... expands a few hundred
     bytes into gigabytes ("billion laughs"), and no metadata needs one."""
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event: Any = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs leave it untyped
             raise _AliasFound(event.anchor, event.start_mark.line + 1)
-        return super().compose_node(parent, index)
+        node: yaml.Node | None = super().compose_node(parent, index)
+        return node
 
 
 def _text(value: Any, key: str, source: Path) -> str:
@@ -173,7 +178,7 @@ def _text(value: Any, key: str, source: Path) -> str:
     return text
 
 
-def _items(values: list[Any] | dict[Any, Any], key: str, source: Path):
+def _items(values: C, key: str, source: Path) -> C:
     if len(values) > MAX_ITEMS:
         raise RecordingError(source, f"{key} has {len(values)} entries; metadata holds at most {MAX_ITEMS}")
     return values

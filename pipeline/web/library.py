@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from pipeline.finding.searcher import Searcher
     from pipeline.finding.themes import Theme
     from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.identities import VoiceBook
     from pipeline.indexing.store import Store
-    from pipeline.indexing.voices import VoiceBook
 
 RECORDING_ID = re.compile(r"^[0-9a-f]{8,64}$")
 TRANSCRIPTS_KEPT = 256
@@ -160,7 +160,7 @@ class Library:
 
     def speakers(self, transcript: Transcript) -> list[SpeakerRow]:
         """The recording's speakers as the rename form shows them, in order of first speech."""
-        from pipeline.indexing.voice_clusters import MIN_SECONDS
+        from pipeline.indexing.identities.clustering import MIN_SECONDS
 
         book = self._voices()
         try:
@@ -191,7 +191,7 @@ class Library:
         return rows
 
     def _voices(self) -> VoiceBook | None:
-        from pipeline.indexing.voices import VoiceBook
+        from pipeline.indexing.identities import VoiceBook
 
         return VoiceBook.open_existing(self.settings.data_dir)
 

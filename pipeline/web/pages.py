@@ -94,7 +94,7 @@ async def rename_speaker(request: Request, recording_id: str) -> Response:
     where it speaks. Only a form posted by a page of this server is taken (see auth.same_origin)."""
     from starlette.concurrency import run_in_threadpool
 
-    from pipeline.jobs.speakers import name_speaker
+    from pipeline.jobs.identities import name_speaker
 
     if not same_origin(request):
         return PlainTextResponse("refused: the form must be sent from this server's own page", status_code=403)

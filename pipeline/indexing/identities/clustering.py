@@ -1,5 +1,6 @@
-"""Voices across recordings: each recording's speakers (the unit mean CAM++ vector the diarizer keeps
-per speaker) joined into the people heard in the whole corpus.
+"""Clustering voices across recordings: each recording's speakers (the unit mean CAM++ vector the
+diarizer keeps per speaker) joined into the people heard in the whole corpus. Pure functions over
+Observations; observe.py reads and writes them in the book.
 
 One rule decides whether a speaker is a voice already known, at ingest and when `heard speakers`
 re-clusters: the speaker's average cosine to the voice's confirmed members (those a user named,
@@ -13,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
+
+Vector = NDArray[np.float64]
 
 # Average cosine at which two recordings' speakers are taken for one person. Measured with
 # scripts/bench_voices.py (docs/benchmarks.md, "Voices across recordings"): on the AMI excerpts'
@@ -49,13 +53,13 @@ def usable(observation: Observation) -> bool:
     return observation.seconds >= MIN_SECONDS and len(observation.embedding) > 0
 
 
-def centroids(members: dict[str, list[Observation]]) -> dict[str, np.ndarray]:
+def centroids(members: dict[str, list[Observation]]) -> dict[str, Vector]:
     """Each voice's mean member vector, not re-normalized: x @ mean is x's average cosine to the members."""
     return {voice: np.mean([o.embedding for o in found], axis=0) for voice, found in members.items() if found}
 
 
 def match_known(
-    speakers: list[Observation], known: dict[str, np.ndarray], *, taken: frozenset[str] | set[str] = frozenset()
+    speakers: list[Observation], known: dict[str, Vector], *, taken: frozenset[str] | set[str] = frozenset()
 ) -> dict[str, str]:
     """Speakers of ONE recording -> the known voice each one is (label -> voice id), one voice per
     speaker, each at SAME_VOICE or closer; `taken` voices already speak in this recording."""
@@ -70,7 +74,7 @@ def match_known(
 
 
 def cluster_observations(
-    observations: list[Observation], *, pinned: dict[Key, str], known: dict[str, np.ndarray] | None = None
+    observations: list[Observation], *, pinned: dict[Key, str], known: dict[str, Vector] | None = None
 ) -> dict[Key, str | int]:
     """Every usable speaker -> its voice: a voice id (str) for speakers a user pinned to a voice and
     for those that match a `known` voice (centroids of what users confirmed; by default those of
@@ -121,13 +125,14 @@ def _agglomerate(speakers: list[Observation]) -> list[int]:
     np.fill_diagonal(distance, 0.0)
     tree = linkage(squareform(distance, checks=False), method="average")
     labels = fcluster(tree, t=1.0 - SAME_VOICE, criterion="distance")
-    return (np.unique(labels, return_inverse=True)[1]).tolist()
+    numbers: list[int] = np.unique(labels, return_inverse=True)[1].tolist()
+    return numbers
 
 
 def _one_at_a_time(speakers: list[Observation]) -> list[int]:
     """For very large corpora: longest speakers first, each joins the closest cluster it matches."""
     order = sorted(range(len(speakers)), key=lambda i: -speakers[i].seconds)
-    sums: list[np.ndarray] = []
+    sums: list[Vector] = []
     counts: list[int] = []
     recordings: list[set[str]] = []
     out = [0] * len(speakers)
@@ -151,3 +156,22 @@ def _one_at_a_time(speakers: list[Observation]) -> list[int]:
             recordings[best].add(speakers[i].recording)
             out[i] = best
     return out
+
+
+def keep_ids(clusters: dict[int, list[Key]], previous: dict[Key, str], decided: set[str]) -> dict[int, str]:
+    """A re-clustering's cluster numbers -> the voice ids they keep: each cluster keeps the id most
+    of its speakers had, if no user decision holds that id (clusters left out get new ids)."""
+    overlaps = sorted(
+        (
+            (sum(previous.get(k) == old for k in keys), number, old)
+            for number, keys in clusters.items()
+            for old in {previous[k] for k in keys if k in previous} - decided
+        ),
+        reverse=True,
+    )
+    ids: dict[int, str] = {}
+    used: set[str] = set()
+    for _, number, old in overlaps:
+        if number not in ids and old not in used:
+            ids[number], used = old, used | {old}
+    return ids

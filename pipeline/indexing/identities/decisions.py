@@ -1,0 +1,86 @@
+"""A user's decisions about voices: name (and role), merge, split.
+
+Each decision pins speakers to a voice (the `pins` table, with a copy of each speaker's vector), so
+it outlives the recording it was made on and every later clustering starts from it; each ends with
+a re-clustering (observe.recluster).
+"""
+
+from __future__ import annotations
+
+from pipeline.errors import ConfigError
+from pipeline.indexing.identities.database import VoiceDatabase
+from pipeline.indexing.identities.lookups import voice
+from pipeline.indexing.identities.observe import recluster
+from pipeline.indexing.role_names import ROLES
+
+
+def check_role(role: str | None) -> None:
+    """A voice's role is one of roles.ROLES (or none)."""
+    if role is not None and role not in ROLES:
+        raise ConfigError(f"role {role!r}: use one of {', '.join(ROLES)}")
+
+
+def name(book: VoiceDatabase, voice_id: str, given: str | None, *, role: str | None = None) -> None:
+    """Name a voice (and give it a role); its present speakers become confirmed members."""
+    check_role(role)
+    voice(book, voice_id)  # unknown ids are an error
+    with book.transaction():
+        _pin_members(book, voice_id, voice_id)
+        book.db.execute("UPDATE voices SET name = ?, role = ? WHERE id = ?", (given or None, role, voice_id))
+    recluster(book)
+
+
+def merge(book: VoiceDatabase, keep: str, other: str) -> None:
+    """One person heard as two voices: `other`'s speakers and decisions move to `keep`."""
+    kept, gone = voice(book, keep), voice(book, other)
+    if keep == other:
+        raise ConfigError(f"{keep}: give two different voices to merge")
+    if kept.name and gone.name and kept.name != gone.name:
+        raise ConfigError(
+            f"{keep} is {kept.name} and {other} is {gone.name}; rename one of them first "
+            f'(`heard speakers name {other} "{kept.name}"`) if they are one person'
+        )
+    with book.transaction():
+        _pin_members(book, keep, keep)
+        _pin_members(book, other, keep)
+        book.db.execute("UPDATE pins SET voice_id = ? WHERE voice_id = ?", (keep, other))
+        book.db.execute(
+            "UPDATE voices SET name = ?, role = ? WHERE id = ?", (kept.name or gone.name, kept.role or gone.role, keep)
+        )
+        book.db.execute("DELETE FROM voices WHERE id = ?", (other,))
+    recluster(book)
+
+
+def split(book: VoiceDatabase, voice_id: str, recording_id: str, label: str | None = None) -> str:
+    """One recording's speaker is not this voice: it becomes a voice of its own (returned); the
+    voice's other speakers become confirmed members, so they are not joined again."""
+    found = voice(book, voice_id)
+    moving = [(r, lab) for r, lab, _ in found.speakers if r == recording_id and (label is None or lab == label)]
+    if not moving:
+        where = f"{recording_id}:{label}" if label else recording_id
+        raise ConfigError(f"{voice_id} does not speak in {where}; `heard speakers` lists where each voice speaks")
+    if len(found.recordings) == 1 and len(moving) == len(found.speakers):
+        raise ConfigError(f"{voice_id} is heard only there; nothing to split it from")
+    with book.transaction():
+        new = book.new_voice()
+        _pin_members(book, voice_id, voice_id)
+        for r, lab in moving:
+            book.db.execute("UPDATE pins SET voice_id = ? WHERE recording_id = ? AND label = ?", (new, r, lab))
+            book.db.execute("UPDATE members SET voice_id = ? WHERE recording_id = ? AND label = ?", (new, r, lab))
+    recluster(book)
+    return new
+
+
+def _pin_members(book: VoiceDatabase, voice_id: str, into: str) -> None:
+    """Confirm `voice_id`'s present speakers as members of `into` (each speaker pinned once)."""
+    rows = book.db.execute(
+        "SELECT m.recording_id, m.label, s.embedding FROM members m JOIN speakers s "
+        "ON s.recording_id = m.recording_id AND s.label = m.label WHERE m.voice_id = ?",
+        (voice_id,),
+    ).fetchall()
+    for recording_id, label, blob in rows:
+        book.db.execute("DELETE FROM pins WHERE recording_id = ? AND label = ?", (recording_id, label))
+        book.db.execute(
+            "INSERT INTO pins (voice_id, recording_id, label, embedding) VALUES (?, ?, ?, ?)",
+            (into, recording_id, label, blob),
+        )
