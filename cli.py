@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +17,13 @@ from pipeline.finding.options import SEARCH, THEMES
 from pipeline.indexing.role_names import ROLES
 from pipeline.jobs.options import INGEST_SETTINGS
 from pipeline.options import Option, parse_all
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.finding.eval import AllReport
+    from pipeline.indexing.identities import VoiceListing
+    from pipeline.jobs.identities import VoiceChange
+    from pipeline.jobs.progress import Reporter
 
 F = TypeVar("F", bound=Callable[..., Any])
 # The writers of pipeline/finding/formats (kept here as names: importing the writers costs --help time).
@@ -30,7 +37,7 @@ class HeardClickError(click.ClickException):
 
 
 @contextlib.contextmanager
-def user_errors():
+def user_errors() -> Iterator[None]:
     """Library errors become one-line messages with the design's exit codes."""
     try:
         yield
@@ -38,7 +45,7 @@ def user_errors():
         raise HeardClickError(str(exc), exc.exit_code) from exc
 
 
-def _settings(ctx: click.Context):
+def _settings(ctx: click.Context) -> Settings:
     from pipeline.config import load_settings
 
     with user_errors():
@@ -160,18 +167,19 @@ def main(ctx: click.Context, config_file: str | None, data_dir: str | None) -> N
 @declared(INGEST_SETTINGS)
 @click.pass_context
 def ingest(
-    ctx,
-    paths,
-    subscribed,
-    output_format,
-    retranscribe,
-    keep_missing,
-    prune,
-    allow_empty,
-    retry_failed,
-    quiet,
-    **given,
-):
+    ctx: click.Context,
+    /,
+    paths: tuple[str, ...],
+    subscribed: bool,
+    output_format: str,
+    retranscribe: bool,
+    keep_missing: bool,
+    prune: bool,
+    allow_empty: bool,
+    retry_failed: bool,
+    quiet: bool,
+    **given: Any,
+) -> None:
     """Transcribe and index the recordings under PATHS (folders are searched recursively).
 
     A PATH that is an http(s) URL is a podcast feed: its new episodes are downloaded into the data
@@ -237,7 +245,7 @@ def ingest(
 @SUMMARY_FORMAT
 @click.option("-q", "--quiet", is_flag=True, help="Report failures only.")
 @click.pass_context
-def reindex(ctx, output_format, quiet):
+def reindex(ctx: click.Context, /, output_format: str, quiet: bool) -> None:
     """Rebuild the index from transcripts/ without transcribing: after changing embedding.model or
     chunking, or when the index is damaged. Search keeps answering from the old index meanwhile.
     """
@@ -259,7 +267,7 @@ def reindex(ctx, output_format, quiet):
 @main.command()
 @format_option(("text", "json"), "text")
 @click.pass_context
-def status(ctx, output_format):
+def status(ctx: click.Context, /, output_format: str) -> None:
     """Recordings by status, chunks, audio hours, the last run, recent failures, models and index size."""
     from pipeline.jobs.status import collect_status, format_status
 
@@ -270,7 +278,7 @@ def status(ctx, output_format):
 
 
 @contextlib.contextmanager
-def _reporter(quiet: bool):
+def _reporter(quiet: bool) -> Iterator[Reporter]:
     from pipeline.jobs.progress import reporter_for
 
     reporter = reporter_for(sys.stderr, quiet=quiet)
@@ -285,7 +293,7 @@ def _reporter(quiet: bool):
 @declared(SEARCH)
 @format_option(HIT_FORMATS, "table")
 @click.pass_context
-def search(ctx, output_format, **given):
+def search(ctx: click.Context, /, output_format: str, **given: Any) -> None:
     """Find what was said about QUERY: ranked quotes with speaker, recording and timestamp.
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
@@ -317,7 +325,7 @@ def search(ctx, output_format, **given):
 @declared(THEMES)
 @format_option(HIT_FORMATS, "table")
 @click.pass_context
-def themes(ctx, output_format, **given):
+def themes(ctx: click.Context, /, output_format: str, **given: Any) -> None:
     """What customers talk about: their quotes across all recordings, grouped into themes.
 
     Each theme has a label (key phrases of its quotes), how many recordings and companies mention it,
@@ -352,7 +360,7 @@ def themes(ctx, output_format, **given):
     help="Also measure `search --all` (every quote above search.all_cutoff): precision and recall over all labeled spans.",
 )
 @click.pass_context
-def eval_command(ctx, queries_file, mode, k, output_format, answers):
+def eval_command(ctx: click.Context, /, queries_file: str, mode: str | None, k: int, output_format: str, answers: bool) -> None:
     """Measure search on labeled queries against the current index (ingests nothing).
 
     QUERIES.yaml lists queries, each with the spans that answer it:
@@ -392,7 +400,7 @@ def eval_command(ctx, queries_file, mode, k, output_format, answers):
         click.echo(evaluation.all_answers_line(report))
 
 
-def _all_answers_json(report) -> dict:
+def _all_answers_json(report: AllReport) -> dict[str, Any]:
     return {"cutoff": report.cutoff, "by_kind": report.by_kind()}
 
 
@@ -405,7 +413,7 @@ def _all_answers_json(report) -> dict:
     "--token", envvar="HEARD_TOKEN", help="Access token every request must carry [env HEARD_TOKEN]; required off 127.0.0.1."
 )
 @click.pass_context
-def serve(ctx, host, port, token):
+def serve(ctx: click.Context, /, host: str, port: int, token: str | None) -> None:
     """Open the search page: quotes you can play, transcripts, exports and a JSON API at /api/."""
     from pipeline.web.serve import serve as run_serve
 
@@ -415,7 +423,7 @@ def serve(ctx, host, port, token):
 
 
 @main.group()
-def feeds():
+def feeds() -> None:
     """Podcast subscriptions, fetched by `heard ingest --feeds` (kept in the data dir's feeds.yaml)."""
 
 
@@ -423,7 +431,7 @@ def feeds():
 @click.argument("url")
 @click.option("--name", help="The show name hits carry [default: the feed's title].")
 @click.pass_context
-def feeds_add(ctx, url, name):
+def feeds_add(ctx: click.Context, /, url: str, name: str | None) -> None:
     """Subscribe to the podcast feed at URL (checked by fetching it once)."""
     from pipeline.sources.feeds.subscriptions import subscribe
 
@@ -439,7 +447,7 @@ def feeds_add(ctx, url, name):
 @feeds.command("list")
 @format_option(("text", "json"), "text")
 @click.pass_context
-def feeds_list(ctx, output_format):
+def feeds_list(ctx: click.Context, /, output_format: str) -> None:
     """The subscribed feeds, with what the last ingest fetched."""
     from pipeline.sources.feeds.subscriptions import describe
 
@@ -460,7 +468,7 @@ def feeds_list(ctx, output_format):
 @feeds.command("remove")
 @click.argument("url")
 @click.pass_context
-def feeds_remove(ctx, url):
+def feeds_remove(ctx: click.Context, /, url: str) -> None:
     """Unsubscribe from URL; its episodes already indexed stay searchable."""
     from pipeline.sources.feeds.subscriptions import unsubscribe
 
@@ -473,7 +481,7 @@ def feeds_remove(ctx, url):
 @main.group(invoke_without_command=True)
 @format_option(("text", "json"), "text")
 @click.pass_context
-def speakers(ctx, output_format):
+def speakers(ctx: click.Context, /, output_format: str) -> None:
     """The voices heard across recordings: list them (the default), name, merge and split them.
 
     Each recording's speakers (S1, S2, ...) are matched by voice across recordings into voices V1,
@@ -504,7 +512,7 @@ def speakers(ctx, output_format):
         )
 
 
-def _print_change(change, what: str) -> None:
+def _print_change(change: VoiceChange, what: str) -> None:
     changed = len(change.changed)
     if change.waiting:
         click.echo(
@@ -522,7 +530,7 @@ def _print_change(change, what: str) -> None:
         click.echo(f"not re-indexed: {failure}", err=True)
 
 
-def _who(voice) -> str:
+def _who(voice: VoiceListing) -> str:
     who = voice.name or "unnamed"
     return f"{who} ({voice.role})" if voice.role else who
 
@@ -532,7 +540,7 @@ def _who(voice) -> str:
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES, case_sensitive=False), help="Their role wherever they speak.")
 @click.pass_context
-def speakers_name(ctx, voice, name, role):
+def speakers_name(ctx: click.Context, /, voice: str, name: str, role: str | None) -> None:
     """Name VOICE (V1, V2, ... from `heard speakers`) NAME in every recording where it speaks."""
     from pipeline.jobs.identities import name_voice
 
@@ -547,7 +555,7 @@ def speakers_name(ctx, voice, name, role):
 @click.argument("voice")
 @click.argument("other")
 @click.pass_context
-def speakers_merge(ctx, voice, other):
+def speakers_merge(ctx: click.Context, /, voice: str, other: str) -> None:
     """OTHER is the same person as VOICE: one voice from now on (VOICE's id and name)."""
     from pipeline.jobs.identities import merge_voices
 
@@ -561,7 +569,7 @@ def speakers_merge(ctx, voice, other):
 @click.argument("voice")
 @click.argument("speaker", metavar="RECORDING[:LABEL]")
 @click.pass_context
-def speakers_split(ctx, voice, speaker):
+def speakers_split(ctx: click.Context, /, voice: str, speaker: str) -> None:
     """The speaker of RECORDING (an id, path or file name; :LABEL picks one, e.g. :S2) is not VOICE:
     it becomes a voice of its own and stays apart from VOICE from now on."""
     from pipeline.jobs.identities import split_voice
@@ -575,7 +583,7 @@ def speakers_split(ctx, voice, speaker):
 @main.command("convert-model")
 @click.argument("model")
 @click.argument("output", type=click.Path(dir_okay=False))
-def convert_model(model, output):
+def convert_model(model: str, output: str) -> None:
     """Write an openai-whisper checkpoint (.pt) from CTranslate2 Whisper weights.
 
     MODEL is a CTranslate2 model folder or a name shipped offline (tiny.en, base).
