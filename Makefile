@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test lint bench chromium examples eval screenshot clean mpnet
+.PHONY: demo serve test test-fast lint bench chromium examples eval screenshot clean mpnet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ serve: $(VENV)/.installed-runtime
 
 test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The edit-test loop: the tests marked fast (no model loads; tests/conftest.py fails one that loads a
+# model), in well under a minute. make test runs them too, with everything else.
+test-fast: $(VENV)/.installed-test chromium
+	$(BIN)/python -m pytest -m fast -q $(PYTEST_ARGS)
 
 # Lint (ruff), format (ruff format, over the library and the CLI) and types (mypy, configured in
 # pyproject.toml): make test runs these first, so CI does too.

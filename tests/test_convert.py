@@ -97,6 +97,7 @@ def _wer(reference: str, hypothesis: str) -> float:
     return jiwer.wer(" ".join(norm(reference)), " ".join(norm(hypothesis)))
 
 
+@pytest.mark.fast
 def test_reads_ct2_binary(tiny_en_ct2):
     model = read_ct2_model(tiny_en_ct2 / "model.bin")
     assert model.spec_name == "WhisperSpec"
@@ -181,6 +182,7 @@ def test_convert_model_command_writes_a_checkpoint_whisper_loads(tmp_path):
     assert model.dims.n_text_layer == TINY_EN_DIMS["n_text_layer"] and not model.is_multilingual
 
 
+@pytest.mark.fast
 def test_convert_model_command_rejects_an_unknown_model(tmp_path):
     from conftest import run_heard
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import ast
 
+import pytest
 from conftest import REPO
+
+# Every test here loads no model: all of it runs in make test-fast.
+pytestmark = pytest.mark.fast
 
 # In the order a recording flows; the shared top-level modules come first.
 STAGES = ["shared", "sources", "hearing", "indexing", "finding", "jobs", "web"]

@@ -153,6 +153,7 @@ def test_an_absurd_k_is_a_usage_error(hostile, heard):
     assert_user_error(heard(["search", "export", "-k", "99999999999999999999"], hostile), "-k")
 
 
+@pytest.mark.fast
 def test_convert_model_errors_are_one_line(tmp_path, heard):
     model = tmp_path / "not-a-model"
     model.mkdir()
@@ -184,6 +185,7 @@ def test_typed_settings_from_the_environment_are_checked(hostile, heard, monkeyp
         assert_user_error(heard(command, hostile), variable)
 
 
+@pytest.mark.fast
 def test_store_credentials_never_appear_in_messages(tmp_path, heard, monkeypatch):
     import socket
 

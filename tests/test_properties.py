@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 
 from pipeline.errors import HeardError
 
+# Every test here loads no model: all of it runs in make test-fast.
+pytestmark = pytest.mark.fast
+
 # Noisy shared CPUs: no per-example deadline; the example counts keep the whole file to seconds.
 # Function-scoped fixtures (the autouse chdir) hold nothing an example changes.
 _QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]

@@ -73,6 +73,7 @@ def test_no_library_chooses_its_own_thread_count(watched_ingest):
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
+@pytest.mark.fast
 def test_zero_threads_means_the_policy_not_the_library():
     cores = threads.cores()
     assert threads.transcribe_threads(TranscribeSettings(threads=0)) == cores
@@ -84,6 +85,7 @@ def test_zero_threads_means_the_policy_not_the_library():
     assert threads.embedding_threads(beside_whisper=False) == cores
 
 
+@pytest.mark.fast
 def test_waiting_threads_sleep_unless_the_user_chose(monkeypatch):
     environ = {"OMP_WAIT_POLICY": "ACTIVE"}
     threads.wait_passively(environ)
@@ -91,6 +93,7 @@ def test_waiting_threads_sleep_unless_the_user_chose(monkeypatch):
     assert os.environ["OMP_WAIT_POLICY"]  # set as pipeline was imported
 
 
+@pytest.mark.fast
 def test_a_container_cpu_quota_lowers_the_cores(tmp_path):
     (tmp_path / "cpu.max").write_text("150000 100000\n")
     assert threads._cgroup_cpu_quota(tmp_path) == 1.5
