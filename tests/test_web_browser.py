@@ -271,3 +271,46 @@ def test_renaming_a_speaker_on_the_recording_page_names_their_voice_everywhere(p
     search(page, rename_server, QUERY)
     assert page.locator(".card .byline .speaker").first.inner_text() == "Joe Rivera"
 
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory, test_config):
+    """heard serve over a data dir with nothing in it: the pages that need no index, and no model."""
+    from web_fixtures import RunningServer
+
+    from pipeline.config import load_settings
+
+    with RunningServer(load_settings(test_config, tmp_path_factory.mktemp("empty"), environ={})) as server:
+        yield server
+
+
+@pytest.mark.fast
+def test_the_api_pages_list_every_operation_with_the_network_cut_off(browser, empty_server):
+    """/docs (Swagger UI) and /redoc are drawn from files this server serves: no CDN, no internet."""
+    context = browser.new_context()
+    elsewhere = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(empty_server.url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", only_this_server)
+    expected = {("GET", "/api/search"), ("GET", "/api/themes"), ("GET", "/api/recordings"),
+                ("GET", "/api/recordings/{recording_id}/transcript")}
+    try:
+        page = context.new_page()
+        page.goto(empty_server.url + "/docs")
+        page.wait_for_selector(".opblock", timeout=30000)
+        methods = page.locator(".opblock .opblock-summary-method").all_inner_texts()
+        paths = [p.replace("\u200b", "") for p in page.locator(".opblock .opblock-summary-path").all_inner_texts()]
+        assert expected <= set(zip(methods, paths)), list(zip(methods, paths))
+        assert not elsewhere, f"/docs asked outside this server: {elsewhere}"
+
+        # ReDoc draws the same operations (its footer's logo, an image on its makers' site, stays missing).
+        page.goto(empty_server.url + "/redoc")
+        page.wait_for_selector('[data-section-id="operation/api_search_api_search_get"]', timeout=30000)
+        assert page.locator('[data-section-id^="operation/"]').count() == len(expected)
+    finally:
+        context.close()
