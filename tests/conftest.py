@@ -97,6 +97,19 @@ def _guarded(item):
         ))
 
 
+def pytest_collection_finish(session):
+    """In `make test-fast` (-m fast) the model runtimes must still be unimported once the tests are
+    collected, or the import check above could not see a fast test import one (and the loop slows)."""
+    if session.config.getoption("markexpr") != "fast":
+        return
+    imported = [name for name in MODEL_RUNTIMES if name in sys.modules]
+    if imported:
+        raise pytest.UsageError(
+            f"collecting the tests imported {', '.join(imported)}: a test module imports it at its top; "
+            "import it inside the tests that need it"
+        )
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item):
     yield from _guarded(item)

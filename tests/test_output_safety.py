@@ -153,7 +153,6 @@ def test_an_absurd_k_is_a_usage_error(hostile, heard):
     assert_user_error(heard(["search", "export", "-k", "99999999999999999999"], hostile), "-k")
 
 
-@pytest.mark.fast
 def test_convert_model_errors_are_one_line(tmp_path, heard):
     model = tmp_path / "not-a-model"
     model.mkdir()
