@@ -112,4 +112,4 @@ eval: $(VENV)/.installed-test
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
