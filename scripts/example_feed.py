@@ -1,5 +1,5 @@
 """Serve the example interviews as a podcast feed on http://127.0.0.1:8800/feed.xml, to try
-`heard ingest URL` and `heard feeds add URL` without the internet (README, "Podcasts and feeds").
+`heard ingest URL` and `heard feeds add URL` without the internet (docs/feeds.md).
 
     python scripts/example_feed.py [--port 8800]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,99 @@ TRUTH = Path(__file__).resolve().parent / "data"
 def pytest_addoption(parser):
     parser.addoption("--update-screenshot", action="store_true",
                      help="rewrite docs/screenshot-results.png from the browser test (make screenshot)")
+
+
+# ---- the fast subset: `make test-fast` runs the tests marked @pytest.mark.fast -----------------------
+# A fast test loads no model: no Whisper, no embedding model, no speaker model. Every model heard
+# loads comes through one of these libraries, so a fast test that imports one fails, whatever
+# catches the error inside heard. In `make test-fast` none of them is ever imported, so the check is
+# complete there; in a full run, where slower tests imported them first, their model loaders are
+# wrapped instead (MODEL_LOADERS).
+MODEL_RUNTIMES = ("torch", "onnxruntime", "ctranslate2", "faster_whisper", "whisper", "sentence_transformers", "transformers")
+MODEL_LOADERS = {  # module -> (object path, attribute) whose call loads a model
+    "torch": [("", "load"), ("jit", "load")],
+    "onnxruntime": [("", "InferenceSession")],
+    "ctranslate2": [("models", "Whisper")],
+    "faster_whisper": [("", "WhisperModel")],
+    "whisper": [("", "load_model")],
+    "sentence_transformers": [("", "SentenceTransformer")],
+    "transformers": [("AutoModel", "from_pretrained")],
+}
+
+
+class _ModelRuntimeBlocker(importlib.abc.MetaPathFinder):
+    """Refuses imports of the model runtimes and remembers each attempt (heard may catch the error)."""
+
+    def __init__(self):
+        self.attempts: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in MODEL_RUNTIMES:
+            self.attempts.append(f"imported {fullname}")
+            raise ImportError(f"{fullname}: a test marked fast loads no model (tests/conftest.py)")
+        return None
+
+
+def _refuse_loads(monkeypatch, attempts: list[str]) -> None:
+    for module_name, loaders in MODEL_LOADERS.items():
+        module = sys.modules.get(module_name)
+        for owner_path, attribute in loaders if module is not None else []:
+            owner = module
+            for part in filter(None, owner_path.split(".")):
+                owner = getattr(owner, part, None)
+            if owner is None or not hasattr(owner, attribute):
+                continue
+            what = ".".join(filter(None, (module_name, owner_path, attribute)))
+
+            def refuse(*args, _what=what, **kwargs):
+                attempts.append(f"called {_what}")
+                raise RuntimeError(f"{_what}: a test marked fast loads no model (tests/conftest.py)")
+
+            monkeypatch.setattr(owner, attribute, refuse)
+
+
+def _guarded(item):
+    """Runs one phase of a fast test (its fixtures, its body) with the model runtimes refused."""
+    if item.get_closest_marker("fast") is None:
+        yield
+        return
+    blocker = _ModelRuntimeBlocker()
+    sys.meta_path.insert(0, blocker)
+    patch = pytest.MonkeyPatch()
+    _refuse_loads(patch, blocker.attempts)
+    try:
+        outcome = yield
+    finally:
+        sys.meta_path.remove(blocker)
+        patch.undo()
+    if blocker.attempts:
+        outcome.force_exception(AssertionError(
+            f"{item.nodeid} is marked fast but loads a model ({'; '.join(dict.fromkeys(blocker.attempts))}): "
+            "remove @pytest.mark.fast, or keep the test and its fixtures free of model loads"
+        ))
+
+
+def pytest_collection_finish(session):
+    """In `make test-fast` (-m fast) the model runtimes must still be unimported once the tests are
+    collected, or the import check above could not see a fast test import one (and the loop slows)."""
+    if session.config.getoption("markexpr") != "fast":
+        return
+    imported = [name for name in MODEL_RUNTIMES if name in sys.modules]
+    if imported:
+        raise pytest.UsageError(
+            f"collecting the tests imported {', '.join(imported)}: a test module imports it at its top; "
+            "import it inside the tests that need it"
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    yield from _guarded(item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield from _guarded(item)
 
 
 def run_heard(args: list[str], data_dir: Path | None = None, config: Path | None = None):
@@ -105,3 +200,4 @@ def example_copy(tmp_path):
         return Path(shutil.copy(EXAMPLES / name, dest / name))
 
     return copy
+

@@ -156,6 +156,7 @@ def test_a_255_byte_file_name_is_indexed(tmp_path, heard):
     assert result.exit_code == 0 and summary["new"] == 2, result.output
 
 
+@pytest.mark.fast
 def test_yaml_aliases_cannot_blow_up_metadata(tmp_path, heard):
     folder, data_dir = tmp_path / "recordings", tmp_path / "data"
     shutil.copytree(BAD / "sidecar-aliases", folder)

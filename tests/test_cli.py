@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import EXAMPLES, REPO, run_heard
 
 HEAVY = ("torch", "sentence_transformers", "chromadb", "faster_whisper", "whisper", "transformers")
 
 
+@pytest.mark.fast
 def test_help_imports_no_heavy_library():
     code = (
         "import sys; from click.testing import CliRunner; import cli; "
@@ -22,6 +24,7 @@ def test_help_imports_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.fast
 def test_installed_heard_command_runs():
     # The console script installed beside this interpreter, never some other `heard` on PATH.
     heard = Path(sys.executable).parent / "heard"
@@ -30,16 +33,19 @@ def test_installed_heard_command_runs():
     assert out.returncode == 0 and "ingest" in out.stdout and "search" in out.stdout
 
 
+@pytest.mark.fast
 def test_unknown_flag_is_a_usage_error(tmp_path):
     result = run_heard(["ingest", "--no-such-flag", EXAMPLES], tmp_path)
     assert result.exit_code == 2 and "No such option" in result.stderr
 
 
+@pytest.mark.fast
 def test_missing_path_is_a_usage_error(tmp_path):
     result = run_heard(["ingest", tmp_path / "nowhere"], tmp_path)
     assert result.exit_code == 2 and "nowhere" in result.stderr
 
 
+@pytest.mark.fast
 def test_unknown_config_key_names_the_file_and_key(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("transcribe:\n  modle: tiny.en\n")
@@ -48,6 +54,7 @@ def test_unknown_config_key_names_the_file_and_key(tmp_path):
     assert str(config) in result.stderr and "transcribe.modle" in result.stderr
 
 
+@pytest.mark.fast
 def test_unknown_backend_is_a_config_error(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("transcribe:\n  backend: whisperx\n")

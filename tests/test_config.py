@@ -9,6 +9,9 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError
 
+# Every test here loads no model: all of it runs in make test-fast.
+pytestmark = pytest.mark.fast
+
 
 def test_defaults_without_a_config_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

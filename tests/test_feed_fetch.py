@@ -12,6 +12,9 @@ from feed_server import FeedServer
 
 from pipeline.sources.feeds.fetch import Client, FeedError, Limits
 
+# Every test here loads no model: all of it runs in make test-fast.
+pytestmark = pytest.mark.fast
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 AUDIO = (EXAMPLES / "acme-export.mp3").read_bytes()
 

@@ -10,6 +10,9 @@ import pytest
 from pipeline.sources.feeds.identity import audio_suffix, episode_file_stem, episode_key, feed_folder_name
 from pipeline.sources.feeds.parse import Episode, FeedError, Person, parse_feed
 
+# Every test here loads no model: all of it runs in make test-fast.
+pytestmark = pytest.mark.fast
+
 FEEDS = Path(__file__).parent / "data" / "feeds"
 
 

@@ -12,6 +12,9 @@ from pipeline.sources.feeds.published import Chapter, choose_transcript, fits_au
 from pipeline.sources.importers import podcast_json_segments
 from pipeline.sources.metadata import chapter_at
 
+# Every test here loads no model: all of it runs in make test-fast.
+pytestmark = pytest.mark.fast
+
 
 def links(*pairs):
     return [TranscriptLink(url, kind) for url, kind in pairs]

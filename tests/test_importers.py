@@ -46,6 +46,7 @@ def _triples(path):
     return [(s.speaker, s.start, s.end, s.text) for s in segments], timed
 
 
+@pytest.mark.fast
 def test_vtt_voice_tags_give_speakers_and_times(tmp_path):
     found, timed = _triples(_write(tmp_path, "call.vtt", VTT_VOICES))
     assert timed
@@ -55,18 +56,21 @@ def test_vtt_voice_tags_give_speakers_and_times(tmp_path):
     ]
 
 
+@pytest.mark.fast
 def test_zoom_vtt_with_name_prefixes(tmp_path):
     text = "WEBVTT\n\n1\n00:00:00.500 --> 00:00:02.000\nDana Whitfield: Hello there.\n\n2\n00:00:02.000 --> 00:00:03.000\nSam: Hi!\n"
     found, _ = _triples(_write(tmp_path, "zoom.vtt", text))
     assert [(s, t) for s, _, _, t in found] == [("Dana Whitfield", "Hello there."), ("Sam", "Hi!")]
 
 
+@pytest.mark.fast
 def test_srt_with_multiline_cues(tmp_path):
     found, timed = _triples(_write(tmp_path, "call.srt", SRT))
     assert timed
     assert found[1] == ("Sam", 5.0, 69.25, "I click export and it times out on big workspaces.")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "text, expected_start",
     [
@@ -96,6 +100,7 @@ def test_txt_export_shapes(tmp_path, text, expected_start):
         assert 0 == found[0][1] < found[0][2] <= found[1][1] < found[1][2]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "name, text, line, words",
     [

@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 
+import pytest
 from conftest import last_json_line
 
 TRANSCRIPTS = {
@@ -91,6 +92,7 @@ def test_search_never_writes_the_keyword_index(tmp_path, heard):
     assert hits[0]["recording"] == str(folder / "export.txt")
 
 
+@pytest.mark.fast
 def test_a_long_lived_reader_sees_every_write_to_the_keyword_index(tmp_path):
     """The reader's count is kept between searches (it costs a scan); a write by another
     connection, or by the reader's own, must never leave it stale."""

@@ -11,6 +11,7 @@ from pipeline.errors import RecordingError
 from pipeline.sources import metadata
 
 
+@pytest.mark.fast
 def test_sidecar_overrides_manifest_overrides_folder_file(tmp_path):
     recording = tmp_path / "call.mp3"
     recording.write_bytes(b"")
@@ -29,10 +30,12 @@ def test_sidecar_overrides_manifest_overrides_folder_file(tmp_path):
     }
 
 
+@pytest.mark.fast
 def test_no_metadata_is_empty(tmp_path):
     assert metadata.for_recording(tmp_path / "call.mp3") == {}
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "text, words",
     [
@@ -51,6 +54,7 @@ def test_bad_sidecar_gives_a_clear_error(tmp_path, text, words):
     assert words in str(error.value) and "call.yaml" in str(error.value)
 
 
+@pytest.mark.fast
 def test_bad_manifest_row_names_its_line(tmp_path):
     (tmp_path / "manifest.csv").write_text("file,date\na.mp3,2026-01-01\ncall.mp3,yesterday\n")
     with pytest.raises(RecordingError, match="line 3: date 'yesterday'"):

@@ -184,6 +184,7 @@ def test_typed_settings_from_the_environment_are_checked(hostile, heard, monkeyp
         assert_user_error(heard(command, hostile), variable)
 
 
+@pytest.mark.fast
 def test_store_credentials_never_appear_in_messages(tmp_path, heard, monkeypatch):
     import socket
 

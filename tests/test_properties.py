@@ -1,13 +1,17 @@
 """Property tests (hypothesis): whatever a file, a setting or a URL holds, heard either uses it or says
-what is wrong with heard's own one-line error. Any other exception is a defect (issue 13).
+what is wrong with heard's own one-line error. Any other exception is a defect (issue 13). And what
+it uses keeps its meaning: a transcript read keeps its words and times through chunking, filters
+select exactly the chunks they describe in a real Chroma store, a question's subject is its own last
+words, a search's URL parses back to the same search.
 
 No model loads here: each property runs the pure steps that follow reading (chunking, labelling,
-the Chroma metadata, the Markdown transcript) on what was read.
+the Chroma metadata, the Markdown transcript) on what was read, and vectors are given explicitly.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import math
 import typing
@@ -19,6 +23,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import HeardError
+
+# Every test here loads no model: all of it runs in make test-fast.
+pytestmark = pytest.mark.fast
 
 # Noisy shared CPUs: no per-example deadline; the example counts keep the whole file to seconds.
 # Function-scoped fixtures (the autouse chdir) hold nothing an example changes.
@@ -66,13 +73,29 @@ def _after_reading(transcript) -> None:
     from pipeline.indexing.roles import embedding_texts, label_chunks
 
     ensure_diarized(transcript, None, num_speakers=None)
+    for segment in transcript.segments:
+        assert math.isfinite(segment.start) and math.isfinite(segment.end), segment
     chunks = label_chunks(chunk_transcript(transcript, ChunkingSettings()), transcript, {})
+    # Chunking (without overlap) loses no word, invents none and keeps their order.
+    assert _letters(c.text for c in chunks) == _letters(_spoken(transcript)), (chunks, transcript.segments)
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert all(c.start <= c.end for c in chunks), chunks
     embedding_texts(chunks)
     for chunk in chunks:
         for value in store.chunk_metadata(chunk).values():
             assert isinstance(value, (str, int, float, bool, list)), value
     transcripts.to_markdown(transcript)
     json.dumps(transcript.to_dict())
+
+
+def _spoken(transcript):
+    """What was said, piece by piece: each segment's words, or its text when it has no word timings."""
+    for segment in transcript.segments:
+        yield from ([w.text for w in segment.words] if segment.words else [segment.text])
+
+
+def _letters(texts) -> str:
+    return "".join("".join(text.split()) for text in texts)
 
 
 def _import(tmp_path: Path, name: str, content: str | bytes):
@@ -214,6 +237,9 @@ _QUERY = st.one_of(
 )
 
 
+_TEXTS = ["The export times out", "Pricing per seat", "NEAR and AND or", "Exporting the invoices, again and again"]
+
+
 @pytest.fixture(scope="module")
 def keyword_index(tmp_path_factory):
     from pipeline.indexing.keyword_index import KeywordIndex
@@ -224,36 +250,176 @@ def keyword_index(tmp_path_factory):
         def __init__(self, i, text):
             self.id, self.recording_id, self.text = f"r:{i}", "r", text
 
-    index.rebuild([Piece(i, t) for i, t in enumerate(["The export times out", "Pricing per seat", "NEAR and AND or"])], generation=None)
+    index.rebuild([Piece(i, t) for i, t in enumerate(_TEXTS)], generation=None)
     yield index
     index.close()
 
 
 @FAST
-@given(query=_QUERY, allowed=st.one_of(st.none(), st.sets(st.sampled_from(["r:0", "r:1", "x"]))))
-def test_any_query_is_parsed_and_matched_or_refused(keyword_index, query, allowed):
+@given(query=_QUERY)
+@example(query="what do customers say about exporting data")
+@example(query="  Feedback on   the mobile app?! ")
+@example(query="what do customers say?")
+def test_a_questions_subject_is_its_own_last_words(query):
+    from pipeline.finding import query as query_parsing
+
+    subject = query_parsing.topic(query)
+    if query.strip():
+        assert subject.strip(), f"{query!r} has words but an empty subject"
+    if subject != query.strip():  # the asking phrase was cut: what is left is the question's last words
+        asked = query.strip().rstrip("?.! ").split()
+        assert subject.split() == asked[len(asked) - len(subject.split()):], (query, subject)
+        assert len(subject.split()) < len(asked), (query, subject)
+
+
+@FAST
+@given(query=_QUERY, allowed=st.one_of(st.none(), st.sets(st.sampled_from(["r:0", "r:1", "r:3", "x"]))))
+@example(query="what do customers say about exporting data", allowed=None)
+@example(query="export NEAR pricing", allowed={"r:1"})
+def test_a_keyword_query_finds_every_chunk_holding_its_words_and_only_allowed_ones(keyword_index, query, allowed):
     from pipeline.finding import query as query_parsing
     from pipeline.indexing.keyword_index import terms
 
     subject = query_parsing.topic(query)
-    assert isinstance(subject, str)
-    terms(subject)
-    heard_error_or(keyword_index.query, subject, 10, allowed)
-    heard_error_or(keyword_index.query_weight, subject)
+    words = set(terms(subject))
+    hits = heard_error_or(keyword_index.query, subject, 10, allowed)
+    assert hits is not None, "a keyword query never fails on what was typed"
+    ids = [hit.chunk_id for hit in hits]
+    scores = [hit.score for hit in hits]
+    assert len(ids) == len(set(ids)) and (allowed is None or set(ids) <= allowed), (ids, allowed)
+    assert scores == sorted(scores, reverse=True), "best first"
+    # Every chunk holding one of the query's words (as written; the stemmer may find more) is a hit.
+    holding = {f"r:{i}" for i, text in enumerate(_TEXTS) if words & set(terms(text))}
+    assert holding & (allowed if allowed is not None else holding) <= set(ids), (subject, ids)
+    if not words:
+        assert ids == []
+    weight = heard_error_or(keyword_index.query_weight, subject)
+    assert weight is not None and math.isfinite(weight) and (weight > 0) == bool(words), (subject, weight)
 
 
-_FILTER = st.one_of(st.none(), st.text(max_size=15))
+# ---- filters against a real store ----------------------------------------------------------------
+
+# A small corpus whose chunks differ in every field a filter reads; vectors are given, so no model.
+_RECORDINGS = {
+    "rec-a": {"company": "Acme Logistics", "segment": "SMB", "date": "2026-01-05", "tags": ["pricing", "Churn"]},
+    "rec-b": {"company": "acme logistics", "segment": "Enterprise", "date": "2026-03-14", "tags": ["pricing"],
+              "show": "Builders & Buyers", "kind": "podcast"},
+    "rec-c": {"company": "Northwind Studio", "date": "2025-12-31", "tags": ["onboarding", "SSO"]},
+    "rec-d": {},
+}
+_SPEAKERS = [("Dana Whitfield", "interviewer"), ("Priya Shah", "customer"), ("priya shah", "guest"), (None, None)]
+
+
+def _corpus_chunks():
+    from pipeline.indexing.chunking import Chunk
+
+    return {
+        recording_id: [Chunk(recording_id, n, f"{recording_id} line {n}", n * 5.0, n * 5.0 + 4.0, speaker,
+                             recording_id.title(), f"/calls/{recording_id}.mp3", role, dict(meta))
+                       for n, (speaker, role) in enumerate(_SPEAKERS)]
+        for recording_id, meta in _RECORDINGS.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def filter_store(tmp_path_factory):
+    import numpy as np
+
+    from pipeline.indexing.store import Store
+
+    store = Store(tmp_path_factory.mktemp("filters") / "index", "chunks")
+    rng = np.random.default_rng(0)
+    for recording_id, chunks in _corpus_chunks().items():
+        vectors = rng.normal(size=(len(chunks), 8)).astype(np.float32)
+        store.replace_recording(recording_id, chunks, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    yield store
+    store.close()
+
+
+def _described_by(filters, chunk) -> bool:
+    """What the filters mean, written out: every given condition holds; text matches ignore case; a
+    date bound leaves out recordings without a date."""
+    meta = chunk.metadata
+
+    def same(wanted, have):
+        return not wanted or (have is not None and wanted.casefold() == have.casefold())
+
+    day = meta.get("date")
+    return (same(filters.role, chunk.role) and same(filters.speaker, chunk.speaker)
+            and same(filters.company, meta.get("company")) and same(filters.segment, meta.get("segment"))
+            and same(filters.show, meta.get("show"))
+            and all(tag.casefold() in [t.casefold() for t in meta.get("tags", [])] for tag in filters.tags)
+            and (filters.since is None or (day is not None and str(filters.since) <= day))
+            and (filters.until is None or (day is not None and day <= str(filters.until)))
+            and (filters.recording is None or filters.recording == chunk.recording_id))
+
+
+def _recased(value: str):
+    return st.sampled_from([value, value.upper(), value.lower(), value.title(), f" {value}"])
+
+
+# How each condition is drawn: mostly absent or the anchor chunk's own value, so that the filters
+# often describe some chunks and every condition is often the one that decides.
+_MODES = st.sampled_from(["absent"] * 4 + ["anchor"] * 4 + ["corpus", "other"])
+
+
+def _condition(draw, anchor_value, corpus_values, other=st.text(max_size=8)):
+    mode = draw(_MODES)
+    if mode == "absent" or (mode == "anchor" and not anchor_value):
+        return None
+    if mode == "anchor":
+        return draw(_recased(anchor_value))
+    return draw(st.sampled_from(corpus_values).flatmap(_recased) if mode == "corpus" else other)
+
+
+def _day(draw, anchor_day):
+    mode = draw(_MODES)
+    if mode == "absent" or (mode == "anchor" and not anchor_day):
+        return None
+    if mode == "anchor":
+        return datetime.date.fromisoformat(anchor_day) + datetime.timedelta(days=draw(st.sampled_from([-1, 0, 0, 1])))
+    return draw(st.dates(min_value=datetime.date(2025, 12, 1), max_value=datetime.date(2026, 4, 1)))
+
+
+@st.composite
+def _filters(draw):
+    """SearchFilters built around one chunk of the corpus, whose own values each condition may use."""
+    from pipeline.finding.filters import SearchFilters
+
+    anchor = draw(st.sampled_from([c for chunks in _corpus_chunks().values() for c in chunks]))
+    meta = anchor.metadata
+    tags = [_condition(draw, tag, ["pricing", "churn", "sso"]) for tag in draw(
+        st.lists(st.sampled_from(meta.get("tags") or [""]), max_size=2))]
+    return SearchFilters(
+        role=_condition(draw, anchor.role, ["customer", "interviewer", "guest", "host"]),
+        speaker=_condition(draw, anchor.speaker, ["Priya Shah", "Dana Whitfield"]),
+        company=_condition(draw, meta.get("company"), ["Acme Logistics", "Northwind Studio"]),
+        segment=_condition(draw, meta.get("segment"), ["SMB", "Enterprise"]),
+        show=_condition(draw, meta.get("show"), ["Builders & Buyers"]),
+        tags=tuple(tag for tag in tags if tag),
+        since=_day(draw, meta.get("date")),
+        until=_day(draw, meta.get("date")),
+        recording=_condition(draw, anchor.recording_id, sorted(_RECORDINGS), other=st.just("rec-x")),
+    )
+
+
+def _example(**conditions):
+    from pipeline.finding.filters import SearchFilters
+
+    return example(filters=SearchFilters(**conditions))
 
 
 @FAST
-@given(role=_FILTER, speaker=_FILTER, company=_FILTER, segment=_FILTER, tags=st.lists(st.text(max_size=10), max_size=3),
-       since=st.one_of(st.none(), st.dates()), until=st.one_of(st.none(), st.dates()))
-def test_any_filters_make_a_store_query(role, speaker, company, segment, tags, since, until):
-    from pipeline.finding.filters import SearchFilters
-
-    where = SearchFilters(role=role, speaker=speaker, company=company, segment=segment, tags=tuple(tags),
-                          since=since, until=until).where()
-    json.dumps(where)
+@given(filters=_filters())
+@_example()
+@_example(tags=("Pricing", "CHURN"))
+@_example(role="CUSTOMER", company="acme LOGISTICS")
+@_example(since=datetime.date(2026, 1, 5), until=datetime.date(2026, 3, 14))
+@_example(show="builders & buyers", speaker="PRIYA SHAH")
+@_example(recording="rec-c", segment="smb")
+def test_filters_select_exactly_the_chunks_they_describe(filter_store, filters):
+    expected = {c.id for chunks in _corpus_chunks().values() for c in chunks if _described_by(filters, c)}
+    assert filter_store.ids_where(filters.where()) == expected, filters
 
 
 # ---- settings from the environment -----------------------------------------------------------------
@@ -331,8 +497,18 @@ def test_any_url_parameters_parse_to_a_search_or_messages(pairs):
     request = params.search_params(QueryParams(pairs), Settings())
     assert 1 <= request.k <= MAX_K
     assert all(isinstance(e, str) and "\n" not in e for e in request.errors)
-    json.dumps(request.filters.where())
     request.url("/export.csv")
+    # A search's own address (what the page links and shares) parses back to the same search, cleanly.
+    again = params.parse(QueryParams(request.params()))
+    assert (again.query, again.filters, again.k, again.every, again.errors) == (
+        request.query, request.filters, request.k, request.every, []), (pairs, request.params())
+    # What was asked for is what is searched: a valid value given once is kept as typed (trimmed).
+    given_once = {key: value for key, value in pairs if [k for k, _ in pairs].count(key) == 1}
+    if given_once.get("q") is not None:
+        assert request.query == given_once["q"].strip()
+    for key in ("speaker", "company", "segment"):
+        if (given_once.get(key) or "").strip():
+            assert getattr(request.filters, key) == given_once[key].strip(), (key, pairs)
 
 
 @pytest.fixture(scope="module")

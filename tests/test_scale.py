@@ -132,6 +132,7 @@ def test_two_processes_ingesting_into_one_server_at_once_lose_nothing(chroma_ser
                 assert store.has_recording(load(transcript).recording_id), transcript
 
 
+@pytest.mark.fast
 def test_an_unreachable_server_is_a_config_error_naming_the_url(tmp_path):
     config = server_config(tmp_path, f"http://127.0.0.1:{free_port()}", "nowhere")
     result = run_heard(["search", "anything"], tmp_path, config)
@@ -226,6 +227,7 @@ def test_a_long_recording_is_transcribed_in_windows_cut_at_pauses_with_times_fro
     assert starts == sorted(starts) and starts[-1] > 30
 
 
+@pytest.mark.fast
 def test_device_auto_batches_on_cuda_and_not_on_cpu_unless_asked():
     """No GPU is needed to check the choice itself; the GPU run is recorded in docs/benchmarks.md when lent."""
     from pipeline.config import TranscribeSettings
@@ -238,6 +240,7 @@ def test_device_auto_batches_on_cuda_and_not_on_cpu_unless_asked():
     assert describe(TranscribeSettings(batch_size=8)) != describe(TranscribeSettings())
 
 
+@pytest.mark.fast
 def test_an_unknown_executor_or_runtime_is_a_config_error_naming_the_key(tmp_path):
     from pipeline.config import load_settings
     from pipeline.errors import ConfigError

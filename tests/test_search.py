@@ -84,6 +84,7 @@ def test_markdown_and_csv_carry_the_same_hits(indexed_examples, heard):
         assert hit["text"] in markdown and hit["title"] in markdown
 
 
+@pytest.mark.fast
 def test_search_without_an_index_says_how_to_make_one(tmp_path, heard):
     result = heard(["search", "anything"], tmp_path / "empty")
     assert result.exit_code == 2

@@ -55,17 +55,20 @@ def indexed_copy(indexed_examples, tmp_path):
 
 # --- fusion -----------------------------------------------------------------------------------
 
+@pytest.mark.fast
 def test_reciprocal_rank_fusion_prefers_what_both_rankings_agree_on():
     fused = reciprocal_rank_fusion([["a", "b", "c"], ["d", "b", "a"]])
     assert sorted(fused, key=fused.get, reverse=True)[:2] == ["a", "b"]
     assert set(fused) == {"a", "b", "c", "d"}
 
 
+@pytest.mark.fast
 def test_reciprocal_rank_fusion_weights_tilt_toward_one_ranking():
     fused = reciprocal_rank_fusion([["dense"], ["keyword"]], weights=[0.7, 0.3])
     assert fused["dense"] > fused["keyword"]
 
 
+@pytest.mark.fast
 def test_score_fusion_normalizes_each_ranking_before_adding():
     # BM25 scores are unbounded and cosines lie in [-1, 1]: raw sums would let BM25 decide alone.
     fused = score_fusion([{"a": 0.9, "b": 0.1}, {"b": 40.0, "a": 20.0, "c": 10.0}], weights=[0.7, 0.3])
@@ -85,6 +88,7 @@ def test_hybrid_finds_an_answer_only_keywords_reach(indexed_examples, settings_f
 
 # --- question phrasing and interviewer questions -----------------------------------------------
 
+@pytest.mark.fast
 @pytest.mark.parametrize("query, subject", [
     ("what do customers say about exporting data", "exporting data"),
     ("What are people's complaints about pricing?", "pricing"),
@@ -244,6 +248,7 @@ def test_eval_lists_a_miss_with_the_span_it_missed(indexed_examples, heard, tmp_
     assert "1 of 1 queries missed" in result.stdout and "nowhere.mp3" in result.stdout and "never said" in result.stdout
 
 
+@pytest.mark.fast
 def test_relevance_is_time_overlap_so_chunking_does_not_matter():
     from pipeline.finding.eval import LabeledQuery, Span, judge
     from pipeline.finding.hits import Hit
@@ -259,6 +264,7 @@ def test_relevance_is_time_overlap_so_chunking_does_not_matter():
     assert metrics["recall@5"] == 1.0 and metrics["mrr"] == 0.5
 
 
+@pytest.mark.fast
 def test_eval_rejects_a_malformed_queries_file(heard, tmp_path):
     (tmp_path / "bad.yaml").write_text("queries:\n  - query: no spans\n")
     result = heard(["eval", tmp_path / "bad.yaml"], tmp_path)

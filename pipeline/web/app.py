@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeline.config import Settings
 from pipeline.errors import HeardError
 from pipeline.web.views import HERE
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
-def create_app(settings: Settings, *, token: str | None = None, host: str | None = None):
+
+def create_app(settings: Settings, *, token: str | None = None, host: str | None = None) -> FastAPI:
     """The app over `settings.data_dir`; with `token`, every request must carry it (see auth).
     Without one, only requests addressed to this machine (a loopback name, or `host`, the address
     it listens on) are answered (see hosts)."""
-    from fastapi import FastAPI, Request
+    from fastapi import Request
     from fastapi.responses import HTMLResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
+    from fastapi_offline import FastAPIOffline
 
     from pipeline import __version__
     from pipeline.web import api, files, pages
@@ -22,7 +28,9 @@ def create_app(settings: Settings, *, token: str | None = None, host: str | None
     from pipeline.web.library import Library
     from pipeline.web.views import make_templates
 
-    app = FastAPI(
+    # FastAPI with /docs (Swagger UI) and /redoc whose scripts and styles this server serves itself
+    # (under /static-offline-docs): a page that loads them from a CDN is blank without the internet.
+    app: FastAPI = FastAPIOffline(  # untyped package: a FastAPI subclass
         title="heard",
         summary="Search what customers said in recorded interviews: timestamped quotes, transcripts, audio.",
         version=__version__,
