@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test test-fast lint bench chromium examples eval screenshot clean mpnet multilingual
+.PHONY: demo serve test test-fast lint bench chromium espeak examples eval screenshot clean mpnet multilingual
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ demo: $(VENV)/.installed-runtime
 serve: $(VENV)/.installed-runtime
 	$(BIN)/heard serve
 
-test: lint chromium
+test: lint chromium espeak
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The edit-test loop: the tests marked fast (no model loads; tests/conftest.py fails one that loads a
@@ -61,6 +61,13 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The interviews in other languages (tests/test_multilingual.py, make eval's multilingual set) are
+# spoken by Debian's espeak-ng (GPL-3.0, run as a program, never by heard itself).
+espeak:
+	@test -x /usr/bin/espeak-ng || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
 
 # Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
 examples: $(VENV)/.installed-test

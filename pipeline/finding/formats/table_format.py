@@ -40,6 +40,8 @@ def _hits_table(hits: list[Hit], title: str) -> Any:
     for number, hit in enumerate(hits, 1):
         # The recording goes under the quote, where the widest column leaves long titles whole.
         quote = Text(f"“{terminal_text(hit.text)}”\n")
+        if hit.translation:
+            quote.append(f"English (Whisper): “{terminal_text(hit.translation)}”\n", style="italic")
         quote.append(terminal_text(hit.title), style="bold")
         if context(hit):
             quote.append(f"\n{terminal_text(context(hit))}", style="dim")
