@@ -380,7 +380,7 @@ def build_multilingual_set(spec_dir: Path, out: Path) -> None:
         truth_path.write_text(json.dumps(current, indent=2) + "\n")
         # No language in the sidecars: Whisper (audio) and the text detector (texts) find it.
         for folder in ("recordings", "texts"):
-            (folders[folder] / f"{name}.yaml").write_text(yaml.safe_dump(sidecar(recording), sort_keys=False))
+            (folders[folder] / f"{name}.yaml").write_text(yaml.safe_dump(sidecar(recording), sort_keys=False, allow_unicode=True), encoding="utf-8")
         write_vtt(folders["texts"] / f"{name}.vtt", current, language)
         truths[name], files[name] = current, audio_path.name
     turns_by_id = {t["id"]: t for r in recordings for t in r["turns"] if "id" in t}

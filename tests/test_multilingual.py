@@ -85,9 +85,10 @@ def test_the_language_filter_keeps_one_language(multilingual_data):
     assert spanish and all(h["metadata"]["language"] == "es" for h in spanish)
     assert english and all(h["metadata"]["language"] == "en" for h in english)
     data_dir, config, _ = multilingual_data
+    assert search(multilingual_data, "what do customers say", "--language", "Spanish", "-k", "20") == spanish
     refused = run_heard(["search", "pricing", "--language", "Spanish!"], data_dir, config)
     assert refused.exit_code == 2
-    assert refused.stderr.strip().splitlines()[-1] == "Error: language: 'Spanish!' is not a language code; give one like en, es, de or fr"
+    assert refused.stderr.strip().splitlines()[-1] == "Error: language: 'Spanish!' is not a language; give its code or name, e.g. es or spanish"
 
 
 def test_a_question_in_english_finds_the_spanish_customers_own_words(multilingual_data):
@@ -132,7 +133,7 @@ def _get(url: str) -> str:
 
 
 @pytest.mark.fast
-@pytest.mark.parametrize(("given", "code"), [("es", "es"), ("ES", "es"), (" es-MX ", "es"), ("zh_Hant", "zh"), ("Spanish!", None), ("e", None)])
+@pytest.mark.parametrize(("given", "code"), [("es", "es"), ("ES", "es"), (" es-MX ", "es"), ("zh_Hant", "zh"), ("German", "de"), ("haitian  creole", "ht"), ("Spanish!", None), ("e", None)])
 def test_a_language_is_named_by_its_code(given, code):
     from pipeline.languages import language_code
 
@@ -174,7 +175,7 @@ def test_metadata_names_the_language_and_overrides_the_detected_one(tmp_path):
     assert label_chunks([chunk], transcript, meta)[0].metadata["language"] == "pt"
     assert label_chunks([chunk], transcript, {})[0].metadata["language"] == "es"  # else the transcript's
     (tmp_path / "call.yaml").write_text("language: Portuguese (Brazil)\n")
-    with pytest.raises(RecordingError, match="language 'Portuguese \\(Brazil\\)' is not a language code"):
+    with pytest.raises(RecordingError, match="language 'Portuguese \\(Brazil\\)' is not a language; write its code"):
         for_recording(recording)
 
 

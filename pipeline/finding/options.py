@@ -48,7 +48,7 @@ FILTERS = (
     Option("show", "Only episodes of this podcast (the name hits show, any case)."),
     Option(
         "language",
-        "Only recordings in this language: its code, as hits show it (en, es, de, fr, ...).",
+        "Only recordings in this language: its code as hits show it (en, es, de, ...) or its English name (spanish).",
         max_length=20,
         metavar="CODE",
     ),
@@ -114,7 +114,7 @@ def filters_from(values: dict[str, Any]) -> SearchFilters:
         raise OptionError(f"since {since} is after until {until}: give the earlier day as since")
     language = values.get("language")
     if language is not None and language_code(language) is None:
-        raise OptionError(f"language: {language[:40]!r} is not a language code; give one like en, es, de or fr")
+        raise OptionError(f"language: {language[:40]!r} is not a language; give its code or name, e.g. es or spanish")
     return SearchFilters(
         role=values.get("role"),
         speaker=values.get("speaker"),

@@ -215,7 +215,9 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
         text = _text(data["language"], "language", source)
         meta["language"] = language_code(text)
         if meta["language"] is None:
-            raise RecordingError(source, f"language '{text[:40]}' is not a language code; write it as es, de, fr, ...")
+            raise RecordingError(
+                source, f"language '{text[:40]}' is not a language; write its code (es, de, fr) or name (spanish)"
+            )
     if data.get("tags") not in (None, "", []):
         tags = data["tags"]
         if isinstance(tags, str):

@@ -43,6 +43,9 @@ def _hits_table(hits: list[Hit], title: str) -> Any:
         if hit.translation:
             quote.append(f"English (Whisper): “{terminal_text(hit.translation)}”\n", style="italic")
         quote.append(terminal_text(hit.title), style="bold")
+        language = (hit.metadata or {}).get("language")
+        if language and language != "en":
+            quote.append(f" ({terminal_text(str(language))})", style="dim")
         if context(hit):
             quote.append(f"\n{terminal_text(context(hit))}", style="dim")
         quote.append(f"\n{hit.quote_id}", style="dim")
