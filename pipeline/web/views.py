@@ -68,14 +68,19 @@ def run_themes(library: Library, request: params.PageRequest) -> tuple[list[dict
 def hit_view(library: Library, hit: Hit, base: str = "") -> dict[str, Any]:
     """A hit with the links a card needs: its transcript at the quote, its audio, its tags."""
     tags = hit.metadata.get("tags") or []
+    available = library.media_path(hit.recording_id) is not None
+    language = hit.metadata.get("language")
     return {
         **hit.to_dict(),
         "tags": [tags] if isinstance(tags, str) else list(tags),
         "timestamp": format_timestamp(hit.start),
         "link": quote_link(hit, base),
         "media": f"{base}/media/{hit.recording_id}",
-        "available": library.media_path(hit.recording_id) is not None,
+        "available": available,
         "episode_page": episode_page(hit.metadata.get("link")),
+        "language": language,
+        # Whisper can translate it (?translate=1): spoken in another language, and its audio is there.
+        "translatable": available and language not in (None, "en"),
     }
 
 
