@@ -759,7 +759,8 @@ def report(ctx: click.Context, /, output_format: str, **given: Any) -> None:
         click.echo(json.dumps(written.to_dict()))
         return
     found = written.report
-    themes = f", {len(found.themes)} theme{'s' * (len(found.themes) != 1)}" if found.themes else ""
+    shown = found.themes and found.kind != "themes"  # a themes report's count line names them already
+    themes = f", {len(found.themes)} theme{'s' * (len(found.themes) != 1)}" if shown else ""
     from pipeline.messages import printable
 
     click.echo(printable(f"wrote {output} ({written.size / 1e6:.1f} MB): {found.count_line}{themes}, {written.clips} clips"))

@@ -10,7 +10,7 @@ import urllib.request
 import numpy as np
 import pytest
 import test_web_browser
-from conftest import run_heard
+from conftest import REPO, run_heard
 from evidence_helpers import locate
 from test_web_browser import search, wait_until_played_from
 
@@ -95,6 +95,16 @@ def test_save_from_a_search_edit_a_note_reindex_and_the_collection_is_intact(pag
     card.get_by_role("button", name="Play from").click()
     wait_until_played_from(card.locator("audio"), start)
 
+    # Renamed, then removed, from the collection's own page.
+    page.locator(".manage summary").click()
+    page.get_by_label("New name").fill("Exports")
+    page.get_by_role("button", name="Rename").click()
+    page.wait_for_selector("#collection-title")
+    assert page.locator("#collection-title").inner_text() == "Exports" and page.locator(".card").count() == 3
+    page.locator(".manage summary").click()
+    page.get_by_role("button", name="Remove the collection").click()
+    page.wait_for_selector("#no-collections")
+
 
 def browser_decoded(audio) -> np.ndarray:
     """The clip as the browser decodes it (Web Audio, resampled to 16 kHz mono)."""
@@ -117,7 +127,7 @@ def download_report(page, link: str, folder) -> object:
 
 
 def test_a_downloaded_report_plays_from_disk_with_the_network_off_and_its_clip_is_the_recording(
-    browser, page, web_server, web_data, tmp_path
+    browser, page, web_server, web_data, tmp_path, request
 ):
     from pipeline.hearing.audio import decode_audio
 
@@ -130,7 +140,7 @@ def test_a_downloaded_report_plays_from_disk_with_the_network_off_and_its_clip_i
     page.goto(web_server.url + "/themes")
     themes = download_report(page, "#report-download", tmp_path)
 
-    offline = browser.new_context(offline=True)
+    offline = browser.new_context(offline=True, viewport={"width": 1000, "height": 1250})
     asked = []
 
     def nothing_leaves(route):
@@ -145,6 +155,9 @@ def test_a_downloaded_report_plays_from_disk_with_the_network_off_and_its_clip_i
         opened = offline.new_page()
         opened.goto(report.as_uri())
         assert opened.locator("#filters").inner_text() == "role: customer"
+        # docs/evidence.md's picture is rewritten only when asked: `make screenshot`.
+        if request.config.getoption("--update-screenshot"):
+            opened.screenshot(path=str(REPO / "docs" / "screenshot-report.png"))
         assert opened.locator("#count").inner_text().split(":")[0] == every.split(":")[0]
         quote = opened.locator(".quote", has=opened.locator("audio")).first
         audio = quote.locator("audio")

@@ -127,6 +127,7 @@ def decode_span(path: Path, start: float, end: float, *, rate: int) -> np.ndarra
 
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
     pieces: list[np.ndarray] = []
+    decoded = 0  # samples in pieces
     first: float | None = None
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -137,8 +138,10 @@ def decode_span(path: Path, start: float, end: float, *, rate: int) -> np.ndarra
                 if first is None:
                     first = float(frame.time) if frame.time is not None else 0.0
                 frame.pts = None  # the resampler counts samples from the first frame on
-                pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
-                if first + sum(len(p) for p in pieces) / rate >= end:
+                for out in resampler.resample(frame):
+                    pieces.append(out.to_ndarray().reshape(-1))
+                    decoded += len(pieces[-1])
+                if first + decoded / rate >= end:
                     break
             pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     except (av.FFmpegError, IndexError) as exc:

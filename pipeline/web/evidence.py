@@ -201,17 +201,3 @@ def collection_page(request: Request, name: str = "") -> Response:
         request=params.search_params(QueryParams(""), library.settings),
         report=f"/report.html?{urlencode({'collection': found})}",
     )
-
-
-@router.get("/api/collections", include_in_schema=True, tags=["api"], summary="The collections of saved quotes, with counts")
-def api_collections(request: Request) -> list[dict[str, object]]:
-    return [c.to_dict() for c in highlights.collections(request.app.state.library.settings)]
-
-
-@router.get("/api/collections/quotes", include_in_schema=True, tags=["api"], summary="The quotes saved in one collection")
-def api_collection(request: Request, name: str) -> Response:
-    try:
-        found, quotes = highlights.show(request.app.state.library.settings, name)
-    except UsageError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
-    return JSONResponse({"name": found, "quotes": [q.to_dict() for q in quotes]})
