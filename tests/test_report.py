@@ -76,6 +76,12 @@ def test_a_markdown_report_writes_a_folder_of_clips_beside_it(indexed_examples, 
     assert text.startswith(f"# {QUERY}\n\n**pricing: ")
     assert "Filters: role customer" in text and "## Themes" in text
 
+    # Written again: a clip it no longer holds goes, a file of someone else's stays.
+    (tmp_path / "pricing-clips" / "99-0123456789abcdef-100-200.mp3").write_bytes(b"old")
+    (tmp_path / "pricing-clips" / "notes.txt").write_text("mine")
+    assert run_heard(["report", QUERY, "-o", out], indexed_examples[0], test_config).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "pricing-clips").iterdir()) == sorted([c.name for c in clips] + ["notes.txt"])
+
 
 def test_without_clips_the_report_says_so_and_holds_no_audio(indexed_examples, test_config, tmp_path):
     out = tmp_path / "plain.html"
@@ -134,3 +140,39 @@ def test_a_report_that_cannot_be_honest_or_written_is_refused_in_one_line(tmp_pa
     result = run_heard(["report", *args], made.data_dir)
     assert result.exit_code == 2 and said in result.stderr, result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_report_shows_hostile_values_as_text_in_html_and_markdown(hostile, test_config, tmp_path):
+    import shutil
+
+    from test_output_safety import assert_markdown_is_text
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(hostile, data_dir)
+    hits = json.loads(run_heard(["search", "export cell", "--format", "json"], data_dir, test_config).stdout)
+    said = next(h for h in hits if "HYPERLINK" in h["text"])  # by Sam, whose role the sidecar made hostile
+    name = "cell\n# Injected heading"
+    assert run_heard(["save", said["quote_id"], "--to", name, "--note", "<script>x</script>"], data_dir, test_config).exit_code == 0
+    page_path, markdown_path = tmp_path / "r.html", tmp_path / "r.md"
+    for out in (page_path, markdown_path):
+        result = run_heard(["report", "--collection", name, "-o", out], data_dir, test_config)
+        assert result.exit_code == 0, result.output
+    page = page_path.read_text()
+    assert "HYPERLINK" in page and "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and not re.search(r"<(img|b|script)\b", page)
+    assert "No clip: “Call [final]" in page  # an imported transcript: no audio, and why
+    assert_markdown_is_text(markdown_path.read_text())
+
+
+def test_a_report_says_how_many_answering_quotes_it_leaves_out_for_their_speakers_role(hostile, test_config):
+    # Sam's role, from the sidecar, is no role heard knows: not the customers' words for certain.
+    query = "what did the export write into cell A1"
+    every = run_heard(["search", query, "--all", "--format", "json"], hostile, test_config)
+    others = [h for h in json.loads(every.stdout) if h["role"] != "customer"]
+    assert others, every.output
+    report = json.loads(run_heard(["report", query, "--format", "json"], hostile, test_config).stdout)
+    assert report["quotes"] == [] and report["count"].endswith("0 quotes")
+    assert report["left_out"] == [
+        f"{len(others)} answering quote{'s' * (len(others) != 1)} by speakers not known to be customers left out "
+        f"(speakers' roles unknown, or another role; heard search --all '{query}' lists them)"
+    ]

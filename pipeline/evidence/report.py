@@ -126,8 +126,10 @@ def search_report(
 ) -> Report:
     """Every quote `heard search --all QUERY` finds with these filters, narrowed to the answering
     role, with the themes `heard themes QUERY` finds among them."""
-    filters = answering_role(filters, searcher)
-    answers = searcher.every_answer(query, filters=filters)
+    chosen = answering_role(filters, searcher)
+    answers = searcher.every_answer(query, filters=chosen)
+    left_out = [] if filters.role else _other_roles(searcher.search_all(query, filters=filters), chosen.role, query)
+    filters = chosen
     recordings = recordings or Recordings(settings)
     quotes = [_from_hit(number, hit) for number, hit in enumerate(answers.hits, 1)]
     numbers = {hit.chunk_id: number for number, hit in enumerate(answers.hits, 1)}
@@ -140,7 +142,23 @@ def search_report(
     pairs = filter_pairs(filters)
     command = shlex.join(["heard", "search", "--all", query, *_flags(pairs)])
     _attach_clips(quotes, recordings, settings.evidence.clip_pad)
-    return Report(query, "search", answers.count_line(), pairs, command, quotes, themes)
+    return Report(query, "search", answers.count_line(), pairs, command, quotes, themes, left_out)
+
+
+def _other_roles(hits: list[Hit], role: str | None, query: str) -> list[str]:
+    """What a report narrowed to `role` leaves out of the unnarrowed `heard search --all`, by whom."""
+    asked = sum(1 for hit in hits if hit.role in ASKER_ROLES)
+    unknown = sum(1 for hit in hits if hit.role != role and hit.role not in ASKER_ROLES)
+    every = shlex.join(["heard", "search", "--all", query])
+    lines = []
+    if asked:
+        lines.append(f"{asked} answering quote{'s' * (asked != 1)} by the interviewer or host left out ({every} lists them)")
+    if unknown:
+        lines.append(
+            f"{unknown} answering quote{'s' * (unknown != 1)} by speakers not known to be {role}s left out "
+            f"(speakers' roles unknown, or another role; {every} lists them)"
+        )
+    return lines
 
 
 def themes_report(

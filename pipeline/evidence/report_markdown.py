@@ -3,6 +3,7 @@ beside it (`pricing.md` and `pricing-clips/`), each linked from its quote."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from pipeline.config import Settings
 
 CLIP_SUFFIX = ".mp3"  # what every wiki and document tool plays or at least offers to download
+CLIP_NAME = re.compile(r"^\d{2,}-[0-9a-f]{8,64}-\d+-\d+\.mp3$")  # the names this module gives clips
 
 
 HOW = {
@@ -40,6 +42,11 @@ def write(report: Report, path: Path, settings: Settings, *, clips: bool) -> int
             written[quote.number] = f"{folder.name}/{name}"
     with atomic_path(path) as staging:
         staging.write_text(text(report, written, clips_wanted=clips), encoding="utf-8")
+    if clips and folder.is_dir():  # a clip of an earlier run of this report that it no longer holds
+        kept = {Path(name).name for name in written.values()}
+        for stale in folder.iterdir():
+            if CLIP_NAME.match(stale.name) and stale.name not in kept:
+                stale.unlink()
     return len(written)
 
 
