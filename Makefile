@@ -47,9 +47,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check pipeline cli.py
 	$(BIN)/mypy
 
-# Rewrites docs/screenshot-results.png (the README's picture) from the browser test.
+# Rewrites docs/screenshot-results.png (the README's picture) and docs/screenshot-report.png (a
+# downloaded report, docs/evidence.md) from the browser tests.
 screenshot: $(VENV)/.installed-test chromium
-	$(BIN)/python -m pytest tests/test_web_browser.py -k search_then_play --update-screenshot
+	$(BIN)/python -m pytest tests/test_web_browser.py tests/test_evidence_browser.py -k "search_then_play or downloaded_report" --update-screenshot
 
 # Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
 bench: $(VENV)/.installed-test
@@ -151,4 +152,4 @@ eval-multilingual: $(VENV)/.installed-test espeak
 	$(BIN)/python scripts/multilingual_report.py $(EVAL_DATA)devset-multilingual
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* collections.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md

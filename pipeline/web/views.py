@@ -118,6 +118,8 @@ def turns(transcript: Transcript, names: dict[str, Person], start: float | None,
             "end": segment.end,
             "text": segment.text.strip(),
             "quote": start is not None and end is not None and segment.start < end and start < segment.end,
+            # Each word with its times, so words selected on the page can be saved as a quote.
+            "words": [(w.start, w.end, w.text) for w in segment.words if w.text.strip()],
         }
         person = names.get(segment.speaker) if segment.speaker else None
         speaker = person.name if person else segment.speaker
