@@ -22,10 +22,14 @@ class Resource:
 
 @dataclass
 class Fault:
-    kind: str  # "status" (answer `status`), "die" (close after `after` bytes), "stall", "redirect" (to `location`)
+    kind: str  # "status" (answer `status`), "die" (close after `after` bytes), "stall", "redirect" (to `location`),
+    # "trickle" (headers, then the body one byte every `every` s: its first `count` bytes, or all of it),
+    # "trickle-headers" (the status line, then one byte of a header every `every` s, never ending)
     status: int = 500
     after: int = 0
     location: str = ""
+    every: float = 1.0
+    count: int | None = None
     times: int | None = None  # None: every time; else how many requests it hits
 
 
@@ -103,6 +107,8 @@ class FeedServer:
             return self._send(handler, request, fault.status, b"failure", "text/plain")
         if fault is not None and fault.kind == "redirect":
             return self._send(handler, request, 302, b"", "text/plain", {"Location": fault.location})
+        if fault is not None and fault.kind == "trickle-headers":
+            return self._trickle_headers(handler, request, fault.every)
         if fault is not None and fault.kind == "stall":
             time.sleep(fault.after or 5)
             return self._send(handler, request, 504, b"", "text/plain")
@@ -123,6 +129,8 @@ class FeedServer:
                 return self._send(handler, request, 416, b"", None, {"Content-Range": f"bytes */{len(body)}"})
             extra["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
             body, status = body[start:], 206
+        if fault is not None and fault.kind == "trickle":
+            return self._trickle(handler, request, status, body, resource.content_type, extra, fault.every, fault.count)
         if fault is not None and fault.kind == "die":
             return self._die(handler, request, status, body[: fault.after], len(body), resource.content_type, extra)
         return self._send(handler, request, status, body, resource.content_type, extra)
@@ -154,4 +162,42 @@ class FeedServer:
         handler.wfile.write(partial)
         handler.wfile.flush()
         handler.connection.shutdown(socket.SHUT_RDWR)
+        handler.close_connection = True
+
+    @staticmethod
+    def _trickle(handler, request: Request, status: int, body: bytes, content_type: str, headers: dict[str, str],
+                 every: float, count: int | None) -> None:
+        """Headers at once, then the body one byte every `every` seconds (its first `count` bytes; the
+        rest at once): a server that never lets a read time out."""
+        request.status = status
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.flush()
+        slow = len(body) if count is None else count
+        try:
+            for position in range(slow):
+                handler.wfile.write(body[position:position + 1])
+                handler.wfile.flush()
+                time.sleep(every)
+            handler.wfile.write(body[slow:])
+        except OSError:
+            pass  # the client gave up
+        handler.close_connection = True
+
+    @staticmethod
+    def _trickle_headers(handler, request: Request, every: float) -> None:
+        """The status line, then a header one byte every `every` seconds, never ending the headers."""
+        request.status = 200
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(100_000):
+                handler.wfile.write(b"a")
+                handler.wfile.flush()
+                time.sleep(every)
+        except OSError:
+            pass
         handler.close_connection = True

@@ -5,6 +5,7 @@ speakers and chapters on hits, and every kind of bad feed failing alone."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -334,3 +335,37 @@ def test_nothing_is_written_outside_the_data_dir_whatever_the_feed_says(tmp_path
     assert code == 0, log
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(audio_files(data_dir)) == 1 and all(p.is_relative_to(data_dir) for p in written)
+
+
+def config_with(test_config: Path, folder: Path, extra: str) -> Path:
+    """The pinned test settings plus `extra` (YAML sections)."""
+    path = folder / "config.yaml"
+    path.write_text(test_config.read_text() + extra)
+    return path
+
+
+def test_a_trickling_feed_or_enclosure_fails_alone_at_its_deadline_and_the_run_goes_on(show, tmp_path, test_config):
+    """A server that sends one byte every so often never trips read_timeout: the total deadlines end
+    that feed or that episode with one line, the other feeds and episodes are indexed, the lock is let go."""
+    config = config_with(test_config, tmp_path, "feeds:\n  feed_deadline: 2\n  download_deadline: 2\n  read_timeout: 30\n")
+    del show.items[2]  # transcripts only: no Whisper needed
+    show.publish()
+    trickle = show.server.put("/trickle.xml", rss(show.server, "Slow show", []), "application/rss+xml")
+    show.server.fault("/trickle.xml", "trickle", every=0.25, count=40)  # 10 s for the first 40 bytes
+    show.server.fault("/audio/brightside.m4a", "trickle", every=0.05, count=100, times=1)  # 5 s
+    data_dir = tmp_path / "data"
+    started = time.monotonic()
+    code, summary, log = ingest(data_dir, config, trickle, show.feed_url)
+    assert time.monotonic() - started < 60
+    assert code == 1 and summary["new"] == 1, log
+    reasons = {(f["path"], f["episode"]): f["reason"] for f in summary["failures"]}
+    assert reasons == {
+        (trickle, None): "took longer than 2 s in all (feeds.feed_deadline); the server is too slow or keeps the connection open",
+        (show.feed_url, "Onboarding a team"): (
+            "took longer than 2 s in all (feeds.download_deadline); the next run resumes the download"),
+    }
+    assert f"{trickle}: took longer than 2 s in all (feeds.feed_deadline)" in log
+
+    # The lock was let go, and the next run fetches the episode (resuming what arrived).
+    code, summary, log = ingest(data_dir, config, show.feed_url)
+    assert (code, summary["new"], summary["episodes_downloaded"]) == (0, 1, 1), log
