@@ -5,6 +5,12 @@ httpx rather than urllib (scripts/compare_http_clients.py): urllib's redirect ha
 302 to ftp:// (it allows http, https and ftp); httpx has separate connect and read timeouts and
 reuses connections. Redirects are followed here, one hop at a time, so each target's scheme is
 checked: only http and https, at most MAX_REDIRECTS hops.
+
+Every fetch also has a total deadline (feeds.feed_deadline for a feed and its small files,
+feeds.download_deadline for an enclosure): read_timeout bounds the gap between two bytes, so a
+server that sends one byte every few seconds would otherwise hold a nightly run, and its lock,
+forever. At the deadline a timer shuts the connection's socket down (deadline.py), which ends a
+blocked read whether the server trickles headers or body.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from pipeline import __version__
+from pipeline.sources.feeds.deadline import Deadline
 from pipeline.sources.feeds.parse import FeedError
 
 if TYPE_CHECKING:
@@ -37,6 +44,8 @@ class Limits:
     max_feed_bytes: int = 50 << 20
     max_file_bytes: int = 5 << 20  # transcripts, chapters
     max_episode_bytes: int = 2 << 30
+    feed_deadline: float = 120.0  # seconds for a feed's XML (or a transcript, chapters), in all
+    download_deadline: float = 3600.0  # seconds for one enclosure, in all
 
 
 @dataclass
@@ -73,7 +82,14 @@ class Client:
         self.limits = limits or Limits()
         timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         # trust_env: proxies from HTTPS_PROXY etc. as users expect; redirects are ours (see module doc).
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+        # No kept-alive connections: the deadline's timer must know the socket of every request, and
+        # only a new connection tells it (a feed run talks to each host a few times at most).
+        self._http = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -85,21 +101,47 @@ class Client:
         self.close()
 
     @contextlib.contextmanager
-    def _get(self, url: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
-        """A streamed GET after following http(s) redirects; network faults become FeedError."""
+    def _get(self, url: str, deadline: Deadline, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
+        """A streamed GET after following http(s) redirects, all within `deadline`; network faults
+        become FeedError."""
+        import httpx
+
+        with deadline:
+            try:
+                with self._follow(url, deadline, headers or {}) as response:
+                    yield response
+            except httpx.HTTPError as exc:
+                if deadline.expired:
+                    raise deadline.error(url) from None
+                if isinstance(exc, httpx.TimeoutException):
+                    raise FeedError(url, f"stalled: no data for {self.limits.read_timeout:.0f} s") from None
+                raise FeedError(url, f"the transfer broke off ({_reason(exc)})") from None
+            except FeedError:
+                if deadline.expired:
+                    raise deadline.error(url) from None
+                raise
+
+    @contextlib.contextmanager
+    def _follow(self, url: str, deadline: Deadline, headers: dict[str, str]) -> Iterator[httpx.Response]:
         import httpx
 
         current = check_url(url)
+        extensions = {"trace": deadline.trace}
         for _hop in range(MAX_REDIRECTS + 1):
             try:
-                response = self._http.send(self._http.build_request("GET", current, headers=headers or {}), stream=True)
+                request = self._http.build_request("GET", current, headers=headers, extensions=extensions)
+                response = self._http.send(request, stream=True)
             except httpx.TimeoutException:
+                if deadline.expired:
+                    raise deadline.error(url) from None
                 raise FeedError(
                     url,
                     f"timed out (no answer within {self.limits.connect_timeout:.0f} s to connect "
                     f"or {self.limits.read_timeout:.0f} s to read); is the server up?",
                 ) from None
             except httpx.HTTPError as exc:
+                if deadline.expired:
+                    raise deadline.error(url) from None
                 raise FeedError(url, f"cannot connect ({_reason(exc)}); check the URL and the network") from None
             if not response.has_redirect_location:
                 break
@@ -113,12 +155,11 @@ class Client:
             raise FeedError(url, f"more than {MAX_REDIRECTS} redirects; check the URL")
         try:
             yield response
-        except httpx.TimeoutException:
-            raise FeedError(url, f"stalled: no data for {self.limits.read_timeout:.0f} s") from None
-        except httpx.HTTPError as exc:
-            raise FeedError(url, f"the transfer broke off ({_reason(exc)})") from None
         finally:
             response.close()
+
+    def _feed_deadline(self) -> Deadline:
+        return Deadline(self.limits.feed_deadline, "feeds.feed_deadline", "the server is too slow or keeps the connection open")
 
     def fetch_feed(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FeedResponse:
         """The feed's bytes, or status 304 (no body) when the server says it has not changed."""
@@ -127,7 +168,7 @@ class Client:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        with self._get(url, headers) as response:
+        with self._get(url, self._feed_deadline(), headers) as response:
             if response.status_code == 304:
                 return FeedResponse(304, None, etag, last_modified, str(response.url))
             _check_status(url, response)
@@ -136,7 +177,7 @@ class Client:
 
     def fetch_file(self, url: str) -> bytes:
         """A small file (a transcript, chapters), whole."""
-        with self._get(url) as response:
+        with self._get(url, self._feed_deadline()) as response:
             _check_status(url, response)
             return _read_capped(url, response, self.limits.max_file_bytes, "file")
 
@@ -153,7 +194,8 @@ class Client:
         headers = {"Accept-Encoding": "identity"}
         if kept and validator:
             headers.update({"Range": f"bytes={kept}-", "If-Range": validator})
-        with self._get(url, headers) as response:
+        deadline = Deadline(self.limits.download_deadline, "feeds.download_deadline", "the next run resumes the download")
+        with self._get(url, deadline, headers) as response:
             if response.status_code == 416 and kept:  # nothing left to send: what we have is all of it
                 part.unlink(missing_ok=True)
                 state_file.unlink(missing_ok=True)

@@ -75,6 +75,8 @@ def limits_of(settings: Settings) -> Limits:
         read_timeout=feeds.read_timeout,
         max_feed_bytes=int(feeds.max_feed_mb * 1e6),
         max_episode_bytes=int(feeds.max_episode_mb * 1e6),
+        feed_deadline=feeds.feed_deadline,
+        download_deadline=feeds.download_deadline,
     )
 
 
