@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 class Resource:
     body: bytes
     content_type: str
-    etag: str
-    last_modified: str
+    etag: str | None  # None: a server that sends no validators (a download cannot be resumed)
+    last_modified: str | None
 
 
 @dataclass
@@ -82,10 +82,12 @@ class FeedServer:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def put(self, path: str, body: bytes | str, content_type: str = "application/octet-stream") -> str:
+    def put(self, path: str, body: bytes | str, content_type: str = "application/octet-stream", *,
+            validators: bool = True) -> str:
         data = body.encode() if isinstance(body, str) else body
-        self.resources[path] = Resource(data, content_type, '"' + hashlib.sha256(data).hexdigest()[:16] + '"',
-                                        email.utils.formatdate(time.time(), usegmt=True))
+        etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"' if validators else None
+        self.resources[path] = Resource(data, content_type, etag,
+                                        email.utils.formatdate(time.time(), usegmt=True) if validators else None)
         return self.url(path)
 
     def fault(self, path: str, kind: str, **options) -> None:
@@ -115,14 +117,14 @@ class FeedServer:
         resource = self.resources.get(path)
         if resource is None:
             return self._send(handler, request, 404, b"not found", "text/plain")
-        validators = {"ETag": resource.etag, "Last-Modified": resource.last_modified}
-        if request.headers.get("if-none-match") == resource.etag or (
+        validators = {k: v for k, v in (("ETag", resource.etag), ("Last-Modified", resource.last_modified)) if v}
+        if validators and (request.headers.get("if-none-match") == resource.etag or (
                 "if-none-match" not in request.headers
-                and request.headers.get("if-modified-since") == resource.last_modified):
+                and request.headers.get("if-modified-since") == resource.last_modified)):
             return self._send(handler, request, 304, b"", None, validators)
         body, status, extra = resource.body, 200, dict(validators)
         wanted = request.headers.get("range", "")
-        if wanted.startswith("bytes=") and request.headers.get("if-range", resource.etag) in (
+        if validators and wanted.startswith("bytes=") and request.headers.get("if-range", resource.etag) in (
                 resource.etag, resource.last_modified):
             start = int(wanted[6:].split("-")[0])
             if start >= len(body):

@@ -369,3 +369,59 @@ def test_a_trickling_feed_or_enclosure_fails_alone_at_its_deadline_and_the_run_g
     # The lock was let go, and the next run fetches the episode (resuming what arrived).
     code, summary, log = ingest(data_dir, config, show.feed_url)
     assert (code, summary["new"], summary["episodes_downloaded"]) == (0, 1, 1), log
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 100 KB file system (tmpfs) mounted as the data dir's feeds/ folder. Needs mount rights."""
+    import subprocess
+
+    disk = tmp_path / "data" / "feeds"
+    disk.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_while_downloading_stops_with_one_line_and_leaves_only_a_resumable_partial(
+        show, tmp_path, test_config, small_disk):
+    """The enclosure (169 KB) does not fit: exit 2 and one line naming the file and "free disk space";
+    a partial that cannot be resumed (no ETag or Last-Modified) is removed, one that can is kept and
+    `heard status` says how big it is; with room again the next run resumes it."""
+    import subprocess
+
+    show.items = show.items[:1]  # acme, with its JSON transcript (no Whisper)
+    show.publish()
+    audio = (EXAMPLES / "acme-export.mp3").read_bytes()
+    data_dir = small_disk.parent
+
+    show.server.put("/audio/acme.mp3", audio, "audio/mpeg", validators=False)
+    result = run_heard(["ingest", show.feed_url], data_dir, test_config)
+    assert result.exit_code == 2, result.output
+    (message,) = result.stderr.strip().splitlines()[-1:]
+    assert "No space left on device" in message and "free disk space" in message
+    assert message.startswith(f"Error: {small_disk}/")  # the file it could not write
+    assert [p.name for p in small_disk.rglob("*.part")] == []  # it could not be resumed: removed
+
+    show.server.put("/audio/acme.mp3", audio, "audio/mpeg")  # now with an ETag
+    result = run_heard(["ingest", show.feed_url], data_dir, test_config)
+    assert result.exit_code == 2 and "free disk space" in result.stderr
+    (partial,) = small_disk.rglob("*.part")
+    kept = partial.stat().st_size
+    assert 0 < kept < len(audio)
+    status = json.loads(run_heard(["status", "--format", "json"], data_dir, test_config).stdout)
+    assert status["partial_downloads"] == {"files": 1, "bytes": kept}
+    text = run_heard(["status"], data_dir, test_config).stdout
+    assert f"partial downloads: 1 file, {kept / 1e6:.1f} MB in {data_dir / 'feeds'}" in text
+
+    subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+    code, summary, log = ingest(data_dir, test_config, show.feed_url)
+    assert (code, summary["new"]) == (0, 1), log
+    assert show.server.hits("/audio/acme.mp3")[-1].headers.get("range") == f"bytes={kept}-"
+    assert list(small_disk.rglob("*.part")) == []
+    assert json.loads(run_heard(["status", "--format", "json"], data_dir, test_config).stdout)["partial_downloads"] == {
+        "files": 0, "bytes": 0}
