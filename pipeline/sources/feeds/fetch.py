@@ -222,6 +222,13 @@ class Client:
                 state_file.write_text(json.dumps({"url": url, "validator": new_validator}), encoding="utf-8")
             try:
                 size = _write_body(response, part, append=resumed, start=kept, cap=self.limits.max_episode_bytes)
+            except OSError as exc:
+                # A full disk: what was written stays only if the next run can resume it (the server
+                # gave a validator); else it would only hold the space and be fetched again anyway.
+                if not new_validator:
+                    part.unlink(missing_ok=True)
+                    state_file.unlink(missing_ok=True)
+                raise OSError(exc.errno, exc.strerror, str(part)) from exc
             except _TooBig:
                 part.unlink(missing_ok=True)
                 state_file.unlink(missing_ok=True)

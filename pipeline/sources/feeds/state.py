@@ -72,3 +72,15 @@ def feeds_root(data_dir: Path) -> Path:
 
 def feed_folder(data_dir: Path, url: str) -> Path:
     return feeds_root(data_dir) / identity.feed_folder_name(url)
+
+
+def partial_downloads(data_dir: Path) -> list[tuple[Path, int]]:
+    """Downloads an earlier run left unfinished (hidden .part files in the feed folders), with their
+    sizes: the next ingest resumes them; deleting them frees the space."""
+    found = []
+    for part in sorted(feeds_root(data_dir).glob("*/.*.part")):
+        try:
+            found.append((part, part.stat().st_size))
+        except OSError:
+            continue  # gone meanwhile
+    return found

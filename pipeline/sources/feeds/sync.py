@@ -18,6 +18,7 @@ episode that leaves the feed keeps its files and so its chunks.
 from __future__ import annotations
 
 import datetime
+import errno
 import glob
 import os
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from pipeline.errors import HeardError, RecordingError
+from pipeline.errors import HeardError, RecordingError, StorageError
 from pipeline.files import JsonObject, write_text_atomically
 from pipeline.sources.feeds import identity, published
 from pipeline.sources.feeds.fetch import Client, Limits
@@ -92,7 +93,12 @@ def sync_feeds(
     result = SyncResult()
     with Client(limits_of(settings)) as client:
         for url, name in feeds:
-            _FeedSync(url, name, settings, client, log, result, audio_seconds).run()
+            sync = _FeedSync(url, name, settings, client, log, result, audio_seconds)
+            try:
+                sync.run()
+            except OSError as exc:
+                # No feed causes this: the data dir cannot be written (full, read-only). The run stops.
+                raise storage_error(exc, sync.folder) from exc
     return result
 
 
@@ -301,6 +307,17 @@ def write_bytes_atomically(path: Path, data: bytes) -> None:
 
     with atomic_path(path) as staging:
         staging.write_bytes(data)
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def storage_error(exc: OSError, folder: Path) -> StorageError:
+    """One line naming the file that could not be written and what to do (exit 2)."""
+    where = exc.filename or folder
+    if exc.errno in FULL_ERRNOS:
+        return StorageError(f"{where}: cannot write ({exc.strerror}); free disk space and rerun")
+    return StorageError(f"{where}: cannot write ({exc.strerror or exc}); check the folder's permissions")
 
 
 def _inside(path: Path, data_dir: Path) -> None:
