@@ -212,3 +212,16 @@ def test_rss_2_0_in_the_userland_namespace_is_read():
     (episode,) = feed.episodes
     assert (episode.guid, episode.title, episode.enclosure_url, episode.enclosure_length) == (
         "ul-1", "Scripting news", "https://userland.example.com/1.mp3", 4096)
+
+
+def test_an_episode_without_a_guid_is_its_title_and_date_whatever_its_enclosure_path():
+    feed = "https://example.com/feed.xml"
+    day = datetime.datetime(2026, 3, 3, 6, tzinfo=datetime.timezone.utc)
+    paths = [Episode(guid=None, title="T", published=day, enclosure_url=f"https://cdn/rot/{n}/ep.mp3", enclosure_length=9000)
+             for n in range(3)]
+    assert len({episode_key(feed, e) for e in paths}) == 1
+    assert episode_key(feed, paths[0]) != episode_key(feed, Episode(guid=None, title="T", published=day + datetime.timedelta(days=1),
+                                                                    enclosure_url="https://cdn/rot/0/ep.mp3"))
+    # Without a date: title and the enclosure's length, when the feed gives a real one.
+    undated = [Episode(guid=None, title="T", enclosure_url=f"https://cdn/rot/{n}/ep.mp3", enclosure_length=9000) for n in range(2)]
+    assert episode_key(feed, undated[0]) == episode_key(feed, undated[1])

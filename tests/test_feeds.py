@@ -425,3 +425,61 @@ def test_a_full_disk_while_downloading_stops_with_one_line_and_leaves_only_a_res
     assert list(small_disk.rglob("*.part")) == []
     assert json.loads(run_heard(["status", "--format", "json"], data_dir, test_config).stdout)["partial_downloads"] == {
         "files": 0, "bytes": 0}
+
+
+def rotating_feed(server: FeedServer, run: int, audio_length: int) -> str:
+    """A feed without guids whose CDN puts the same episode under a new path on every fetch."""
+    item = (f"<item><title>Exporting for the board</title><pubDate>Tue, 03 Mar 2026 06:00:00 GMT</pubDate>"
+            f'<enclosure url="{server.url(f"/rot/{run}/ep.mp3")}" type="audio/mpeg" length="{audio_length}"/>'
+            f'<podcast:transcript url="{server.url("/t/acme.json")}" type="application/json"/></item>')
+    return ('<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+            f"<channel><title>Rotating</title>{item}</channel></rss>")
+
+
+def test_an_episode_without_a_guid_whose_enclosure_path_rotates_is_stored_once(show, tmp_path, test_config):
+    """Identity without a guid: title and date (the path is what rotates); the enclosure's length tells
+    a new file for the same episode. Three runs: one download, one audio file, one sidecar."""
+    audio = (EXAMPLES / "acme-export.mp3").read_bytes()
+    downloads = []
+    for run in range(3):
+        show.server.put(f"/rot/{run}/ep.mp3", audio, "audio/mpeg")
+        show.server.put("/rot.xml", rotating_feed(show.server, run, len(audio)), "application/rss+xml")
+        code, summary, log = ingest(tmp_path, test_config, show.server.url("/rot.xml"))
+        assert code == 0, log
+        downloads.append(summary["episodes_downloaded"])
+    assert downloads == [1, 0, 0]
+    folder = next((tmp_path / "feeds").iterdir())
+    assert [p.suffix for p in sorted(folder.iterdir()) if not p.name.startswith(".")] == [".json", ".mp3", ".yaml"]
+
+    # A new file for the same episode (another length): fetched again into the same place.
+    replaced = (EXAMPLES / "brightside-onboarding.m4a").read_bytes()
+    show.server.put("/rot/3/ep.mp3", replaced, "audio/mpeg")
+    show.server.put("/rot.xml", rotating_feed(show.server, 3, len(replaced)), "application/rss+xml")
+    show.server.put("/t/acme.json", json_transcript([{"speaker": "customer", "start": 1, "end": 10,
+                                                      "text": "A new upload of the same episode."}]), "application/json")
+    code, summary, log = ingest(tmp_path, test_config, show.server.url("/rot.xml"))
+    assert (code, summary["episodes_downloaded"], summary["updated"]) == (0, 1, 1), log
+    (mp3,) = folder.glob("*.mp3")
+    assert mp3.read_bytes() == replaced
+
+
+def test_episodes_an_older_heard_stored_by_enclosure_url_are_not_fetched_again(show, tmp_path, test_config):
+    """Before title + date, a guid-less episode was keyed by its enclosure URL: such a state is adopted."""
+    import hashlib
+
+    audio = (EXAMPLES / "acme-export.mp3").read_bytes()
+    show.server.put("/rot/0/ep.mp3", audio, "audio/mpeg")
+    show.server.put("/rot.xml", rotating_feed(show.server, 0, len(audio)), "application/rss+xml")
+    feed_url = show.server.url("/rot.xml")
+    assert ingest(tmp_path, test_config, feed_url)[0] == 0
+    state_file = next((tmp_path / "feeds").iterdir()) / ".feed.json"
+    state = json.loads(state_file.read_text())
+    (record,) = state["episodes"].values()
+    old_key = hashlib.sha256(f"{feed_url}\nenclosure:{show.server.url('/rot/0/ep.mp3')}".encode()).hexdigest()[:12]
+    state["episodes"] = {old_key: {**record, "key": old_key}}
+    state["etag"] = state["last_modified"] = None
+    state_file.write_text(json.dumps(state))
+
+    code, summary, log = ingest(tmp_path, test_config, feed_url)
+    assert (code, summary["episodes_downloaded"], summary["unchanged"]) == (0, 0, 1), log
+    assert len(list(state_file.parent.glob("*.mp3"))) == 1
