@@ -436,7 +436,7 @@ def rotating_feed(server: FeedServer, run: int, audio_length: int) -> str:
             f"<channel><title>Rotating</title>{item}</channel></rss>")
 
 
-def test_an_episode_without_a_guid_whose_enclosure_path_rotates_is_stored_once(show, tmp_path, test_config):
+def test_an_episode_without_a_guid_whose_enclosure_path_rotates_is_stored_once(show, tmp_path, test_config, truth):
     """Identity without a guid: title and date (the path is what rotates); the enclosure's length tells
     a new file for the same episode. Three runs: one download, one audio file, one sidecar."""
     audio = (EXAMPLES / "acme-export.mp3").read_bytes()
@@ -455,8 +455,7 @@ def test_an_episode_without_a_guid_whose_enclosure_path_rotates_is_stored_once(s
     replaced = (EXAMPLES / "brightside-onboarding.m4a").read_bytes()
     show.server.put("/rot/3/ep.mp3", replaced, "audio/mpeg")
     show.server.put("/rot.xml", rotating_feed(show.server, 3, len(replaced)), "application/rss+xml")
-    show.server.put("/t/acme.json", json_transcript([{"speaker": "customer", "start": 1, "end": 10,
-                                                      "text": "A new upload of the same episode."}]), "application/json")
+    show.server.put("/t/acme.json", json_transcript(truth["brightside-onboarding.m4a"]["turns"]), "application/json")
     code, summary, log = ingest(tmp_path, test_config, show.server.url("/rot.xml"))
     assert (code, summary["episodes_downloaded"], summary["updated"]) == (0, 1, 1), log
     (mp3,) = folder.glob("*.mp3")

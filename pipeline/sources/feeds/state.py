@@ -24,6 +24,7 @@ class EpisodeRecord:
     title: str
     enclosure_url: str
     enclosure_type: str | None = None
+    enclosure_length: int | None = None  # as the feed gives it now
     guid: str | None = None
     published: str | None = None  # ISO date
     link: str | None = None
@@ -34,6 +35,7 @@ class EpisodeRecord:
     speakers: list[dict[str, str]] = field(default_factory=list)
     file: str | None = None  # the audio's name in the feed folder, once chosen
     holds: str | None = None  # the enclosure (URL without query) the audio file holds
+    holds_length: int | None = None  # and its length as the feed gave it then
     status: str = PENDING
     error: str | None = None
 

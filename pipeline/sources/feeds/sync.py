@@ -163,39 +163,31 @@ class _FeedSync:
             self.result.folders.append(self.folder)
 
     def _merge(self, episodes: list[Episode]) -> None:
-        """New episodes become pending; a guid whose enclosure changed is fetched again; the others
-        take the feed's current details (title, persons, ...)."""
+        """New episodes become pending; one whose audio changed is fetched again; the others take
+        the feed's current details (title, persons, ...)."""
         seen: set[str] = set()
         for episode in episodes:
             key = identity.episode_key(self.url, episode)
             if key is None or key in seen or not episode.enclosure_url:
                 continue  # no audio (a text post), or a duplicate item: the first one counts
             seen.add(key)
-            choice = published.choose_transcript(episode.transcripts)
-            record = self.state.episodes.get(key)
-            fresh = EpisodeRecord(
-                key=key,
-                title=episode.title or identity.title_from_url(episode.enclosure_url),
-                enclosure_url=episode.enclosure_url,
-                enclosure_type=episode.enclosure_type,
-                guid=episode.guid,
-                published=episode.published.date().isoformat() if episode.published else None,
-                link=episode.link,
-                season=episode.season,
-                number=episode.number,
-                transcript=[choice[0].url, choice[1]] if choice else None,
-                chapters_url=episode.chapters_url,
-                speakers=_speakers(episode.persons),
-            )
-            if record is None:
-                self.state.episodes[key] = fresh
-                continue
-            fresh.file, fresh.holds, fresh.status, fresh.error = record.file, record.holds, record.status, record.error
-            if record.holds != identity.without_query(episode.enclosure_url):
-                fresh.status = PENDING  # new audio for the same episode: fetched and transcribed again
+            record = self.state.episodes.pop(key, None) or self._adopted(episode)
+            fresh = _record(key, episode)
+            if record is not None:
+                fresh.file, fresh.status, fresh.error = record.file, record.status, record.error
+                fresh.holds, fresh.holds_length = record.holds, record.holds_length
+                if not identity.same_audio(record.holds, record.holds_length, episode):
+                    fresh.status = PENDING  # new audio for the same episode: fetched and transcribed again
             self.state.episodes[key] = fresh
         for key in [k for k, r in self.state.episodes.items() if k not in seen and r.status != DONE]:
             del self.state.episodes[key]  # left the feed before it was fetched: nothing to keep or retry
+
+    def _adopted(self, episode: Episode) -> EpisodeRecord | None:
+        """The record an earlier version of heard kept for `episode` under another key, if any."""
+        for old_key in identity.legacy_keys(self.url, episode):
+            if old_key in self.state.episodes:
+                return self.state.episodes.pop(old_key)
+        return None
 
     def _show(self) -> str:
         return self.name or self.state.title or self.url
@@ -236,7 +228,7 @@ class _FeedSync:
         if transcript is not None:
             os.replace(self.folder / f".{transcript.name}.check", transcript)
         os.replace(staged, audio)
-        record.holds = identity.without_query(record.enclosure_url)
+        record.holds, record.holds_length = identity.without_query(record.enclosure_url), record.enclosure_length
         self.log.info(
             f'[feed] {self.url}: episode "{record.title}": downloaded {"with its transcript" if transcript else "for Whisper"}'
         )
@@ -347,6 +339,27 @@ def _sidecar_fields(record: EpisodeRecord, show: str) -> JsonObject:
         "episode": int(number) if number is not None and number == int(number) else number,
         "speakers": record.speakers,
     }
+
+
+def _record(key: str, episode: Episode) -> EpisodeRecord:
+    """What the state keeps of an episode as the feed lists it now."""
+    assert episode.enclosure_url is not None  # episodes without audio are skipped before
+    choice = published.choose_transcript(episode.transcripts)
+    return EpisodeRecord(
+        key=key,
+        title=episode.title or identity.title_from_url(episode.enclosure_url),
+        enclosure_url=episode.enclosure_url,
+        enclosure_type=episode.enclosure_type,
+        enclosure_length=episode.enclosure_length,
+        guid=episode.guid,
+        published=episode.published.date().isoformat() if episode.published else None,
+        link=episode.link,
+        season=episode.season,
+        number=episode.number,
+        transcript=[choice[0].url, choice[1]] if choice else None,
+        chapters_url=episode.chapters_url,
+        speakers=_speakers(episode.persons),
+    )
 
 
 def _as_episode(record: EpisodeRecord) -> Episode:
