@@ -23,6 +23,7 @@ class Resource:
 @dataclass
 class Fault:
     kind: str  # "status" (answer `status`), "die" (close after `after` bytes), "stall", "redirect" (to `location`),
+    # "barrier" (hold each answer until `count` requests for the path have come, or 20 s passed),
     # "trickle" (headers, then the body one byte every `every` s: its first `count` bytes, or all of it),
     # "trickle-headers" (the status line, then one byte of a header every `every` s, never ending)
     status: int = 500
@@ -45,6 +46,7 @@ class FeedServer:
     resources: dict[str, Resource] = field(default_factory=dict)
     faults: dict[str, Fault] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> FeedServer:
         server = self
@@ -99,8 +101,13 @@ class FeedServer:
     def _answer(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?")[0]
         request = Request(handler.path, {k.lower(): v for k, v in handler.headers.items()})
-        self.requests.append(request)
+        with self.arrived:
+            self.requests.append(request)
+            self.arrived.notify_all()
         fault = self.faults.get(path)
+        if fault is not None and fault.kind == "barrier":
+            with self.arrived:
+                self.arrived.wait_for(lambda: len(self.hits(path)) >= (fault.count or 1), timeout=20)
         if fault is not None and fault.times is not None:
             fault.times -= 1
             if fault.times <= 0:
