@@ -5,23 +5,28 @@
         name: Builders & Buyers        # optional: the show name hits carry (default: the feed's title)
         added: 2026-11-28
 
-Written atomically; `heard ingest --feeds` reads it at the start of a run.
+Written atomically, and changed under a lock (<data dir>/feeds/.feeds.yaml.lock): six `heard feeds
+add` at once keep all six. Owner-only (0600): a feed URL may carry a password, and this is the only
+file that keeps it. `heard ingest --feeds` reads it at the start of a run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
-from pipeline.files import write_text_atomically
+from pipeline.files import LockTimeout, changing, write_text_atomically
 from pipeline.sources.feeds.fetch import Client, check_url
 from pipeline.sources.feeds.parse import FeedError
 
 SUBSCRIPTIONS_FILE = "feeds.yaml"
+LOCK_FILE = "feeds/.feeds.yaml.lock"  # in feeds/, which a repository's .gitignore already leaves out
 
 
 @dataclass
@@ -73,31 +78,46 @@ def save(data_dir: Path, subscriptions: list[Subscription]) -> None:
         subscriptions_path(data_dir),
         "# heard's podcast subscriptions: heard feeds add/list/remove, heard ingest --feeds\n"
         + yaml.safe_dump({"feeds": entries}, sort_keys=False, allow_unicode=True),
+        mode=0o600,
     )
+
+
+@contextlib.contextmanager
+def _changing(data_dir: Path) -> Iterator[None]:
+    """The lock every read-change-write of feeds.yaml holds."""
+    try:
+        with changing(data_dir / LOCK_FILE):
+            yield
+    except LockTimeout:
+        raise ConfigError(
+            f"{subscriptions_path(data_dir)}: another heard has been changing the subscriptions for 30 s; try again"
+        ) from None
 
 
 def add(data_dir: Path, url: str, *, name: str | None = None) -> tuple[Subscription, bool]:
     """Subscribe (or rename an existing subscription); returns it and whether it is new."""
     check_url(url)
-    subscriptions = load(data_dir)
-    for existing in subscriptions:
-        if existing.url == url.strip():
-            if name and name != existing.name:
-                existing.name = name
-                save(data_dir, subscriptions)
-            return existing, False
-    subscription = Subscription(url.strip(), name, datetime.date.today().isoformat())
-    save(data_dir, subscriptions + [subscription])
+    with _changing(data_dir):
+        subscriptions = load(data_dir)
+        for existing in subscriptions:
+            if existing.url == url.strip():
+                if name and name != existing.name:
+                    existing.name = name
+                    save(data_dir, subscriptions)
+                return existing, False
+        subscription = Subscription(url.strip(), name, datetime.date.today().isoformat())
+        save(data_dir, subscriptions + [subscription])
     return subscription, True
 
 
 def remove(data_dir: Path, url: str) -> Subscription:
     """Unsubscribe; what was indexed from the feed stays. ConfigError if it is not subscribed."""
-    subscriptions = load(data_dir)
-    kept = [s for s in subscriptions if s.url != url.strip()]
-    if len(kept) == len(subscriptions):
-        raise ConfigError(f"{url}: not subscribed; `heard feeds list` shows the subscriptions")
-    save(data_dir, kept)
+    with _changing(data_dir):
+        subscriptions = load(data_dir)
+        kept = [s for s in subscriptions if s.url != url.strip()]
+        if len(kept) == len(subscriptions):
+            raise ConfigError(f"{url}: not subscribed; `heard feeds list` shows the subscriptions")
+        save(data_dir, kept)
     return next(s for s in subscriptions if s.url == url.strip())
 
 
