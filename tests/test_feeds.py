@@ -312,15 +312,16 @@ def test_bad_episodes_fail_alone_naming_the_episode(show, tmp_path, test_config,
     assert "the enclosure is not audio (the server sent text/html)" in reasons["Paying for seats"]
     assert audio_files(tmp_path) == []
 
-    # A transcript of another length than its audio: refused, the others indexed.
+    # A transcript of another length than its audio is not used: Whisper transcribes that episode.
     show.server.faults.clear()  # brightside is back; northwind is still not audio
     long_turns = [{**t, "start": t["start"] + 600, "end": t["end"] + 600} for t in truth["acme-export.mp3"]["turns"]]
     show.server.put("/t/acme.json", json_transcript(long_turns), "application/json")
-    code, summary, _ = ingest(tmp_path, test_config, show.feed_url)
-    assert code == 1 and summary["new"] == 1
-    reasons = {f["episode"]: f["reason"] for f in summary["failures"]}
-    assert set(reasons) == {"Exporting for the board", "Paying for seats"}
-    assert "the transcript runs to" in reasons["Exporting for the board"]
+    code, summary, log = ingest(tmp_path, test_config, show.feed_url)
+    assert (code, summary["new"], summary["transcribed"]) == (1, 2, 1)
+    assert {f["episode"] for f in summary["failures"]} == {"Paying for seats"}
+    assert (f'episode "Exporting for the board": the publisher\'s transcript {show.server.url("/t/acme.json")} '
+            "does not fit the audio (the transcript runs to") in log and "Whisper transcribes the episode" in log
+    assert search(tmp_path, test_config, "exporting to CSV times out", "-k", "1")[0]["title"] == "Exporting for the board"
 
 
 def test_nothing_is_written_outside_the_data_dir_whatever_the_feed_says(tmp_path, test_config, truth):
@@ -482,3 +483,32 @@ def test_episodes_an_older_heard_stored_by_enclosure_url_are_not_fetched_again(s
     code, summary, log = ingest(tmp_path, test_config, feed_url)
     assert (code, summary["episodes_downloaded"], summary["unchanged"]) == (0, 0, 1), log
     assert len(list(state_file.parent.glob("*.mp3"))) == 1
+
+
+def test_publisher_transcripts_too_big_or_not_fitting_go_to_whisper_and_nan_times_fail_naming_the_file(
+        show, tmp_path, test_config, truth):
+    """Over the 5 MB cap, or 60,000 cues for a 45 s episode: Whisper transcribes it, and a line names the
+    transcript. "startTime": "NaN": the episode fails with one line naming the transcript, and no NaN
+    reaches transcripts/."""
+    nan_turns = json.loads(json_transcript(truth["acme-export.mp3"]["turns"]))
+    nan_turns["segments"][3]["startTime"] = "NaN"
+    show.server.put("/t/acme.json", json.dumps(nan_turns), "application/json")
+    big = vtt_transcript(truth["brightside-onboarding.m4a"]["turns"]) + "\nNOTE " + "padding " * 700_000 + "\n"
+    show.server.put("/t/brightside.vtt", big, "text/vtt")
+    flood = "WEBVTT\n\n" + "".join(f"00:00:{i % 30:02d}.000 --> 00:00:{i % 30:02d}.500\nw{i}\n\n" for i in range(60_000))
+    show.items[2].transcript = (show.server.url("/t/northwind.vtt"), "text/vtt")
+    show.server.put("/t/northwind.vtt", flood, "text/vtt")
+    show.publish()
+
+    code, summary, log = ingest(tmp_path, test_config, show.feed_url)
+    assert (code, summary["new"], summary["transcribed"]) == (1, 2, 2), log
+    (failure,) = summary["failures"]
+    assert failure["episode"] == "Exporting for the board"
+    assert failure["reason"].startswith(f"the publisher's transcript {show.server.url('/t/acme.json')}: segment 4: ")
+    assert (f'episode "Onboarding a team": the publisher\'s transcript {show.server.url("/t/brightside.vtt")} '
+            "is over 5 MB; Whisper transcribes the episode") in log
+    assert (f'episode "Paying for seats": the publisher\'s transcript {show.server.url("/t/northwind.vtt")} '
+            "does not fit the audio (60000 cues for") in log
+    for saved in (tmp_path / "transcripts").glob("*.json"):
+        assert "NaN" not in saved.read_text()
+    assert not [p for p in (tmp_path / "feeds").rglob("*") if p.suffix in (".json", ".vtt") and not p.name.startswith(".")]
