@@ -247,6 +247,10 @@ class _TooBig(Exception):
     pass
 
 
+class FileTooBig(FeedError):
+    """A feed or a small file over its size cap."""
+
+
 def _write_body(response: httpx.Response, part: Path, *, append: bool, start: int, cap: int) -> int:
     """Stream the body into `part`; bytes written before a broken transfer stay there for resuming."""
     size = start
@@ -298,12 +302,12 @@ def _check_status(url: str, response: httpx.Response) -> None:
 
 def _read_capped(url: str, response: httpx.Response, cap: int, what: str) -> bytes:
     if int(response.headers.get("content-length") or 0) > cap:
-        raise FeedError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
+        raise FileTooBig(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
     blocks, size = [], 0
     for block in response.iter_bytes(1 << 16):
         size += len(block)
         if size > cap:
-            raise FeedError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
+            raise FileTooBig(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
         blocks.append(block)
     return b"".join(blocks)
 

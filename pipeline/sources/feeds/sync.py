@@ -28,13 +28,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from pipeline.errors import HeardError, RecordingError, StorageError
 from pipeline.files import JsonObject, write_text_atomically
+from pipeline.sources import importers
 from pipeline.sources.feeds import identity, published
-from pipeline.sources.feeds.fetch import Client, Limits
+from pipeline.sources.feeds.fetch import Client, FileTooBig, Limits
 from pipeline.sources.feeds.parse import Episode, FeedError, Person, parse_feed
 from pipeline.sources.feeds.state import DONE, FAILED, PENDING, EpisodeRecord, FeedState, feed_folder
+from pipeline.sources.importers import ImplausibleTranscript
 
 if TYPE_CHECKING:
     from pipeline.config import Settings
+    from pipeline.transcripts import Transcript
 
 
 class FeedLog(Protocol):
@@ -218,7 +221,7 @@ class _FeedSync:
         self.client.download(record.enclosure_url, staged)
         self.result.downloaded += 1
         seconds = self.audio_seconds(staged)
-        transcript = self._transcript(record, staged, seconds)
+        transcript = self._transcript(record, seconds)
         chapters = self._chapters(record)
         self._write_sidecar(record, chapters)
         for suffix in TRANSCRIPT_SUFFIXES:
@@ -233,23 +236,37 @@ class _FeedSync:
             f'[feed] {self.url}: episode "{record.title}": downloaded {"with its transcript" if transcript else "for Whisper"}'
         )
 
-    def _transcript(self, record: EpisodeRecord, audio: Path, seconds: float) -> Path | None:
+    def _transcript(self, record: EpisodeRecord, seconds: float) -> Path | None:
         """Where the publisher's timed transcript goes, once fetched into a hidden file and checked
-        against the audio; None to let Whisper transcribe."""
+        against the audio; None to let Whisper transcribe: there is none, or it is over the size cap
+        or does not fit the audio (times, cue count). A malformed one fails the episode (RecordingError)."""
         if not record.transcript or not self.settings.feeds.publisher_transcripts:
             return None
         url, kind = record.transcript
         final = (self.folder / (record.file or "")).with_suffix("." + kind)
         checked = self.folder / f".{final.name}.check"
-        write_bytes_atomically(checked, self.client.fetch_file(url))
-        end = transcript_end(checked, kind)
-        problem = published.fits_audio(end, seconds)
+        try:
+            write_bytes_atomically(checked, self.client.fetch_file(url))
+        except FileTooBig:
+            cap = self.client.limits.max_file_bytes / 1e6
+            self._to_whisper(record, f"the publisher's transcript {url} is over {cap:.0f} MB")
+            return None
+        try:
+            transcript = read_publisher_transcript(checked, kind)
+        except ImplausibleTranscript as exc:  # too many cues for its own times, so for the audio too
+            problem: str | None = published.fits_audio(seconds, seconds, cues=exc.cues) or exc.reason
+        except RecordingError as exc:
+            raise RecordingError(checked, f"the publisher's transcript {url}: {exc.reason}") from None
+        else:
+            problem = published.fits_audio(transcript.duration, seconds, cues=importers.cue_count(transcript.segments))
         if problem:
-            raise ValueError(
-                f"{problem}: its transcript {url} is not for this audio "
-                "(set feeds.publisher_transcripts: false to transcribe such episodes with Whisper)"
-            )
+            checked.unlink(missing_ok=True)
+            self._to_whisper(record, f"the publisher's transcript {url} does not fit the audio ({problem})")
+            return None
         return final
+
+    def _to_whisper(self, record: EpisodeRecord, why: str) -> None:
+        self.log.info(f'[feed] {self.url}: episode "{record.title}": {why}; Whisper transcribes the episode')
 
     def _chapters(self, record: EpisodeRecord) -> list[published.Chapter]:
         if not record.chapters_url:
@@ -280,18 +297,15 @@ class _FeedSync:
             write_text_atomically(path, text)
 
 
-def transcript_end(path: Path, kind: str) -> float:
-    """Where a publisher's transcript ends (seconds), read exactly as ingest will import it (kind:
-    json, vtt or srt); RecordingError with the line or segment at fault if it cannot be read."""
-    from pipeline.sources import importers
-
+def read_publisher_transcript(path: Path, kind: str) -> Transcript:
+    """A publisher's transcript (kind: json, vtt or srt), read exactly as ingest will import it;
+    RecordingError with the line or segment at fault if it cannot be read."""
     copy = path.with_name(path.name + "." + kind)  # the importers go by suffix
     os.replace(path, copy)
     try:
-        transcript = importers.import_transcript(copy, recording_id="check", sha256="", source=copy, title="")
+        return importers.import_transcript(copy, recording_id="check", sha256="", source=copy, title="")
     finally:
         os.replace(copy, path)
-    return transcript.duration
 
 
 def write_bytes_atomically(path: Path, data: bytes) -> None:
