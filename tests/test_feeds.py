@@ -513,3 +513,40 @@ def test_publisher_transcripts_too_big_or_not_fitting_go_to_whisper_and_nan_time
     for saved in (tmp_path / "transcripts").glob("*.json"):
         assert "NaN" not in saved.read_text()
     assert not [p for p in (tmp_path / "feeds").rglob("*") if p.suffix in (".json", ".vtt") and not p.name.startswith(".")]
+
+
+def test_a_feed_urls_password_is_kept_only_in_feeds_yaml(show, tmp_path, test_config):
+    """http://user:hunter2@host/feed.xml: the password is used (Basic auth on the feed and its
+    enclosures) and shown nowhere: not in feeds add/list output, log lines, folder or file names,
+    hits' recording paths in any format, the index or any other file of the data dir."""
+    del show.items[2]  # transcripts only: no Whisper needed
+    show.publish()
+    secret_url = show.feed_url.replace("http://", "http://listener:hunter2@")
+    shown_url = show.feed_url.replace("http://", "http://***@")
+    added = run_heard(["feeds", "add", secret_url, "--name", "Private"], tmp_path, test_config)
+    assert added.exit_code == 0 and shown_url in added.stdout, added.output
+    code, summary, log = ingest(tmp_path, test_config, "--feeds")
+    assert (code, summary["new"]) == (0, 2), log
+    assert shown_url in log
+    outputs = [added.output, log, json.dumps(summary)]
+    for args in (["feeds", "list"], ["feeds", "list", "--format", "json"], ["status"], ["status", "--format", "json"]):
+        outputs.append(run_heard(args, tmp_path, test_config).output)
+    for output_format in ("table", "json", "md", "csv"):
+        result = run_heard(["search", "single sign on", "--format", output_format], tmp_path, test_config)
+        assert result.exit_code == 0 and "feeds/" in result.stdout
+        outputs.append(result.output)
+    assert all("hunter2" not in text and "listener" not in text for text in outputs)
+
+    feeds_yaml = tmp_path / "feeds.yaml"
+    assert "hunter2" in feeds_yaml.read_text() and feeds_yaml.stat().st_mode & 0o777 == 0o600
+    for path in tmp_path.rglob("*"):
+        assert "hunter2" not in path.name and "listener" not in path.name, path
+        if path.is_file() and path != feeds_yaml:
+            assert b"hunter2" not in path.read_bytes(), path
+
+    # The credentials were sent: to the feed and to the enclosures on the same server.
+    import base64
+
+    basic = "Basic " + base64.b64encode(b"listener:hunter2").decode()
+    assert {r.headers.get("authorization") for r in show.server.hits("/feed.xml")} == {basic}
+    assert {r.headers.get("authorization") for r in show.server.hits("/audio/acme.mp3")} == {basic}
