@@ -16,6 +16,7 @@ from pipeline.errors import HeardError
 from pipeline.finding.options import SEARCH, THEMES
 from pipeline.indexing.role_names import ROLES
 from pipeline.jobs.options import INGEST_SETTINGS
+from pipeline.messages import safe
 from pipeline.options import Option, parse_all
 
 if TYPE_CHECKING:
@@ -439,8 +440,10 @@ def feeds_add(ctx: click.Context, /, url: str, name: str | None) -> None:
     with user_errors():
         subscription, new, title, episodes = subscribe(url, settings, name=name)
     what = "subscribed to" if new else "already subscribed to"
+    # The URL's password stays in feeds.yaml; the feed's title is the publisher's text.
     click.echo(
-        f"{what} {subscription.name or title} ({url}): {episodes} episodes; `heard ingest --feeds` fetches and indexes them"
+        safe(f"{what} {subscription.name or title} ({url}): {episodes} episodes; ")
+        + "`heard ingest --feeds` fetches and indexes them"
     )
 
 
@@ -462,7 +465,7 @@ def feeds_list(ctx: click.Context, /, output_format: str) -> None:
     for row in rows:
         checked = f"checked {row['checked_at']}" if row["checked_at"] else "not fetched yet"
         failed = f", {row['failed']} failed" if row["failed"] else ""
-        click.echo(f"{row['name'] or row['url']}  {row['url']}  {checked}; {row['fetched']} episodes fetched{failed}")
+        click.echo(safe(f"{row['name'] or row['url']}  {row['url']}  {checked}; {row['fetched']} episodes fetched{failed}"))
 
 
 @feeds.command("remove")
@@ -475,7 +478,7 @@ def feeds_remove(ctx: click.Context, /, url: str) -> None:
     settings = _settings(ctx)
     with user_errors():
         name, folder = unsubscribe(url, settings)
-    click.echo(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})")
+    click.echo(safe(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})"))
 
 
 @main.group(invoke_without_command=True)

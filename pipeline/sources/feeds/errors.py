@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.errors import HeardError
+from pipeline.messages import safe
 
 
 class FeedError(HeardError):
@@ -12,5 +13,5 @@ class FeedError(HeardError):
 
     def __init__(self, url: str, reason: str):
         self.url = url
-        self.reason = reason
+        self.reason = safe(reason)  # kept in the feed's state and the summary: one line, no password
         super().__init__(f"{url}: {reason}")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from pipeline import __version__
+from pipeline.sources.feeds import identity
 from pipeline.sources.feeds.deadline import Deadline
 from pipeline.sources.feeds.parse import FeedError
 
@@ -219,7 +220,8 @@ class Client:
             target.parent.mkdir(parents=True, exist_ok=True)
             new_validator = response.headers.get("etag") or response.headers.get("last-modified")
             if not resumed:
-                state_file.write_text(json.dumps({"url": url, "validator": new_validator}), encoding="utf-8")
+                state = {"url": identity.public_url(url), "validator": new_validator}
+                state_file.write_text(json.dumps(state), encoding="utf-8")
             try:
                 size = _write_body(response, part, append=resumed, start=kept, cap=self.limits.max_episode_bytes)
             except OSError as exc:
@@ -275,7 +277,7 @@ def _resumable(part: Path, state_file: Path, url: str) -> tuple[int, str | None]
         state = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return 0, None
-    if _without_query(state.get("url", "")) != _without_query(url):
+    if _without_query(state.get("url", "")) != _without_query(identity.public_url(url)):
         return 0, None
     return part.stat().st_size, state.get("validator")
 

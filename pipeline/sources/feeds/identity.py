@@ -50,6 +50,25 @@ def without_query(url: str) -> str:
     return urlsplit(url.strip())._replace(query="", fragment="").geturl()
 
 
+def public_url(url: str) -> str:
+    """The URL without its user name and password ('https://u:secret@host/f' -> 'https://host/f'):
+    what heard writes anywhere but feeds.yaml, and what names and keys are made from."""
+    parts = urlsplit(url.strip())
+    if "@" not in parts.netloc:
+        return url.strip()
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def with_credentials(url: str, feed_url: str) -> str:
+    """`url` with the feed URL's user name and password when it has none of its own and is on the
+    feed's server (scheme, host and port): a private feed's enclosures and transcripts need them."""
+    target, feed = urlsplit(url), urlsplit(feed_url.strip())
+    if "@" in target.netloc or "@" not in feed.netloc:
+        return url
+    same_server = (target.scheme, target.hostname, target.port) == (feed.scheme, feed.hostname, feed.port)
+    return target._replace(netloc=feed.netloc).geturl() if same_server else url
+
+
 def real_length(length: int | None) -> int | None:
     return length if length is not None and length >= REAL_LENGTH else None
 
@@ -70,17 +89,22 @@ def episode_identity(episode: Episode) -> str | None:
 
 
 def episode_key(feed_url: str, episode: Episode) -> str | None:
-    """A short, stable key for the episode: a hash of the feed URL (as subscribed) and its identity."""
+    """A short, stable key for the episode: a hash of the feed URL (as subscribed, without a password)
+    and its identity."""
     identity = episode_identity(episode)
-    return _key(feed_url, identity) if identity is not None else None
+    return _key(public_url(feed_url), identity) if identity is not None else None
 
 
 def legacy_keys(feed_url: str, episode: Episode) -> list[str]:
-    """Keys earlier versions of heard gave the episode (a guid-less one by its enclosure URL), so
-    that an existing feed folder keeps its files instead of fetching every episode again."""
-    if episode.guid or not episode.enclosure_url:
-        return []
-    return [_key(feed_url, f"enclosure:{without_query(episode.enclosure_url)}")]
+    """Keys earlier versions of heard gave the episode (from the feed URL with its password; a
+    guid-less one by its enclosure URL), so that an existing feed folder keeps its files instead of
+    fetching every episode again."""
+    identity = episode_identity(episode)
+    found = [_key(feed_url, identity)] if identity is not None else []
+    if not episode.guid and episode.enclosure_url:
+        found += [_key(url, f"enclosure:{without_query(episode.enclosure_url)}") for url in (feed_url, public_url(feed_url))]
+    current = episode_key(feed_url, episode)
+    return [key for key in dict.fromkeys(found) if key != current]
 
 
 def _key(feed_url: str, identity: str) -> str:
@@ -96,14 +120,24 @@ def same_audio(held_url: str | None, held_length: int | None, episode: Episode) 
     old, new = real_length(held_length), real_length(episode.enclosure_length)
     if old and new:
         return old == new
-    return not episode.guid or held_url == without_query(episode.enclosure_url)
+    return not episode.guid or public_url(held_url) == public_url(without_query(episode.enclosure_url))
 
 
 def feed_folder_name(feed_url: str) -> str:
-    """'https://example.com/shows/feed.xml' -> 'example.com-shows-feed-1a2b3c4d' (readable, unique)."""
-    parts = urlsplit(feed_url.strip())
+    """'https://example.com/shows/feed.xml' -> 'example-com-shows-feed-xml-1a2b3c4d' (readable, unique);
+    made from the URL without its password, which must never be in a file name."""
+    return _folder_name(public_url(feed_url))
+
+
+def legacy_folder_name(feed_url: str) -> str:
+    """The name earlier versions of heard gave the folder (from the URL with its password)."""
+    return _folder_name(feed_url.strip())
+
+
+def _folder_name(url: str) -> str:
+    parts = urlsplit(url)
     readable = _slug(f"{parts.netloc} {parts.path}", 48)
-    return f"{readable}-{hashlib.sha256(feed_url.strip().encode()).hexdigest()[:8]}"
+    return f"{readable}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
 
 
 def episode_file_stem(episode: Episode, key: str) -> str:

@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from pipeline.messages import redact
 from pipeline.sources.feeds import values
 from pipeline.sources.feeds.decode import decode_feed
 from pipeline.sources.feeds.errors import FeedError
@@ -177,7 +178,7 @@ def _rss(channel: ET.Element, base: str, url: str, *, outside: list[ET.Element])
     show = _grouped(channel)
     feed = Feed(
         url=url,
-        title=_text(_one(show, "", "title")) or url,
+        title=_text(_one(show, "", "title")) or redact(url),
         link=_page(base, _text(_one(show, "", "link"))),
         author=_text(_one(show, "itunes", "author")),
         persons=_persons(show, base),
@@ -214,7 +215,7 @@ def _atom(root: ET.Element, base: str, url: str) -> Feed:
     author = _one(show, "atom", "author")
     feed = Feed(
         url=url,
-        title=_atom_text(_one(show, "atom", "title")) or url,
+        title=_atom_text(_one(show, "atom", "title")) or redact(url),
         link=_atom_link(show, base),
         author=_text(_one(_grouped(author), "atom", "name")) if author is not None else None,
         persons=_persons(show, base),

@@ -76,6 +76,15 @@ def feed_folder(data_dir: Path, url: str) -> Path:
     return feeds_root(data_dir) / identity.feed_folder_name(url)
 
 
+def adopt_legacy_folder(data_dir: Path, url: str) -> None:
+    """Rename the folder an earlier heard named from the feed URL with its password, if any (ingest,
+    under the data dir's lock, calls this; its episodes are then seen as moved, not new)."""
+    folder = feed_folder(data_dir, url)
+    legacy = feeds_root(data_dir) / identity.legacy_folder_name(url)
+    if legacy != folder and legacy.is_dir() and not folder.exists():
+        legacy.rename(folder)
+
+
 def partial_downloads(data_dir: Path) -> list[tuple[Path, int]]:
     """Downloads an earlier run left unfinished (hidden .part files in the feed folders), with their
     sizes: the next ingest resumes them; deleting them frees the space."""

@@ -22,6 +22,7 @@ from typing import TypedDict
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
 from pipeline.files import LockTimeout, changing, write_text_atomically
+from pipeline.messages import redact
 from pipeline.sources.feeds.fetch import Client, check_url
 from pipeline.sources.feeds.parse import FeedError
 
@@ -144,13 +145,13 @@ def unsubscribe(url: str, settings: Settings) -> tuple[str, Path]:
 
     subscription = remove(settings.data_dir, url)
     folder = feed_folder(settings.data_dir, url)
-    return subscription.name or FeedState.load(folder, url).title or url, folder
+    return subscription.name or FeedState.load(folder, url).title or redact(url), folder
 
 
 class SubscriptionRow(TypedDict):
     """One line of `heard feeds list` (its JSON form has these keys)."""
 
-    url: str
+    url: str  # without its password (http://***@host/...)
     name: str | None
     title: str | None
     added: str | None
@@ -172,7 +173,7 @@ def describe(settings: Settings) -> list[SubscriptionRow]:
         statuses = [e.status for e in state.episodes.values()]
         rows.append(
             {
-                "url": subscription.url,
+                "url": redact(subscription.url),
                 "name": subscription.name or state.title,
                 "title": state.title,
                 "added": subscription.added,

@@ -32,7 +32,7 @@ from pipeline.sources import importers
 from pipeline.sources.feeds import identity, published
 from pipeline.sources.feeds.fetch import Client, FileTooBig, Limits
 from pipeline.sources.feeds.parse import Episode, FeedError, Person, parse_feed
-from pipeline.sources.feeds.state import DONE, FAILED, PENDING, EpisodeRecord, FeedState, feed_folder
+from pipeline.sources.feeds.state import DONE, FAILED, PENDING, EpisodeRecord, FeedState, adopt_legacy_folder, feed_folder
 from pipeline.sources.importers import ImplausibleTranscript
 
 if TYPE_CHECKING:
@@ -118,8 +118,10 @@ class _FeedSync:
     ):
         self.url, self.name, self.settings, self.client = url, name, settings, client
         self.log, self.result, self.audio_seconds = log, result, audio_seconds
+        adopt_legacy_folder(settings.data_dir, url)
         self.folder = feed_folder(settings.data_dir, url)
-        self.state = FeedState.load(self.folder, url)
+        # The state, like every file but feeds.yaml, holds URLs without their password (identity.public_url).
+        self.state = FeedState.load(self.folder, identity.public_url(url))
 
     def run(self) -> None:
         self.result.checked += 1
@@ -193,7 +195,7 @@ class _FeedSync:
         return None
 
     def _show(self) -> str:
-        return self.name or self.state.title or self.url
+        return self.name or self.state.title or identity.public_url(self.url)
 
     def _episode(self, record: EpisodeRecord) -> None:
         try:
@@ -218,7 +220,7 @@ class _FeedSync:
         _inside(audio, self.settings.data_dir)
         # The complete download waits under a hidden name until its transcript is checked.
         staged = audio.with_name(f".{audio.name}.download")
-        self.client.download(record.enclosure_url, staged)
+        self.client.download(self._authorized(record.enclosure_url), staged)
         self.result.downloaded += 1
         seconds = self.audio_seconds(staged)
         transcript = self._transcript(record, seconds)
@@ -246,7 +248,7 @@ class _FeedSync:
         final = (self.folder / (record.file or "")).with_suffix("." + kind)
         checked = self.folder / f".{final.name}.check"
         try:
-            write_bytes_atomically(checked, self.client.fetch_file(url))
+            write_bytes_atomically(checked, self.client.fetch_file(self._authorized(url)))
         except FileTooBig:
             cap = self.client.limits.max_file_bytes / 1e6
             self._to_whisper(record, f"the publisher's transcript {url} is over {cap:.0f} MB")
@@ -265,6 +267,10 @@ class _FeedSync:
             return None
         return final
 
+    def _authorized(self, url: str) -> str:
+        """A URL the state keeps (without password), with the feed's credentials when on its server."""
+        return identity.with_credentials(url, self.url)
+
     def _to_whisper(self, record: EpisodeRecord, why: str) -> None:
         self.log.info(f'[feed] {self.url}: episode "{record.title}": {why}; Whisper transcribes the episode')
 
@@ -272,7 +278,7 @@ class _FeedSync:
         if not record.chapters_url:
             return []
         try:
-            return published.read_chapters(self.client.fetch_file(record.chapters_url))
+            return published.read_chapters(self.client.fetch_file(self._authorized(record.chapters_url)))
         except (FeedError, ValueError) as exc:
             # Chapters are a nicety: the episode is indexed without them.
             self.log.info(f'[feed] {self.url}: episode "{record.title}": chapters not used ({exc})')
@@ -359,19 +365,20 @@ def _record(key: str, episode: Episode) -> EpisodeRecord:
     """What the state keeps of an episode as the feed lists it now."""
     assert episode.enclosure_url is not None  # episodes without audio are skipped before
     choice = published.choose_transcript(episode.transcripts)
+    public = identity.public_url
     return EpisodeRecord(
         key=key,
         title=episode.title or identity.title_from_url(episode.enclosure_url),
-        enclosure_url=episode.enclosure_url,
+        enclosure_url=public(episode.enclosure_url),
         enclosure_type=episode.enclosure_type,
         enclosure_length=episode.enclosure_length,
         guid=episode.guid,
         published=episode.published.date().isoformat() if episode.published else None,
-        link=episode.link,
+        link=public(episode.link) if episode.link else None,
         season=episode.season,
         number=episode.number,
-        transcript=[choice[0].url, choice[1]] if choice else None,
-        chapters_url=episode.chapters_url,
+        transcript=[public(choice[0].url), choice[1]] if choice else None,
+        chapters_url=public(episode.chapters_url) if episode.chapters_url else None,
         speakers=_speakers(episode.persons),
     )
 
