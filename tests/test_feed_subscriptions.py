@@ -39,3 +39,45 @@ def test_six_feeds_added_at_once_are_all_kept(server, tmp_path, test_config):
     assert all(code == 0 for code, _, _ in results), results
     listed = json.loads(run_heard(["feeds", "list", "--format", "json"], tmp_path, test_config).stdout)
     assert sorted(row["url"] for row in listed) == sorted(urls)
+
+
+def test_feeds_list_right_after_feeds_add_says_when_the_feed_was_checked(server, tmp_path, test_config):
+    url = server.put("/feed.xml", RSS.format(n=1), "application/rss+xml")
+    added = run_heard(["feeds", "add", url], tmp_path, test_config)
+    assert added.stdout.startswith(f"subscribed to Show 1 ({url}): 1 episode; "), added.output
+    listed = run_heard(["feeds", "list"], tmp_path, test_config).stdout
+    assert "not fetched yet" not in listed and "checked 20" in listed and "0 of 1 episode fetched" in listed
+    (row,) = json.loads(run_heard(["feeds", "list", "--format", "json"], tmp_path, test_config).stdout)
+    assert row["checked_at"] and (row["title"], row["episodes"], row["fetched"]) == ("Show 1", 1, 0)
+
+
+@pytest.mark.parametrize("name, words", [
+    ("Dana\x1b]0;pwned\x07\x1b[2J\nV9 Fake", "has a control character"),
+    ("Evil\u202eshow", "has a control character"),
+    ("   ", "give a name"),
+    ("x" * 201, "201 characters; give at most 200"),
+])
+def test_a_show_name_with_control_characters_or_over_200_characters_is_refused(server, tmp_path, test_config, name, words):
+    url = server.put("/feed.xml", RSS.format(n=1), "application/rss+xml")
+    result = run_heard(["feeds", "add", url, "--name", name], tmp_path, test_config)
+    assert result.exit_code == 2 and words in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "\x1b" not in line and "\u202e" not in line
+    assert not (tmp_path / "feeds.yaml").exists()
+    assert run_heard(["feeds", "add", url, "--name", "x" * 200], tmp_path, test_config).exit_code == 0
+
+
+def test_a_name_put_in_feeds_yaml_by_hand_follows_the_same_rule(server, tmp_path, test_config):
+    url = server.put("/feed.xml", RSS.format(n=1), "application/rss+xml")
+    (tmp_path / "feeds.yaml").write_text(f'feeds:\n  - url: {url}\n    name: "Dana\\e[2J"\n')
+    result = run_heard(["feeds", "list"], tmp_path, test_config)
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'feeds.yaml'}: feed 1: the name 'Dana\\x1b[2J' has a control character" in result.stderr
+
+
+def test_a_feed_title_with_control_characters_is_printed_escaped(server, tmp_path, test_config):
+    url = server.put("/feed.xml", RSS.format(n="\u202eevil\u202c \x9b2J"), "application/rss+xml")
+    added = run_heard(["feeds", "add", url], tmp_path, test_config)
+    listed = run_heard(["feeds", "list"], tmp_path, test_config)
+    for output in (added.output, listed.output):
+        assert "\u202e" not in output and "\x9b" not in output and "Show \\u202eevil\\u202c \\x9b2J" in output

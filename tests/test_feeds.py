@@ -550,3 +550,14 @@ def test_a_feed_urls_password_is_kept_only_in_feeds_yaml(show, tmp_path, test_co
     basic = "Basic " + base64.b64encode(b"listener:hunter2").decode()
     assert {r.headers.get("authorization") for r in show.server.hits("/feed.xml")} == {basic}
     assert {r.headers.get("authorization") for r in show.server.hits("/audio/acme.mp3")} == {basic}
+
+
+def test_one_episode_is_one_episode_and_a_title_with_direction_controls_reaches_the_log_escaped(show, tmp_path, test_config):
+    show.items = show.items[:1]
+    show.items[0].title = "Exporting\u202e draob eht rof"
+    show.publish(title="Builders\u202e & Buyers")
+    result = run_heard(["ingest", show.feed_url], tmp_path, test_config)
+    assert result.exit_code == 0, result.output
+    assert "1 feed checked (0 unchanged), 1 episode downloaded" in result.stdout
+    assert "\u202e" not in result.output
+    assert 'episode "Exporting\\u202e draob eht rof": downloaded with its transcript' in result.stderr
