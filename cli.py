@@ -226,7 +226,7 @@ def ingest(
             feeds_word = "feed" if summary.feeds_checked == 1 else "feeds"
             click.echo(
                 f"{summary.feeds_checked} {feeds_word} checked ({summary.feeds_unchanged} unchanged), "
-                f"{summary.episodes_downloaded} episodes downloaded"
+                f"{_count(summary.episodes_downloaded, 'episode')} downloaded"
             )
     if summary.stale:
         click.echo(
@@ -442,7 +442,7 @@ def feeds_add(ctx: click.Context, /, url: str, name: str | None) -> None:
     what = "subscribed to" if new else "already subscribed to"
     # The URL's password stays in feeds.yaml; the feed's title is the publisher's text.
     click.echo(
-        safe(f"{what} {subscription.name or title} ({url}): {episodes} episodes; ")
+        safe(f"{what} {subscription.name or title} ({url}): {_count(episodes, 'episode')}; ")
         + "`heard ingest --feeds` fetches and indexes them"
     )
 
@@ -465,7 +465,13 @@ def feeds_list(ctx: click.Context, /, output_format: str) -> None:
     for row in rows:
         checked = f"checked {row['checked_at']}" if row["checked_at"] else "not fetched yet"
         failed = f", {row['failed']} failed" if row["failed"] else ""
-        click.echo(safe(f"{row['name'] or row['url']}  {row['url']}  {checked}; {row['fetched']} episodes fetched{failed}"))
+        fetched = f"{row['fetched']} of {_count(row['episodes'], 'episode')} fetched"
+        click.echo(safe(f"{row['name'] or row['url']}  {row['url']}  {checked}; {fetched}{failed}"))
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 episode', '3 episodes'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 @feeds.command("remove")

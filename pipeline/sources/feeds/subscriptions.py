@@ -22,9 +22,10 @@ from typing import TypedDict
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
 from pipeline.files import LockTimeout, changing, write_text_atomically
-from pipeline.messages import redact
+from pipeline.messages import name_problem, redact
+from pipeline.sources.feeds import identity
 from pipeline.sources.feeds.fetch import Client, check_url
-from pipeline.sources.feeds.parse import FeedError
+from pipeline.sources.feeds.parse import Feed, FeedError
 
 SUBSCRIPTIONS_FILE = "feeds.yaml"
 LOCK_FILE = "feeds/.feeds.yaml.lock"  # in feeds/, which a repository's .gitignore already leaves out
@@ -63,11 +64,23 @@ def load(data_dir: Path) -> list[Subscription]:
             check_url(entry["url"])
         except FeedError as exc:
             raise ConfigError(f"{path}: feed {number}: {exc}") from None
-        name = entry.get("name")
-        found.append(
-            Subscription(entry["url"].strip(), str(name) if name else None, str(entry["added"]) if entry.get("added") else None)
-        )
+        name = str(entry["name"]).strip() if entry.get("name") is not None else ""
+        problem = name_problem(name) if name else None
+        if problem:
+            raise ConfigError(f"{path}: feed {number}: the name {problem}; fix the file")
+        found.append(Subscription(entry["url"].strip(), name or None, str(entry["added"]) if entry.get("added") else None))
     return found
+
+
+def checked_name(name: str | None) -> str | None:
+    """A show name as given to --name, trimmed; ConfigError when it breaks the one rule for names
+    (messages.name_problem: one line, no control character, at most 200 characters)."""
+    if name is None:
+        return None
+    problem = name_problem(name)
+    if problem:
+        raise ConfigError(f"--name: {problem}")
+    return name.strip()
 
 
 def save(data_dir: Path, subscriptions: list[Subscription]) -> None:
@@ -98,6 +111,7 @@ def _changing(data_dir: Path) -> Iterator[None]:
 def add(data_dir: Path, url: str, *, name: str | None = None) -> tuple[Subscription, bool]:
     """Subscribe (or rename an existing subscription); returns it and whether it is new."""
     check_url(url)
+    name = checked_name(name)
     with _changing(data_dir):
         subscriptions = load(data_dir)
         for existing in subscriptions:
@@ -129,6 +143,7 @@ def subscribe(url: str, settings: Settings, *, name: str | None = None) -> tuple
     from pipeline.sources.feeds.parse import parse_feed
     from pipeline.sources.feeds.sync import limits_of
 
+    name = checked_name(name)  # before anything is fetched
     try:
         check_url(url)
         with Client(limits_of(settings)) as client:
@@ -136,7 +151,25 @@ def subscribe(url: str, settings: Settings, *, name: str | None = None) -> tuple
     except FeedError as exc:
         raise ConfigError(f"{exc}; nothing was subscribed") from None
     subscription, new = add(settings.data_dir, url, name=name)
+    _remember_check(settings.data_dir, url, feed)
     return subscription, new, feed.title, sum(1 for e in feed.episodes if e.enclosure_url)
+
+
+def _remember_check(data_dir: Path, url: str, feed: Feed) -> None:
+    """What `feeds add` saw, in the feed's state, so that `feeds list` shows it (its title, when it
+    was checked, its episodes as pending); only for a feed no ingest has fetched yet, whose state no
+    run is writing. No ETag: the first ingest reads the whole feed."""
+    from pipeline.sources.feeds.merge import merge_episodes
+    from pipeline.sources.feeds.state import FeedState, feed_folder
+
+    folder = feed_folder(data_dir, url)
+    state = FeedState.load(folder, identity.public_url(url))
+    if state.checked_at is not None:
+        return
+    state.title = feed.title
+    state.checked_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    merge_episodes(state, url, feed.episodes)
+    state.save(folder)
 
 
 def unsubscribe(url: str, settings: Settings) -> tuple[str, Path]:

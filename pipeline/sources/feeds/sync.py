@@ -31,8 +31,9 @@ from pipeline.files import JsonObject, write_text_atomically
 from pipeline.sources import importers
 from pipeline.sources.feeds import identity, published
 from pipeline.sources.feeds.fetch import Client, FileTooBig, Limits
-from pipeline.sources.feeds.parse import Episode, FeedError, Person, parse_feed
-from pipeline.sources.feeds.state import DONE, FAILED, PENDING, EpisodeRecord, FeedState, adopt_legacy_folder, feed_folder
+from pipeline.sources.feeds.merge import merge_episodes
+from pipeline.sources.feeds.parse import Episode, FeedError, parse_feed
+from pipeline.sources.feeds.state import DONE, FAILED, EpisodeRecord, FeedState, adopt_legacy_folder, feed_folder
 from pipeline.sources.importers import ImplausibleTranscript
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ class FeedLog(Protocol):
 
 
 TRANSCRIPT_SUFFIXES = (".json", ".vtt", ".srt", ".txt")
-# podcast:person roles that speak on the episode, as heard's roles.
-SPEAKING_ROLES = {"host": "host", "co-host": "host", "cohost": "host", "guest": "guest"}
 
 
 @dataclass
@@ -138,7 +137,7 @@ class _FeedSync:
             except FeedError as exc:
                 return self._feed_failed(exc.reason)
             self.state.title = feed.title
-            self._merge(feed.episodes)
+            merge_episodes(self.state, self.url, feed.episodes)
             self.state.etag, self.state.last_modified = response.etag, response.last_modified
         self.folder.mkdir(parents=True, exist_ok=True)
         self.state.save(self.folder)  # before any download: a killed run resumes from here
@@ -166,33 +165,6 @@ class _FeedSync:
         if self.folder.is_dir() and self.folder not in self.result.folders:
             # Still index what earlier runs brought in: a feed that is down today keeps its episodes.
             self.result.folders.append(self.folder)
-
-    def _merge(self, episodes: list[Episode]) -> None:
-        """New episodes become pending; one whose audio changed is fetched again; the others take
-        the feed's current details (title, persons, ...)."""
-        seen: set[str] = set()
-        for episode in episodes:
-            key = identity.episode_key(self.url, episode)
-            if key is None or key in seen or not episode.enclosure_url:
-                continue  # no audio (a text post), or a duplicate item: the first one counts
-            seen.add(key)
-            record = self.state.episodes.pop(key, None) or self._adopted(episode)
-            fresh = _record(key, episode)
-            if record is not None:
-                fresh.file, fresh.status, fresh.error = record.file, record.status, record.error
-                fresh.holds, fresh.holds_length = record.holds, record.holds_length
-                if not identity.same_audio(record.holds, record.holds_length, episode):
-                    fresh.status = PENDING  # new audio for the same episode: fetched and transcribed again
-            self.state.episodes[key] = fresh
-        for key in [k for k, r in self.state.episodes.items() if k not in seen and r.status != DONE]:
-            del self.state.episodes[key]  # left the feed before it was fetched: nothing to keep or retry
-
-    def _adopted(self, episode: Episode) -> EpisodeRecord | None:
-        """The record an earlier version of heard kept for `episode` under another key, if any."""
-        for old_key in identity.legacy_keys(self.url, episode):
-            if old_key in self.state.episodes:
-                return self.state.episodes.pop(old_key)
-        return None
 
     def _show(self) -> str:
         return self.name or self.state.title or identity.public_url(self.url)
@@ -343,10 +315,6 @@ def _episodes(count: int) -> str:
     return f"{count} episode" if count == 1 else f"{count} episodes"
 
 
-def _speakers(persons: list[Person]) -> list[dict[str, str]]:
-    return [{"name": p.name, "role": SPEAKING_ROLES[p.role]} for p in persons if p.group == "cast" and p.role in SPEAKING_ROLES]
-
-
 def _sidecar_fields(record: EpisodeRecord, show: str) -> JsonObject:
     number = record.number
     return {
@@ -359,28 +327,6 @@ def _sidecar_fields(record: EpisodeRecord, show: str) -> JsonObject:
         "episode": int(number) if number is not None and number == int(number) else number,
         "speakers": record.speakers,
     }
-
-
-def _record(key: str, episode: Episode) -> EpisodeRecord:
-    """What the state keeps of an episode as the feed lists it now."""
-    assert episode.enclosure_url is not None  # episodes without audio are skipped before
-    choice = published.choose_transcript(episode.transcripts)
-    public = identity.public_url
-    return EpisodeRecord(
-        key=key,
-        title=episode.title or identity.title_from_url(episode.enclosure_url),
-        enclosure_url=public(episode.enclosure_url),
-        enclosure_type=episode.enclosure_type,
-        enclosure_length=episode.enclosure_length,
-        guid=episode.guid,
-        published=episode.published.date().isoformat() if episode.published else None,
-        link=public(episode.link) if episode.link else None,
-        season=episode.season,
-        number=episode.number,
-        transcript=[public(choice[0].url), choice[1]] if choice else None,
-        chapters_url=public(episode.chapters_url) if episode.chapters_url else None,
-        speakers=_speakers(episode.persons),
-    )
 
 
 def _as_episode(record: EpisodeRecord) -> Episode:
