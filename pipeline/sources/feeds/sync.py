@@ -101,6 +101,10 @@ def sync_feeds(
             except OSError as exc:
                 # No feed causes this: the data dir cannot be written (full, read-only). The run stops.
                 raise storage_error(exc, sync.folder) from exc
+            except HeardError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one feed's surprise must not skip the other feeds
+                sync.feed_failed(f"{type(exc).__name__}: {exc} (heard could not handle this feed; please report it)")
     return result
 
 
@@ -127,7 +131,7 @@ class _FeedSync:
         try:
             response = self.client.fetch_feed(self.url, etag=self.state.etag, last_modified=self.state.last_modified)
         except FeedError as exc:
-            return self._feed_failed(exc.reason)
+            return self.feed_failed(exc.reason)
         self.state.checked_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         if response.status == 304:
             self.result.unchanged += 1
@@ -135,7 +139,7 @@ class _FeedSync:
             try:
                 feed = parse_feed(response.body or b"", self.url)
             except FeedError as exc:
-                return self._feed_failed(exc.reason)
+                return self.feed_failed(exc.reason)
             self.state.title = feed.title
             merge_episodes(self.state, self.url, feed.episodes)
             self.state.etag, self.state.last_modified = response.etag, response.last_modified
@@ -158,7 +162,7 @@ class _FeedSync:
             self._episode(record)
             self.state.save(self.folder)
 
-    def _feed_failed(self, reason: str) -> None:
+    def feed_failed(self, reason: str) -> None:
         failure = EpisodeFailure(self.url, None, reason)
         self.result.failures.append(failure)
         self.log.failure(f"[feed] FAILED: {failure.line()}")
