@@ -202,21 +202,10 @@ class Client:
                 state_file.unlink(missing_ok=True)
                 raise FeedError(url, "the server refused to resume the download; the next run starts over")
             _check_status(url, response)
-            content_type = (response.headers.get("content-type") or "").split(";")[0].strip().lower() or None
-            if content_type and content_type.startswith(NOT_AUDIO_TYPES):
-                raise FeedError(
-                    url, f"the enclosure is not audio (the server sent {content_type}); check the episode's enclosure URL"
-                )
             resumed = response.status_code == 206 and _range_start(response) == kept
             if not resumed:
                 kept = 0
-            total = kept + int(response.headers.get("content-length") or 0)
-            if total > self.limits.max_episode_bytes:
-                raise FeedError(
-                    url,
-                    f"the enclosure is {total / 1e6:.0f} MB, over feeds.max_episode_mb "
-                    f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
-                )
+            content_type = self._check_enclosure(url, response, kept)
             target.parent.mkdir(parents=True, exist_ok=True)
             new_validator = response.headers.get("etag") or response.headers.get("last-modified")
             if not resumed:
@@ -243,6 +232,22 @@ class Client:
         os.replace(part, target)
         state_file.unlink(missing_ok=True)
         return Download(target, size, content_type, kept if resumed else 0)
+
+    def _check_enclosure(self, url: str, response: httpx.Response, kept: int) -> str | None:
+        """The enclosure's MIME type; FeedError when it is a page or a document, or over the size cap."""
+        content_type = (response.headers.get("content-type") or "").split(";")[0].strip().lower() or None
+        if content_type and content_type.startswith(NOT_AUDIO_TYPES):
+            raise FeedError(
+                url, f"the enclosure is not audio (the server sent {content_type}); check the episode's enclosure URL"
+            )
+        total = kept + int(response.headers.get("content-length") or 0)
+        if total > self.limits.max_episode_bytes:
+            raise FeedError(
+                url,
+                f"the enclosure is {total / 1e6:.0f} MB, over feeds.max_episode_mb "
+                f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
+            )
+        return content_type
 
 
 class _TooBig(Exception):
