@@ -24,13 +24,15 @@ class Resource:
 class Fault:
     kind: str  # "status" (answer `status`), "die" (close after `after` bytes), "stall", "redirect" (to `location`),
     # "barrier" (hold each answer until `count` requests for the path have come, or 20 s passed),
-    # "trickle" (headers, then the body one byte every `every` s: its first `count` bytes, or all of it),
+    # "trickle" (headers, then the body one byte every `every` s: its first `count` bytes, or all of it;
+    # with length=False no Content-Length, the body ending when the connection closes),
     # "trickle-headers" (the status line, then one byte of a header every `every` s, never ending)
     status: int = 500
     after: int = 0
     location: str = ""
     every: float = 1.0
     count: int | None = None
+    length: bool = True
     times: int | None = None  # None: every time; else how many requests it hits
 
 
@@ -139,7 +141,10 @@ class FeedServer:
             extra["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
             body, status = body[start:], 206
         if fault is not None and fault.kind == "trickle":
-            return self._trickle(handler, request, status, body, resource.content_type, extra, fault.every, fault.count)
+            if not fault.length:
+                extra["Connection"] = "close"
+            return self._trickle(handler, request, status, body, resource.content_type, extra, fault.every, fault.count,
+                                 fault.length)
         if fault is not None and fault.kind == "die":
             return self._die(handler, request, status, body[: fault.after], len(body), resource.content_type, extra)
         return self._send(handler, request, status, body, resource.content_type, extra)
@@ -175,7 +180,7 @@ class FeedServer:
 
     @staticmethod
     def _trickle(handler, request: Request, status: int, body: bytes, content_type: str, headers: dict[str, str],
-                 every: float, count: int | None) -> None:
+                 every: float, count: int | None, length: bool = True) -> None:
         """Headers at once, then the body one byte every `every` seconds (its first `count` bytes; the
         rest at once): a server that never lets a read time out."""
         request.status = status
@@ -183,7 +188,8 @@ class FeedServer:
         handler.send_header("Content-Type", content_type)
         for key, value in headers.items():
             handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(body)))
+        if length:
+            handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.flush()
         slow = len(body) if count is None else count

@@ -127,8 +127,10 @@ def test_a_feed_that_trickles_fails_at_its_deadline_however_short_the_gaps(serve
     server.put("/trickle.xml", "<rss><channel/></rss>", "application/rss+xml")
     server.fault("/trickle.xml", "trickle", every=0.2)
     server.fault("/slow-headers.xml", "trickle-headers", every=0.2)
+    server.put("/no-length.xml", "<rss><channel/></rss>", "application/rss+xml")
+    server.fault("/no-length.xml", "trickle", every=0.2, length=False)  # ends when the connection closes
     with Client(Limits(read_timeout=30, feed_deadline=1.5)) as client:
-        for path in ("/trickle.xml", "/slow-headers.xml"):
+        for path in ("/trickle.xml", "/slow-headers.xml", "/no-length.xml"):
             started = time.monotonic()
             with pytest.raises(FeedError) as failure:
                 client.fetch_feed(server.url(path))
@@ -139,9 +141,10 @@ def test_a_feed_that_trickles_fails_at_its_deadline_however_short_the_gaps(serve
             )
 
 
-def test_a_trickled_download_fails_at_its_deadline_and_the_next_run_resumes(server, tmp_path):
+@pytest.mark.parametrize("length", [True, False])
+def test_a_trickled_download_fails_at_its_deadline_and_the_next_run_resumes(server, tmp_path, length):
     url = server.put("/ep1.mp3", AUDIO, "audio/mpeg")
-    server.fault("/ep1.mp3", "trickle", every=0.05, times=1)
+    server.fault("/ep1.mp3", "trickle", every=0.05, times=1, length=length)
     target = tmp_path / "ep1.mp3"
     with Client(Limits(read_timeout=30, download_deadline=1.0)) as client:
         started = time.monotonic()
