@@ -111,6 +111,10 @@ class Client:
             try:
                 with self._follow(url, deadline, headers or {}) as response:
                     yield response
+                if deadline.expired:
+                    # A body without a length ends when the connection closes: the deadline's shutdown
+                    # looks like its end. Cut short is not complete.
+                    raise deadline.error(url)
             except httpx.HTTPError as exc:
                 if deadline.expired:
                     raise deadline.error(url) from None
