@@ -543,4 +543,3 @@ def test_no_url_parameters_make_the_server_fail(page_server, path, pairs):
     finally:
         conn.close()
     assert response.status < 500, (path, pairs, response.status)
-
