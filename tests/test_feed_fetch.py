@@ -156,3 +156,21 @@ def test_a_trickled_download_fails_at_its_deadline_and_the_next_run_resumes(serv
         assert kept > 0  # what arrived before the deadline is resumed, not fetched again
         done = client.download(url, target)
     assert target.read_bytes() == AUDIO and done.resumed_from == kept
+
+
+@pytest.mark.parametrize("fault", ["trickle", "die"])
+def test_a_failed_download_the_server_cannot_resume_leaves_no_partial_file(server, tmp_path, fault):
+    """No ETag nor Last-Modified: the next run cannot resume, so the partial would only hold the space."""
+    url = server.put("/ep1.mp3", AUDIO, "audio/mpeg", validators=False)
+    server.fault("/ep1.mp3", fault, every=0.05, after=len(AUDIO) // 3, times=1)
+    with Client(Limits(read_timeout=30, download_deadline=1.0)) as client:
+        with pytest.raises(FeedError) as failure:
+            client.download(url, tmp_path / "ep1.mp3")
+        assert list(tmp_path.iterdir()) == []
+        if fault == "trickle":
+            assert str(failure.value) == (
+                f"{url}: took longer than 1 s in all (feeds.download_deadline); "
+                "the server cannot resume a download, so the next run starts it over"
+            )
+        done = client.download(url, tmp_path / "ep1.mp3")
+    assert (tmp_path / "ep1.mp3").read_bytes() == AUDIO and done.resumed_from == 0
