@@ -190,7 +190,8 @@ class Client:
         """The enclosure at `target`, written to a hidden .part file first and renamed when complete.
 
         A .part file left by an interrupted run is resumed with a Range request, when the server
-        validates it (If-Range with the ETag or Last-Modified it gave); otherwise it starts over.
+        validates it (If-Range with the ETag or Last-Modified it gave); otherwise it starts over, and
+        a failed download the server could not resume leaves no .part file behind.
         """
         part = target.with_name(f".{target.name}.part")
         state_file = target.with_name(f".{target.name}.part.json")
@@ -200,42 +201,50 @@ class Client:
         if kept and validator:
             headers.update({"Range": f"bytes={kept}-", "If-Range": validator})
         deadline = Deadline(self.limits.download_deadline, "feeds.download_deadline", "the next run resumes the download")
-        with self._get(url, deadline, headers) as response:
-            if response.status_code == 416 and kept:  # nothing left to send: what we have is all of it
-                part.unlink(missing_ok=True)
-                state_file.unlink(missing_ok=True)
-                raise FeedError(url, "the server refused to resume the download; the next run starts over")
-            _check_status(url, response)
-            resumed = response.status_code == 206 and _range_start(response) == kept
-            if not resumed:
-                kept = 0
-            content_type = self._check_enclosure(url, response, kept)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            new_validator = response.headers.get("etag") or response.headers.get("last-modified")
-            if not resumed:
-                state = {"url": identity.public_url(url), "validator": new_validator}
-                state_file.write_text(json.dumps(state), encoding="utf-8")
-            try:
-                size = _write_body(response, part, append=resumed, start=kept, cap=self.limits.max_episode_bytes)
-            except OSError as exc:
-                # A full disk: what was written stays only if the next run can resume it (the server
-                # gave a validator); else it would only hold the space and be fetched again anyway.
-                if not new_validator:
-                    part.unlink(missing_ok=True)
-                    state_file.unlink(missing_ok=True)
-                raise OSError(exc.errno, exc.strerror, str(part)) from exc
-            except _TooBig:
-                part.unlink(missing_ok=True)
-                state_file.unlink(missing_ok=True)
-                raise FeedError(
-                    url,
-                    f"the enclosure grew past feeds.max_episode_mb "
-                    f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
-                ) from None
+        receiving = _Receiving(part, state_file)
+        try:
+            with self._get(url, deadline, headers) as response:
+                if response.status_code == 416 and kept:  # nothing left to send: what we have is all of it
+                    receiving.discard()
+                    raise FeedError(url, "the server refused to resume the download; the next run starts over")
+                _check_status(url, response)
+                resumed = response.status_code == 206 and _range_start(response) == kept
+                content_type = self._check_enclosure(url, response, kept if resumed else 0)
+                receiving.resumable = bool(response.headers.get("etag") or response.headers.get("last-modified"))
+                if not receiving.resumable:
+                    deadline.hint = "the server cannot resume a download, so the next run starts it over"
+                size = self._receive(url, response, receiving, resumed=resumed, kept=kept)
+        except BaseException:
+            # What was written stays only if the next run can resume it (the server gave a
+            # validator); else it would only hold the space and be fetched again anyway.
+            if receiving.started and not receiving.resumable:
+                receiving.discard()
+            raise
         os.chmod(part, 0o644)
         os.replace(part, target)
         state_file.unlink(missing_ok=True)
         return Download(target, size, content_type, kept if resumed else 0)
+
+    def _receive(self, url: str, response: httpx.Response, receiving: _Receiving, *, resumed: bool, kept: int) -> int:
+        """The body into the .part file (appended when resumed); its size in all."""
+        part, state_file = receiving.part, receiving.state_file
+        part.parent.mkdir(parents=True, exist_ok=True)
+        receiving.started = True
+        if not resumed:
+            validator = response.headers.get("etag") or response.headers.get("last-modified")
+            state = {"url": identity.public_url(url), "validator": validator}
+            state_file.write_text(json.dumps(state), encoding="utf-8")
+        try:
+            return _write_body(response, part, append=resumed, start=kept if resumed else 0, cap=self.limits.max_episode_bytes)
+        except OSError as exc:  # a full disk: the one line names the file
+            raise OSError(exc.errno, exc.strerror, str(part)) from exc
+        except _TooBig:
+            receiving.discard()
+            raise FeedError(
+                url,
+                f"the enclosure grew past feeds.max_episode_mb "
+                f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
+            ) from None
 
     def _check_enclosure(self, url: str, response: httpx.Response, kept: int) -> str | None:
         """The enclosure's MIME type; FeedError when it is a page or a document, or over the size cap."""
@@ -256,6 +265,20 @@ class Client:
 
 class _TooBig(Exception):
     pass
+
+
+@dataclass
+class _Receiving:
+    """A download's hidden files, and whether a failed one may stay for the next run to resume."""
+
+    part: Path
+    state_file: Path
+    started: bool = False
+    resumable: bool = False
+
+    def discard(self) -> None:
+        self.part.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
 
 
 class FileTooBig(FeedError):
