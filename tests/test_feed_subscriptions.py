@@ -81,3 +81,42 @@ def test_a_feed_title_with_control_characters_is_printed_escaped(server, tmp_pat
     listed = run_heard(["feeds", "list"], tmp_path, test_config)
     for output in (added.output, listed.output):
         assert "\u202e" not in output and "\x9b" not in output and "Show \\u202eevil\\u202c \\x9b2J" in output
+
+
+def test_feeds_add_never_writes_over_what_an_ingest_of_the_same_feed_just_saved(server, tmp_path, test_config, monkeypatch):
+    """Both write the feed's state (.feed.json): `feeds add` what it saw, only while no ingest has
+    fetched the feed; ingest what it downloaded. The ingest's save is made to land between the add's
+    read and its write (a race two processes can hit; a thread here provokes it): the state must end
+    as the ingest left it, its episode done, not as the add saw it before."""
+    import threading
+
+    from pipeline.config import load_settings
+    from pipeline.sources.feeds import subscriptions
+    from pipeline.sources.feeds.state import DONE, EpisodeRecord, FeedState, feed_folder
+
+    url = server.put("/feed.xml", RSS.format(n=2), "application/rss+xml")
+    settings = load_settings(test_config, data_dir=tmp_path)
+    folder = feed_folder(tmp_path, url)
+    read = FeedState.load
+
+    def ingest_saves() -> None:
+        state = FeedState(url=url, etag='"e"', title="Show 2", checked_at="2026-12-05T21:00:00+00:00")
+        state.episodes["e1"] = EpisodeRecord(key="e1", title="E1", enclosure_url=server.url("/e1.mp3"), status=DONE, file="e1.mp3")
+        state.save(folder)
+
+    def read_then_let_an_ingest_save(at: Path, feed_url: str) -> FeedState:
+        seen = read(at, feed_url)
+        ingest = threading.Thread(target=ingest_saves)
+        ingest.start()
+        ingest.join(timeout=1.0)  # it finishes now, or waits for the add's lock and writes after it
+        threads.append(ingest)
+        return seen
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(FeedState, "load", staticmethod(read_then_let_an_ingest_save))
+    subscriptions.subscribe(url, settings)
+    monkeypatch.setattr(FeedState, "load", staticmethod(read))
+    for thread in threads:
+        thread.join(timeout=10)
+    state = read(folder, url)
+    assert state.etag == '"e"' and state.episodes["e1"].status == DONE
