@@ -4,15 +4,21 @@ it). The state is a cache of the feed: a damaged one is rebuilt by the next fetc
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipeline.files import write_text_atomically
+from pipeline.errors import ConfigError
+from pipeline.files import LockTimeout, changing, write_text_atomically
 from pipeline.sources.feeds import identity
 
 FEEDS_DIR = "feeds"
 STATE_FILE = ".feed.json"
+# Two writers of the state: ingest (under the data dir's lock) and `feeds add` (what it saw, only for
+# a feed no ingest has fetched yet). Every save, and the add's read-check-write, hold this flock.
+STATE_LOCK = ".feed.json.lock"
 DONE, PENDING, FAILED = "done", "pending", "failed"
 
 
@@ -63,9 +69,24 @@ class FeedState:
             del exc
             return cls(url=url)
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, *, locked: bool = False) -> None:
+        """Write the state; `locked`: the caller already holds `changing_state(folder)`."""
         data = {**asdict(self), "episodes": {k: asdict(v) for k, v in self.episodes.items()}}
-        write_text_atomically(folder / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1))
+        if locked:
+            write_text_atomically(folder / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1))
+            return
+        with changing_state(folder):
+            write_text_atomically(folder / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+@contextlib.contextmanager
+def changing_state(folder: Path) -> Iterator[None]:
+    """The lock every write of a feed's state holds (a read-check-write holds it throughout)."""
+    try:
+        with changing(folder / STATE_LOCK):
+            yield
+    except LockTimeout:
+        raise ConfigError(f"{folder / STATE_FILE}: another heard has been writing it for 30 s; try again") from None
 
 
 def feeds_root(data_dir: Path) -> Path:

@@ -157,19 +157,20 @@ def subscribe(url: str, settings: Settings, *, name: str | None = None) -> tuple
 
 def _remember_check(data_dir: Path, url: str, feed: Feed) -> None:
     """What `feeds add` saw, in the feed's state, so that `feeds list` shows it (its title, when it
-    was checked, its episodes as pending); only for a feed no ingest has fetched yet, whose state no
-    run is writing. No ETag: the first ingest reads the whole feed."""
+    was checked, its episodes as pending); only for a feed no ingest has fetched yet, read and written
+    under the state's lock that every ingest save takes. No ETag: the first ingest reads the whole feed."""
     from pipeline.sources.feeds.merge import merge_episodes
-    from pipeline.sources.feeds.state import FeedState, feed_folder
+    from pipeline.sources.feeds.state import FeedState, changing_state, feed_folder
 
     folder = feed_folder(data_dir, url)
-    state = FeedState.load(folder, identity.public_url(url))
-    if state.checked_at is not None:
-        return
-    state.title = feed.title
-    state.checked_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    merge_episodes(state, url, feed.episodes)
-    state.save(folder)
+    with changing_state(folder):  # an ingest saving meanwhile writes before this read or after this write
+        state = FeedState.load(folder, identity.public_url(url))
+        if state.checked_at is not None:
+            return
+        state.title = feed.title
+        state.checked_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        merge_episodes(state, url, feed.episodes)
+        state.save(folder, locked=True)
 
 
 def unsubscribe(url: str, settings: Settings) -> tuple[str, Path]:
