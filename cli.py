@@ -17,6 +17,7 @@ from pipeline.evidence import options as evidence_options
 from pipeline.finding.options import SEARCH, THEMES
 from pipeline.indexing.role_names import ROLES
 from pipeline.jobs.options import INGEST_SETTINGS
+from pipeline.messages import safe
 from pipeline.options import Option, parse_all
 
 if TYPE_CHECKING:
@@ -226,7 +227,7 @@ def ingest(
             feeds_word = "feed" if summary.feeds_checked == 1 else "feeds"
             click.echo(
                 f"{summary.feeds_checked} {feeds_word} checked ({summary.feeds_unchanged} unchanged), "
-                f"{summary.episodes_downloaded} episodes downloaded"
+                f"{_count(summary.episodes_downloaded, 'episode')} downloaded"
             )
     if summary.stale:
         click.echo(
@@ -440,8 +441,10 @@ def feeds_add(ctx: click.Context, /, url: str, name: str | None) -> None:
     with user_errors():
         subscription, new, title, episodes = subscribe(url, settings, name=name)
     what = "subscribed to" if new else "already subscribed to"
+    # The URL's password stays in feeds.yaml; the feed's title is the publisher's text.
     click.echo(
-        f"{what} {subscription.name or title} ({url}): {episodes} episodes; `heard ingest --feeds` fetches and indexes them"
+        safe(f"{what} {subscription.name or title} ({url}): {_count(episodes, 'episode')}; ")
+        + "`heard ingest --feeds` fetches and indexes them"
     )
 
 
@@ -463,7 +466,13 @@ def feeds_list(ctx: click.Context, /, output_format: str) -> None:
     for row in rows:
         checked = f"checked {row['checked_at']}" if row["checked_at"] else "not fetched yet"
         failed = f", {row['failed']} failed" if row["failed"] else ""
-        click.echo(f"{row['name'] or row['url']}  {row['url']}  {checked}; {row['fetched']} episodes fetched{failed}")
+        fetched = f"{row['fetched']} of {_count(row['episodes'], 'episode')} fetched"
+        click.echo(safe(f"{row['name'] or row['url']}  {row['url']}  {checked}; {fetched}{failed}"))
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 episode', '3 episodes'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 @feeds.command("remove")
@@ -476,7 +485,7 @@ def feeds_remove(ctx: click.Context, /, url: str) -> None:
     settings = _settings(ctx)
     with user_errors():
         name, folder = unsubscribe(url, settings)
-    click.echo(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})")
+    click.echo(safe(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})"))
 
 
 @main.group(invoke_without_command=True)

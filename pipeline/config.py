@@ -100,6 +100,9 @@ class FeedsSettings:
     max_feed_mb: float = setting(50.0, low=0.001, high=UNBOUNDED)
     connect_timeout: float = setting(10.0, low=0.1, high=86_400)
     read_timeout: float = setting(30.0, low=0.1, high=86_400)
+    # Total seconds for a feed's XML (and a transcript or chapters file), and for one episode's download.
+    feed_deadline: float = setting(120.0, low=1, high=86_400)
+    download_deadline: float = setting(3600.0, low=1, high=7 * 86_400)
     max_episodes: int = setting(0, low=0, high=UNBOUNDED)
 
 
