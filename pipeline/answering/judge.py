@@ -46,7 +46,7 @@ class Judgement:
         if self.error:
             return f"not judged ({self.error}); every quote of --all is listed"
         cost = "a cached judgement, no tokens" if self.cached else self.usage.line()
-        return f"{self.model} judged {len(self.kept)} of {self.judged} quotes answering ({cost})"
+        return f"{self.model} judged {len(self.kept)} of {self.judged} quotes answering; {cost}"
 
 
 def judge_all(

@@ -23,7 +23,10 @@ def provenance(answer: Answer) -> str:
     """How the answer was made: the model, the counts, and the tokens (or that none was sent)."""
     if answer.mode == "extractive":
         sent = f"; {answer.tokens.line()} before the LLM failed" if answer.tokens.requests else "; nothing was sent"
-        return f"extractive answer from {answer.candidates} answering quotes{sent}"
+        themed = sum(len(claim.quotes) for claim in answer.claims)
+        shown = f"{themed} of {answer.candidates}" if answer.claims else f"none of {answer.candidates}"
+        shown += " answering quotes shown"
+        return f"extractive answer: {shown} (heard search --all lists every one){sent}"
     counts = f"{answer.candidates} answering quotes found, {answer.sent} sent, {answer.used} judged answering"
     counts += f", {len(answer.cited())} cited"
     cost = "a cached answer: no tokens" if answer.cached else answer.tokens.line()

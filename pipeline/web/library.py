@@ -111,6 +111,13 @@ class Library:
         with self._lock:
             return self._searcher().themes(request)
 
+    @contextlib.contextmanager
+    def searching(self) -> Iterator[Searcher]:
+        """The Searcher, held for one piece of index work (heard ask takes it around its searches,
+        and lets go while a request to the LLM is out)."""
+        with self._lock:
+            yield self._searcher()
+
     # Transcripts and media ------------------------------------------------------------------
     def transcript(self, recording_id: str) -> Transcript | None:
         if not RECORDING_ID.match(recording_id):
