@@ -47,9 +47,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check pipeline cli.py
 	$(BIN)/mypy
 
-# Rewrites docs/screenshot-results.png (the README's picture) from the browser test.
+# Rewrites docs/screenshot-results.png (the README's picture) and docs/screenshot-ask-*.png
+# (docs/ask.md's) from the browser tests.
 screenshot: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest tests/test_web_browser.py -k search_then_play --update-screenshot
+	$(BIN)/python -m pytest tests/test_ask_browser.py --update-screenshot
 
 # Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
 bench: $(VENV)/.installed-test

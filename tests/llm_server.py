@@ -171,7 +171,7 @@ class LlmServer:
         return kept + ([0, 500] if self.content == "out_of_range" else [])
 
     def sentences(self, quotes: dict[int, str]) -> list[dict]:
-        found = [{"text": f"One customer said: {' '.join(text.split()[:8])}.", "quotes": [n]} for n, text in sorted(quotes.items())[:3]]
+        found = [{"text": f"One customer said: {self._opening(text)}.", "quotes": [n]} for n, text in sorted(quotes.items())[:3]]
         if self.content == "unsent":
             found.append({"text": "Most customers plan to leave next year.", "quotes": [999]})
         if self.content == "uncited":
@@ -181,6 +181,12 @@ class LlmServer:
         if self.content == "inline":
             found = [{"text": f"{s['text']} [{s['quotes'][0]}]"} for s in found]
         return found
+
+    @staticmethod
+    def _opening(text: str) -> str:
+        """The quote's first words, lower-cased at the start: 'we were a small team'."""
+        words = " ".join(text.split()[:8]).rstrip(",;:.!?")
+        return words[:1].lower() + words[1:]
 
     def _dress(self, data: dict) -> str:
         text = json.dumps(data)

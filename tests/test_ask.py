@@ -69,7 +69,7 @@ def test_the_extractive_answer_on_the_terminal(indexed_examples, heard):
     assert re.search(r"^   “.+", result.stdout, re.M)
     flat = " ".join(result.stdout.split())  # as wide as the terminal is: lines wrap
     assert re.search(r"” — S\d \(customer\), .+ at \d\d:\d\d · [0-9a-f]+-\d+-\d+ ", flat)
-    assert "no LLM is configured" in flat and "nothing was sent" in flat
+    assert "No LLM is configured" in flat and "nothing was sent" in flat
 
 
 def test_with_an_llm_each_sentence_cites_quotes_heard_sent(indexed_examples, heard, llm):

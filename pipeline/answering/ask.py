@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from pipeline.finding.searcher import Searcher
 
 Index = Callable[[], AbstractContextManager["Searcher"]]
-NONE_ANSWER = "the model found no quote that answers the question among the {sent} it was sent"
-NO_SENTENCE = "the model wrote no sentence that its quotes support"
+NONE_ANSWER = "The model found no quote that answers the question among the {sent} it was sent"
+NO_SENTENCE = "The model wrote no sentence that its quotes support"
 
 
 def ask(index: Index, settings: Settings, request: AskRequest, *, announce: Announce | None = None) -> Answer:

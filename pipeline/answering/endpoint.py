@@ -22,7 +22,7 @@ HOW_TO = (
     "set llm.base_url and llm.model (e.g. HEARD_LLM_BASE_URL=http://localhost:11434/v1 HEARD_LLM_MODEL=llama3.1:8b "
     "for Ollama; docs/ask.md)"
 )
-CONFIGURE = f"no LLM is configured, so nothing left this machine; for a written answer that cites its quotes, {HOW_TO}"
+CONFIGURE = f"No LLM is configured, so nothing left this machine; for a written answer that cites its quotes, {HOW_TO}"
 
 
 class LlmError(HeardError):

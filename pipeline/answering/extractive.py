@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 QUOTES_PER_THEME = 2
 Choose = Callable[[list[Hit]], list[Hit]]
-NOTHING = "no quote in the index answers this question; try other words, or fewer filters"
+NOTHING = "No quote in the index answers this question; try other words, or fewer filters"
 
 
 def extractive_answer(

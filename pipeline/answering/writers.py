@@ -30,7 +30,8 @@ def provenance(answer: Answer) -> str:
     counts = f"{answer.candidates} answering quotes found, {answer.sent} sent, {answer.used} judged answering"
     counts += f", {len(answer.cited())} cited"
     cost = "a cached answer: no tokens" if answer.cached else answer.tokens.line()
-    redacted = f"; {answer.redacted} names, e-mail addresses or phone numbers redacted" if answer.redacted else ""
+    redacted = f"; {answer.redacted} name{'s' * (answer.redacted != 1)}, e-mail address(es) or phone number(s) redacted"
+    redacted = redacted if answer.redacted else ""
     return f"{answer.model} at {answer.endpoint}: {counts}; {cost}{redacted}"
 
 
