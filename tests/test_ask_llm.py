@@ -336,3 +336,11 @@ def test_a_base_url_without_a_model_is_one_line_saying_what_to_set(tmp_path):
     settings = load_settings(data_dir=tmp_path, environ={"HEARD_LLM_BASE_URL": "http://localhost:11434/v1"})
     with pytest.raises(ConfigError, match=r"llm.model: not set; name the model http://localhost:11434/v1 serves"):
         Endpoint.configured(settings.llm)
+
+
+def test_a_reasoning_models_thinking_before_the_json_is_skipped():
+    from pipeline.answering.replies import checked_answer
+
+    reply = '<think>Maybe {"sentences": []} would do? No: quote 2 answers.</think>\n{"sentences": [{"text": "Renewals hurt.", "quotes": [2]}]}'
+    checked = checked_answer(reply, {1, 2})
+    assert [(s.text, s.numbers) for s in checked.sentences] == [("Renewals hurt.", [2])]

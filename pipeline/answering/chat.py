@@ -170,7 +170,8 @@ class ChatClient:
         if status == 404:
             reason = f"404 at {safe(self.endpoint.url)}{said}; check that llm.base_url ends in /v1 and llm.model"
             return None, f"{reason} ({safe(self.endpoint.model)}) is served there", False, None
-        return None, f"answered HTTP {status}{said}", status >= 500 or status == 408, None
+        hint = "; lower llm.max_context_tokens to the model's context" if status == 400 and "context" in said.lower() else ""
+        return None, f"answered HTTP {status}{said}{hint}", status >= 500 or status == 408, None
 
     def _refused(self, status: int, said: str) -> str:
         variable = self.endpoint.key_variable

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Citations models write into the sentence itself: [3], [3, 5], [3][5], [quote 3].
+THINKING = re.compile(r"<think>.*?</think>", re.S)
 INLINE = re.compile(r"\s*\[(?:quotes? )?(\d+(?:\s*,\s*\d+)*)\]")
 
 
@@ -39,8 +40,9 @@ class Checked:
 
 
 def json_object(reply: str) -> dict[str, Any]:
-    """The first JSON object in `reply`: the whole reply, or one inside a code fence or among prose."""
-    text = reply.strip()
+    """The first JSON object in `reply`: the whole reply, or one inside a code fence or among prose
+    (after any <think> block a reasoning model wrote first)."""
+    text = THINKING.sub("", reply).strip()
     try:
         found = json.loads(text)
     except ValueError:
