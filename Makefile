@@ -88,6 +88,8 @@ mpnet: $(VENV)/.installed-runtime
 # all-mpnet-base-v2) in its own data dirs and result files, build/<config name>-devset*/.
 # Then heard themes on both (scripts/themes_eval.py, docs/benchmarks.md "Themes"): ARI against the
 # labeled topics, topics held by one theme, topics named by their theme's label, answers left out.
+# Then heard ask's extractive answer on the hard set's halves (scripts/eval_ask.py, docs/ask.md): the
+# share of its quotes that answer, beside search --all's best quotes and all of them.
 DEVSET := build/devset
 DEVSET_HARD := build/devset-hard
 EVAL_CONFIG ?=
@@ -112,6 +114,9 @@ eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-data --truth $(DEVSET)/truth --name first
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-hard-data --topics $(DEVSET_HARD)/topics.json \
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
+	for split in tune heldout; do \
+	  $(BIN)/python scripts/eval_ask.py --data-dir $(EVAL_DATA)devset-hard-data --queries $(DEVSET_HARD)/queries-$$split.yaml \
+	    $(if $(EVAL_CONFIG),--config $(EVAL_CONFIG)) || exit 1; done
 
 clean:
 	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md

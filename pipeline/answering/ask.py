@@ -36,9 +36,9 @@ NO_SENTENCE = "The model wrote no sentence that its quotes support"
 def ask(index: Index, settings: Settings, request: AskRequest, *, announce: Announce | None = None) -> Answer:
     """The answer to `request`: the LLM's, checked, when one is configured (and not --extractive),
     else the extractive one. When the LLM fails the extractive answer comes back with `error` set."""
+    endpoint = None if request.extractive else Endpoint.configured(settings.llm)  # a config error before any work
     with index() as searcher:
         found = searcher.every_answer(request.question, filters=request.filters)
-    endpoint = None if request.extractive else Endpoint.configured(settings.llm)
     if endpoint is None or not found.hits:
         with index() as searcher:
             return extractive_answer(
