@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import socket
 import urllib.error
 import urllib.parse
@@ -20,6 +21,16 @@ from pipeline.answering.options import ASK
 from pipeline.finding.options import FILTERS
 
 QUESTION = "what problems do customers have with exporting data"
+BROAD = "what gets in the way of customers"
+
+
+@pytest.fixture
+def data_dir(indexed_examples, tmp_path):
+    """A copy of the ingested examples: heard ask keeps themes and answers in the data dir, and the
+    shared one is only read."""
+    copy = tmp_path / "data"
+    shutil.copytree(indexed_examples[0], copy)
+    return copy
 
 
 @pytest.fixture
@@ -38,8 +49,7 @@ def every_answer(heard, data_dir, question: str) -> tuple[str, set[str]]:
     return result.stderr.strip().splitlines()[-1], {h["quote_id"] for h in json.loads(result.stdout)}
 
 
-def test_without_an_llm_the_answer_is_themes_with_their_quotes_and_nothing_is_sent(indexed_examples, heard):
-    data_dir, _ = indexed_examples
+def test_without_an_llm_the_answer_is_themes_with_their_quotes_and_nothing_is_sent(data_dir, heard):
     result = heard(["ask", QUESTION, "--format", "json"], data_dir)
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
@@ -58,8 +68,7 @@ def test_without_an_llm_the_answer_is_themes_with_their_quotes_and_nothing_is_se
     assert "llm.base_url" in answer["note"] and "nothing left this machine" in answer["note"]
 
 
-def test_the_extractive_answer_on_the_terminal(indexed_examples, heard):
-    data_dir, _ = indexed_examples
+def test_the_extractive_answer_on_the_terminal(data_dir, heard):
     result = heard(["ask", QUESTION], data_dir)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -72,8 +81,7 @@ def test_the_extractive_answer_on_the_terminal(indexed_examples, heard):
     assert "No LLM is configured" in flat and "nothing was sent" in flat
 
 
-def test_with_an_llm_each_sentence_cites_quotes_heard_sent(indexed_examples, heard, llm):
-    data_dir, _ = indexed_examples
+def test_with_an_llm_each_sentence_cites_quotes_heard_sent(data_dir, heard, llm):
     result = heard(["ask", QUESTION, "--format", "json"], data_dir)
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
@@ -90,8 +98,7 @@ def test_with_an_llm_each_sentence_cites_quotes_heard_sent(indexed_examples, hea
     assert "sending the question" not in result.stderr
 
 
-def test_the_llm_answer_on_the_terminal_with_a_dropped_sentence(indexed_examples, heard, llm):
-    data_dir, _ = indexed_examples
+def test_the_llm_answer_on_the_terminal_with_a_dropped_sentence(data_dir, heard, llm):
     llm.content = "uncited"
     result = heard(["ask", QUESTION], data_dir)
     assert result.exit_code == 0, result.output
@@ -104,8 +111,7 @@ def test_the_llm_answer_on_the_terminal_with_a_dropped_sentence(indexed_examples
                      r"\d+ cited; tokens: [\d,]+ sent, [\d,]+ received \(2 requests\)", " ".join(out.split()))
 
 
-def test_when_the_llm_is_down_one_line_says_why_then_the_extractive_answer_and_exit_1(indexed_examples, heard, monkeypatch):
-    data_dir, _ = indexed_examples
+def test_when_the_llm_is_down_one_line_says_why_then_the_extractive_answer_and_exit_1(data_dir, heard, monkeypatch):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -122,24 +128,21 @@ def test_when_the_llm_is_down_one_line_says_why_then_the_extractive_answer_and_e
     assert answer["mode"] == "extractive" and answer["answer"] and answer["error"] in error[0]
 
 
-def test_extractive_sends_nothing_even_with_an_llm(indexed_examples, heard, llm):
-    data_dir, _ = indexed_examples
+def test_extractive_sends_nothing_even_with_an_llm(data_dir, heard, llm):
     result = heard(["ask", QUESTION, "--extractive", "--format", "json"], data_dir)
     assert result.exit_code == 0 and json.loads(result.stdout)["mode"] == "extractive"
     assert llm.requests == []
 
 
-def test_ask_takes_the_filters_of_search(indexed_examples, heard):
-    data_dir, _ = indexed_examples
+def test_ask_takes_the_filters_of_search(data_dir, heard):
     result = heard(["ask", QUESTION, "--company", "no such company", "--format", "json"], data_dir)
     assert result.exit_code == 0
     answer = json.loads(result.stdout)
-    assert answer["answer"] == [] and answer["count"].endswith(": 0 of 0 recordings, 0 quotes") and "no quote" in answer["note"]
+    assert answer["answer"] == [] and answer["count"].endswith(": 0 of 0 recordings, 0 quotes") and "No quote" in answer["note"]
     assert {o.name for o in FILTERS} <= {o.name for o in ASK}
 
 
-def test_search_all_judge_keeps_what_the_llm_says_answers(indexed_examples, heard, llm):
-    data_dir, _ = indexed_examples
+def test_search_all_judge_keeps_what_the_llm_says_answers(data_dir, heard, llm):
     _, every = every_answer(heard, data_dir, QUESTION)
     result = heard(["search", QUESTION, "--all", "--judge", "--format", "json"], data_dir)
     assert result.exit_code == 0, result.output
@@ -149,8 +152,7 @@ def test_search_all_judge_keeps_what_the_llm_says_answers(indexed_examples, hear
     assert [r.kind for r in llm.requests] == ["judge"]
 
 
-def test_judge_needs_all_and_an_llm(indexed_examples, heard):
-    data_dir, _ = indexed_examples
+def test_judge_needs_all_and_an_llm(data_dir, heard):
     result = heard(["search", QUESTION, "--judge"], data_dir)
     assert result.exit_code == 2 and "judge: keeps the quotes of --all that answer; add --all" in result.stderr
     result = heard(["search", QUESTION, "--all", "--judge"], data_dir)
@@ -184,6 +186,22 @@ def test_a_filter_is_refused_alike_by_ask_the_api_and_the_page(web_server, web_d
         with urllib.request.urlopen(f"{web_server.url}/ask?{urllib.parse.urlencode({'q': QUESTION, name: value})}", timeout=120) as page:
             errors = re.findall(r'<p class="error" role="alert">(.*?)</p>', page.read().decode(), re.S)
         assert [html.unescape(e) for e in errors] == [said], (name, value)
+
+
+@pytest.mark.parametrize("name,value", [("role", "Customer"), ("tag", "onboarding,sso"), ("since", "2020-01-01"),
+                                        ("recording", "{recording_id}")])
+def test_a_filter_is_taken_alike_by_ask_the_api_and_the_page(web_server, web_data, test_config, name, value):
+    from conftest import run_heard
+
+    value = value.format(recording_id=web_data.ids["brightside-onboarding.m4a"])
+    cli = run_heard(["ask", BROAD, f"--{name}", value, "--format", "json"], web_data.data_dir, test_config)
+    assert cli.exit_code == 0, cli.output
+    quotes = [q["quote_id"] for item in json.loads(cli.stdout)["answer"] for q in item["quotes"]]
+    status, body = post(f"{web_server.url}/api/ask", {"q": BROAD, name: value})
+    assert status == 200 and [q["quote_id"] for item in body["answer"] for q in item["quotes"]] == quotes
+    with urllib.request.urlopen(f"{web_server.url}/ask?{urllib.parse.urlencode({'q': BROAD, name: value})}", timeout=120) as page:
+        assert re.findall(r'data-quote-id="([^"]+)"', page.read().decode()) == quotes
+    assert quotes, "each of these filters leaves quotes that answer"
 
 
 def test_the_api_answers_without_an_llm(web_server):
