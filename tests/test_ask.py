@@ -127,6 +127,10 @@ def test_when_the_llm_is_down_one_line_says_why_then_the_extractive_answer_and_e
     answer = json.loads(result.stdout)
     assert answer["mode"] == "extractive" and answer["answer"] and answer["error"] in error[0]
 
+    printed = " ".join(heard(["ask", QUESTION], data_dir).stdout.split())
+    assert "nothing was sent" not in printed  # it was addressed to the LLM, which may have read it
+    assert f"went to m at http://127.0.0.1:{port}/v1, which gave no answer" in printed
+
 
 def test_extractive_sends_nothing_even_with_an_llm(data_dir, heard, llm):
     result = heard(["ask", QUESTION, "--extractive", "--format", "json"], data_dir)

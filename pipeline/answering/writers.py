@@ -22,7 +22,11 @@ def numbering(answer: Answer) -> dict[str, int]:
 def provenance(answer: Answer) -> str:
     """How the answer was made: the model, the counts, and the tokens (or that none was sent)."""
     if answer.mode == "extractive":
-        sent = f"; {answer.tokens.line()} before the LLM failed" if answer.tokens.requests else "; nothing was sent"
+        sent = "; nothing was sent"
+        if answer.error:  # the LLM was asked, and may have read the quotes, before it failed
+            quotes = f"{answer.sent} quote{'s' * (answer.sent != 1)}"
+            sent = f"; the question and {quotes} went to {answer.model} at {answer.endpoint}, which gave no answer"
+            sent += f" ({answer.tokens.line()} before it failed)" if answer.tokens.requests else ""
         themed = sum(len(claim.quotes) for claim in answer.claims)
         shown = f"{themed} of {answer.candidates}" if answer.claims else f"none of {answer.candidates}"
         shown += " answering quotes shown"

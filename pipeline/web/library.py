@@ -118,6 +118,7 @@ class Library:
         and lets go while a request to the LLM is out)."""
         with self._lock:
             yield self._searcher()
+
     def report(self, values: dict[str, Any]) -> Report:
         """The report parsed REPORT values ask for (evidence/writing.py), over the shared Searcher;
         its clips are cut afterwards, outside the lock."""
