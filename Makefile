@@ -159,4 +159,4 @@ eval-multilingual: $(VENV)/.installed-test espeak
 	$(BIN)/python scripts/multilingual_report.py $(EVAL_DATA)devset-multilingual
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* collections.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* collections.sqlite3* ingest.lock themes-cache answers-cache transcripts/*.json transcripts/*.md
