@@ -1,0 +1,98 @@
+"""One speech detector: where the speaker model hears speech that Whisper did not write, and how
+clusters of voice pieces hold over long recordings (no model loads: fast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.hearing import speech
+from pipeline.hearing.speakers import clustering
+from pipeline.hearing.speakers.pieces import Piece
+from pipeline.hearing.speakers.segmentation import FRAMES, WINDOW, Window
+from pipeline.transcripts import Segment, Word
+
+
+def _window(start_s: float, speaking: list[tuple[float, float]]) -> Window:
+    active = np.zeros((FRAMES, 3), dtype=bool)
+    for a, b in speaking:
+        active[int(a / 10 * FRAMES) : int(b / 10 * FRAMES), 0] = True
+    return Window(int(start_s * 16000), active)
+
+
+def _said(*spans: tuple[float, float]) -> list[Segment]:
+    return [Segment(a, b, "word", None, [Word(a, b, " word")]) for a, b in spans]
+
+
+@pytest.mark.fast
+def test_speech_regions_join_runs_across_back_to_back_windows():
+    regions = speech.speech_regions([_window(0, [(2, 10)]), _window(10, [(0, 3), (6, 7)])])
+    assert len(regions) == 2
+    (a, b), (c, d) = regions
+    assert a == pytest.approx(2, abs=0.05) and b == pytest.approx(13, abs=0.05)
+    assert c == pytest.approx(16, abs=0.05) and d == pytest.approx(17, abs=0.05)
+
+
+@pytest.mark.fast
+def test_speech_no_word_covers_is_unheard_but_breaths_between_words_are_not():
+    regions = [(0.0, 10.0), (20.0, 20.5)]
+    missing = speech.unheard(regions, _said((0.5, 1.0), (1.4, 2.0), (6.0, 7.0)))
+    assert missing == [(2.0, 6.0), (7.0, 10.0)]  # 0.4 s between words is no gap; 20-20.5 s is too short
+    assert speech.unheard(regions, []) == [(0.0, 10.0)]
+
+
+@pytest.mark.fast
+def test_regions_heard_again_come_back_at_their_times_in_the_recording():
+    class Echo:
+        """Says one word at the middle of every second of loud audio it is given."""
+
+        def transcribe(self, samples, on_progress=None, *, vad_filter=None):
+            assert vad_filter is False  # the speaker model already said these hold speech
+            loud = np.flatnonzero(np.abs(samples[::1600]) > 0.1) / 10
+            return [Segment(t, t + 0.1, "hi", None, [Word(t, t + 0.1, " hi")]) for t in loud[::10]], "en"
+
+    samples = np.zeros(16000 * 60, dtype=np.float32)
+    samples[16000 * 40 : 16000 * 41] = 0.5  # one second of "speech" at 40 s
+    found = speech.transcribe_regions(Echo(), samples, [(39.5, 41.5)])
+    assert [round(s.start) for s in found] == [40]
+    assert found[0].words[0].start == pytest.approx(40.0, abs=0.15)
+
+
+def _pieces(
+    voices: list[np.ndarray], shares: list[float], n: int, rng: np.random.Generator, blends: float = 0.06
+) -> tuple[list[Piece], np.ndarray]:
+    """n voice vectors as CAM++ gives them on real audio: each voice with noise, a share of the
+    pieces (`blends`) a blend of two voices (crosstalk) and 2% no voice at all (a door, a cough)."""
+    rows, pieces = [], []
+    for _ in range(n):
+        draw = rng.uniform() * (1 - 0.06 + blends)
+        if draw < blends:
+            v = rng.uniform(0.3, 0.7) * voices[0] + rng.uniform(0.3, 0.7) * voices[1]
+        elif draw < blends + 0.02:
+            v = rng.standard_normal(len(voices[0]))
+        else:
+            v = voices[int(rng.choice(len(voices), p=shares))]
+        x = v + 0.5 * rng.standard_normal(len(v))
+        rows.append(x / np.linalg.norm(x))
+        pieces.append(Piece(len(pieces), 0, float(rng.uniform(1.0, 9.0))))
+    return pieces, np.array(rows)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("minutes", [5, 15, 60])
+def test_two_voices_stay_two_speakers_however_long_the_recording(minutes):
+    """Average linkage alone found 3, 2 and 8 speakers here (more odd pieces, more small clusters);
+    consolidation keeps the count at two for 5 minutes and for an hour."""
+    rng = np.random.default_rng(minutes)
+    voices = [rng.standard_normal(192) for _ in range(2)]
+    pieces, vectors = _pieces(voices, [0.25, 0.75], minutes * 6, rng)
+    speaker_of = clustering.speakers_of_pieces(pieces, vectors, None)
+    assert len(set(speaker_of.values())) == 2
+
+
+@pytest.mark.fast
+def test_a_speaker_with_little_speech_is_kept_when_the_voice_is_far_from_the_others():
+    rng = np.random.default_rng(0)
+    voices = [rng.standard_normal(192) for _ in range(3)]
+    pieces, vectors = _pieces(voices, [0.47, 0.47, 0.06], 360, rng, blends=0.0)
+    assert len(set(clustering.speakers_of_pieces(pieces, vectors, None).values())) == 3
