@@ -102,11 +102,9 @@ def transcribe_recording(
 
 def _speaker_model_speech(samples: np.ndarray) -> Iterable[Window]:
     """segmentation-3.0's windows of the samples (the speaker models load on first use)."""
-    from pipeline.hearing.speakers.diarize import shared_models
-    from pipeline.threads import torch_threads
+    from pipeline.hearing.speakers.diarize import speech_windows
 
-    with torch_threads(1):
-        return list(shared_models().segmenter.windows(samples))
+    return speech_windows(samples)
 
 
 # Whisper's feature extraction holds a spectrogram of all the audio it is given at once (several
