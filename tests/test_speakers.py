@@ -173,6 +173,20 @@ def test_stereo_with_one_person_per_channel_uses_the_channels(phone_call):
     assert result.der < 0.10, result
 
 
+def test_a_phone_line_with_loud_echo_is_still_one_person_per_channel(phone_call):
+    """8 kHz mu-law channels, each with the other side's voice 12 dB down and 60 ms late (line echo):
+    dropping only the blocks where the other side led by 10 dB gave DER 0.5-1.0 on such calls."""
+    import long_conversations
+
+    own = _one_person_per_channel(phone_call, bleed_db=-120.0)
+    call = long_conversations.Conversation("call", "DEV", "interview", ["a", "b"], phone_call.samples, [], [], {"a": own[0], "b": own[1]})
+    channels = long_conversations.phone_call(call, bleed_db=-12.0)
+    found = diarize(channels.mean(axis=0), channels=channels)
+    assert found.method == CHANNELS_METHOD
+    result = diarization_error_rate(phone_call.reference, [(t.start, t.end, t.speaker) for t in found.turns], collar=0.25)
+    assert result.der < 0.15, result
+
+
 def test_stereo_with_the_same_sound_on_both_channels_is_diarized_by_voice(phone_call):
     same = np.stack([phone_call.samples, phone_call.samples])
     panned = np.stack([phone_call.samples, 0.2 * phone_call.samples])
