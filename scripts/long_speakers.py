@@ -64,6 +64,21 @@ def cached_pieces(samples: np.ndarray, threads: int) -> tuple[Pieces, float]:
     return found, spent
 
 
+def wrong_speaker_words(conversation, result) -> int:
+    """Words whose diarized speaker is, for most of its words, another person: the words roles
+    would file under the wrong person even if every speaker's role were inferred right."""
+    segments = [Segment(a, b, t.strip(), None, [Word(a, b, t)]) for a, b, t, _ in conversation.words]
+    transcript = Transcript("long", "", "long", "long", len(conversation.samples) / SR, "en", {}, segments)
+    assign(transcript, result.turns)
+    truth = {w[0]: w[3] for w in conversation.words}
+    votes: dict[str, dict[str, int]] = {}
+    for segment in transcript.segments:
+        for word in segment.words:
+            person = votes.setdefault(segment.speaker, {})
+            person[truth[word.start]] = person.get(truth[word.start], 0) + 1
+    return sum(sum(v.values()) - max(v.values()) for v in votes.values())
+
+
 def wrong_role_words(conversation, result) -> tuple[int, int, int]:
     """Words (Whisper's, placed with their unit) whose diarized speaker's inferred role differs from
     the true speaker's (people[0] interviews). A word whose speaker got no role (the diarizer was
@@ -106,6 +121,7 @@ def rows(lengths: list[float], parts: list[str], threads: int) -> list[dict]:
                        "confusion": scored.confusion, "scored": scored.total, "diarize_s": spent, "confident": result.confident}
                 if conversation.kind == "interview":
                     row["wrong_words"], row["unroled_words"], row["words"] = wrong_role_words(conversation, result)
+                    row["wrong_speaker_words"] = wrong_speaker_words(conversation, result)
                 out.append(row)
                 print(f"{conversation.name}: {row['true_speakers']} -> {row['speakers']}, DER {row['der']:.3f} "
                       f"(missed {row['missed'] / row['scored']:.3f}), wrong-role {row.get('wrong_words', '-')}/{row.get('words', '-')}",
@@ -125,8 +141,8 @@ def _transcriber(threads: int):
 def print_table(found: list[dict], command: str) -> None:
     print(f"\nLong conversations built from real speech (`{command}`), by length:")
     print("| part | length | conversations (people) | DER | missed | false alarm | confusion | count exact (2-person) | "
-          "count within +-1 (3-4 people) | wrong-role words (2-person) | words without a role (unsure) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "count within +-1 (3-4 people) | wrong-speaker words (2-person) | wrong-role words (2-person) | words without a role (unsure) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for part in dict.fromkeys(r["part"] for r in found):
         for length in dict.fromkeys(r["length"] for r in found):
             group = [r for r in found if r["part"] == part and r["length"] == length]
@@ -138,13 +154,14 @@ def print_table(found: list[dict], command: str) -> None:
             words = sum(r.get("words", 0) for r in group)
             wrong = sum(r.get("wrong_words", 0) for r in group)
             unroled = sum(r.get("unroled_words", 0) for r in group)
+            wrong_speaker = sum(r.get("wrong_speaker_words", 0) for r in group)
             print(f"| {part} | {length:g} min | {len(group)} ({', '.join(str(r['true_speakers']) for r in group)}) | "
                   f"{sum(r['missed'] + r['false_alarm'] + r['confusion'] for r in group) / scored:.3f} | "
                   f"{sum(r['missed'] for r in group) / scored:.3f} | {sum(r['false_alarm'] for r in group) / scored:.3f} | "
                   f"{sum(r['confusion'] for r in group) / scored:.3f} | "
                   f"{sum(r['speakers'] == 2 for r in pairs)}/{len(pairs)} | "
                   f"{sum(abs(r['speakers'] - r['true_speakers']) <= 1 for r in many)}/{len(many)} | "
-                  f"{wrong}/{words} = {wrong / max(words, 1):.1%} | {unroled / max(words, 1):.1%} |")
+                  f"{wrong_speaker / max(words, 1):.1%} | {wrong}/{words} = {wrong / max(words, 1):.1%} | {unroled / max(words, 1):.1%} |")
     print("\nPer conversation (true -> found, DER): " + ", ".join(
         f"{r['name']} {r['true_speakers']}->{r['speakers']} {r['der']:.3f}" for r in found))
 
