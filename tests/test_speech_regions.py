@@ -54,3 +54,24 @@ def test_regions_heard_again_come_back_at_their_times_in_the_recording():
     found = speech.transcribe_regions(Echo(), samples, [(39.5, 41.5)])
     assert [round(s.start) for s in found] == [40]
     assert found[0].words[0].start == pytest.approx(40.0, abs=0.15)
+
+
+@pytest.mark.fast
+def test_a_single_short_word_the_speaker_model_hears_is_listened_to_when_whisper_wrote_nothing():
+    """A far-field meeting clip (AMI trn02) holds one "okay" of 0.7 s: the speaker model hears 0.4 s
+    of it and Whisper's VAD nothing. Shorter than a second is a breath only between words; with no
+    word at all it is the only speech there is, and the recording must not fail "no speech"."""
+    heard = []
+
+    class Listener:
+        def transcribe(self, samples, on_progress=None, *, vad_filter=None):
+            heard.append(len(samples) / 16000)
+            return [Segment(0.3, 0.6, "Okay.", None, [Word(0.3, 0.6, " Okay.")])], "en"
+
+    samples = np.zeros(16000 * 30, dtype=np.float32)
+    windows = [_window(20, [(0.8, 1.2)])]
+    segments, again = speech.reconcile([], samples, windows, Listener())
+    assert heard and [s.text for s in segments] == ["Okay."]
+    assert segments[0].start == pytest.approx(20.9, abs=0.1) and again == pytest.approx(0.4, abs=0.05)
+    breath, _ = speech.reconcile(_said((10.0, 11.0)), samples, windows, Listener())
+    assert len(heard) == 1 and [s.text for s in breath] == ["word"]  # beside words, 0.4 s is a breath
