@@ -47,8 +47,8 @@ def speech_regions(windows: Iterable[Window]) -> list[Region]:
     return _joined(sorted(regions), 0.0)
 
 
-def unheard(regions: list[Region], segments: list[Segment]) -> list[Region]:
-    """The parts of `regions`, at least MIN_UNHEARD_SECONDS long, that no word (or, without word
+def unheard(regions: list[Region], segments: list[Segment], *, at_least: float = MIN_UNHEARD_SECONDS) -> list[Region]:
+    """The parts of `regions`, at least `at_least` seconds long, that no word (or, without word
     timings, no segment) of `segments` overlaps."""
     said = sorted([(w.start, w.end) for s in segments for w in s.words] + [(s.start, s.end) for s in segments if not s.words])
     out: list[Region] = []
@@ -57,10 +57,10 @@ def unheard(regions: list[Region], segments: list[Segment]) -> list[Region]:
         for start, end in said:
             if end <= cursor or start >= b:
                 continue
-            if start - cursor >= MIN_UNHEARD_SECONDS:
+            if start > cursor and start - cursor >= at_least:
                 out.append((cursor, start))
             cursor = max(cursor, end)
-        if b - cursor >= MIN_UNHEARD_SECONDS:
+        if b > cursor and b - cursor >= at_least:
             out.append((cursor, b))
     return out
 
@@ -87,8 +87,11 @@ def reconcile(
     segments: list[Segment], samples: np.ndarray, windows: Iterable[Window], transcriber: Transcriber
 ) -> tuple[list[Segment], float]:
     """The segments with what Whisper hears in the speaker model's speech that they missed, in time
-    order; and the seconds of speech listened to again."""
-    missing = unheard(speech_regions(windows), segments)
+    order; and the seconds of speech listened to again. With no word at all, every stretch the
+    speaker model hears is listened to, however short: a lone far-field "okay" (0.7 s, AMI trn02)
+    is then the only speech there is, not a breath between words."""
+    said = any(s.text for s in segments)
+    missing = unheard(speech_regions(windows), segments, at_least=MIN_UNHEARD_SECONDS if said else 0.0)
     if not missing:
         return segments, 0.0
     found = [s for s in transcribe_regions(transcriber, samples, missing) if s.text]
