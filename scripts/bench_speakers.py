@@ -179,7 +179,7 @@ def main():
     shared_models()  # load once, outside the timings, as ingest does
     transcribe(transcriber, np.zeros(SR, dtype=np.float32))
     rows = real_rows(transcriber, args.threads)
-    print("Real recordings (DEV tuned on, HELD-BACK never):")
+    print("Real recordings (DEV tuned on, HELD-BACK never; `python scripts/bench_speakers.py --real-only --no-long`):")
     print_real(rows)
     if not args.real_only:
         rows += generated_rows(transcriber, args.threads, args.per_length)

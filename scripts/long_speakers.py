@@ -162,8 +162,17 @@ def print_table(found: list[dict], command: str) -> None:
                   f"{sum(r['speakers'] == 2 for r in pairs)}/{len(pairs)} | "
                   f"{sum(abs(r['speakers'] - r['true_speakers']) <= 1 for r in many)}/{len(many)} | "
                   f"{wrong_speaker / max(words, 1):.1%} | {wrong}/{words} = {wrong / max(words, 1):.1%} | {unroled / max(words, 1):.1%} |")
+    for part in dict.fromkeys(r["part"] for r in found):
+        print(f"{part} alone: `{_one_part(command, part)}`")
     print("\nPer conversation (true -> found, DER): " + ", ".join(
         f"{r['name']} {r['true_speakers']}->{r['speakers']} {r['der']:.3f}" for r in found))
+
+
+def _one_part(command: str, part: str) -> str:
+    """The bench command that measures just this part (the people of one part only)."""
+    before, _, after = command.partition("--parts ")
+    lengths = after[after.find("--lengths") :] if "--lengths" in after else ""
+    return f"{before}--parts {part} {lengths}".strip()
 
 
 def stereo_rows(parts: list[str], minutes: float, threads: int) -> list[dict]:
