@@ -212,6 +212,30 @@ def test_a_stereo_file_is_diarized_by_its_channels_at_ingest(tmp_path, phone_cal
     assert transcript.diarization["method"] == CHANNELS_METHOD and transcript.diarization["speakers"] == 2
 
 
+def test_far_field_meeting_clips_fail_no_speech_only_when_neither_detector_hears_anyone(tmp_path, heard):
+    """AMI trn02: one far-field "okay" (0.7 s at -58 dB) that Whisper's VAD drops and the speaker
+    model hears for 0.4 s: indexed, its words inside the reference turn. AMI trn01: four people,
+    three short turns at -39 dB and 1.5 s of crosstalk, heard by neither: the one failure, named."""
+    import shutil
+
+    import real_speakers
+    from conftest import last_json_line
+
+    clips = {clip.name: clip for clip in real_speakers.clips(REPO / "build" / "speaker-data", ["trn01", "trn02"])}
+    folder = tmp_path / "meetings"
+    folder.mkdir()
+    for name in clips:
+        shutil.copy(REPO / "build" / "speaker-data" / "ami" / f"{name}.wav", folder / f"{name}.wav")
+    summary = last_json_line(heard(["ingest", folder, "--format", "json"], tmp_path / "data").stdout)
+    assert (summary["new"], summary["failed"]) == (1, 1)
+    assert [f["path"].rsplit("/", 1)[-1] for f in summary["failures"]] == ["trn01.wav"]
+    assert "by Whisper nor the speaker model" in summary["failures"][0]["reason"]
+    (path,) = (tmp_path / "data" / "transcripts").glob("*.json")
+    words = [w for s in json.loads(path.read_text())["segments"] for w in s["words"]]
+    ((start, end, _),) = clips["trn02"].reference
+    assert words and all(start - 0.5 <= (w["start"] + w["end"]) / 2 <= end + 0.5 for w in words)
+
+
 def test_words_the_speaker_model_missed_go_to_one_unsure_speaker():
     """Whisper heard words where the speaker model heard no speech: never a failed recording."""
     transcript = _transcript([Segment(0.5, 1.5, "Mm-hm, yes.")])
