@@ -1,7 +1,8 @@
 """What the web app reads: search over one long-lived Embedder and Store, transcripts, media files.
 
 Request values never become file paths here: a recording id must look like one and name a
-transcript that exists; the media file is the path that transcript records.
+transcript that exists; the media file is a path the catalog holds for that recording, served only
+while it is the file that was indexed (web/media.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pipeline.finding.options import SearchRequest, ThemesRequest
 from pipeline.indexing.roles import Person, people, speaker_order
 from pipeline.sources.metadata import for_recording
 from pipeline.transcripts import Transcript
+from pipeline.web.media import MediaLookup, find_media
 
 if TYPE_CHECKING:
     from pipeline.finding.searcher import Searcher
@@ -42,7 +44,7 @@ class RecordingInfo:
     title: str
     source: str
     duration: float
-    available: bool  # the recording's file is still where the transcript says
+    available: bool  # a copy of the recording's file is still as it was indexed (web/media.py)
 
 
 @dataclass
@@ -141,13 +143,20 @@ class Library:
         transcript = self.transcript(recording_id)
         return self._info(transcript) if transcript else None
 
-    def media_path(self, recording_id: str) -> Path | None:
-        """The recording's file, or None when the id is unknown or the file has moved."""
+    def media(self, recording_id: str) -> MediaLookup | None:
+        """The recording's file, open, if a copy is still as it was indexed (web/media.py); None for
+        an id that names no transcript. The caller closes what it found."""
         transcript = self.transcript(recording_id)
         if transcript is None:
             return None
-        path = Path(transcript.source)
-        return path if path.is_file() else None
+        return find_media(self.settings.data_dir, recording_id, transcript.source)
+
+    def media_available(self, recording_id: str) -> bool:
+        found = self.media(recording_id)
+        if found is None or found.found is None:
+            return False
+        found.found.close()
+        return True
 
     def people(self, transcript: Transcript) -> dict[str, Person]:
         """Each speaker label -> the name and role hits show (the rule indexing applies to chunks),
@@ -219,10 +228,13 @@ class Library:
             return {}  # broken metadata is reported by ingest; the page shows the transcript's own labels
 
     def _info(self, transcript: Transcript) -> RecordingInfo:
+        media = find_media(self.settings.data_dir, transcript.recording_id, transcript.source)
+        if media.found is not None:
+            media.found.close()
         return RecordingInfo(
             id=transcript.recording_id,
             title=self._metadata(transcript).get("title") or transcript.title,
-            source=transcript.source,
+            source=media.path,
             duration=transcript.duration,
-            available=Path(transcript.source).is_file(),
+            available=media.found is not None,
         )

@@ -74,7 +74,7 @@ def hit_view(library: Library, hit: Hit, base: str = "") -> dict[str, Any]:
         "timestamp": format_timestamp(hit.start),
         "link": quote_link(hit, base),
         "media": f"{base}/media/{hit.recording_id}",
-        "available": library.media_path(hit.recording_id) is not None,
+        "available": library.media_available(hit.recording_id),
         "episode_page": episode_page(hit.metadata.get("link")),
     }
 
