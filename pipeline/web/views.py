@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.errors import IndexMissingError, UsageError
 from pipeline.finding.hits import Answers, Hit
 from pipeline.indexing.roles import Person
-from pipeline.messages import safe
+from pipeline.messages import NAME_MAX, safe
 from pipeline.transcripts import Transcript, format_timestamp
 from pipeline.web import params
 from pipeline.web.library import Library, RecordingInfo
@@ -24,6 +24,7 @@ def make_templates() -> jinja2.Environment:
 
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     templates.filters["mmss"] = format_timestamp
+    templates.globals["name_max"] = NAME_MAX  # the rename form's field holds no more than a name may
     return templates
 
 

@@ -12,6 +12,7 @@ from pipeline.indexing.identities.database import VoiceDatabase
 from pipeline.indexing.identities.lookups import voice
 from pipeline.indexing.identities.observe import recluster
 from pipeline.indexing.role_names import ROLES
+from pipeline.messages import name_problem
 
 
 def check_role(role: str | None) -> None:
@@ -21,12 +22,17 @@ def check_role(role: str | None) -> None:
 
 
 def name(book: VoiceDatabase, voice_id: str, given: str | None, *, role: str | None = None) -> None:
-    """Name a voice (and give it a role); its present speakers become confirmed members."""
+    """Name a voice (None: no name) and give it a role; its present speakers become confirmed
+    members. A name follows the one rule for names (messages.name_problem), stored trimmed."""
     check_role(role)
+    problem = name_problem(given) if given is not None else None
+    if problem:
+        raise ConfigError(f"name: {problem}")
     voice(book, voice_id)  # unknown ids are an error
     with book.transaction():
         _pin_members(book, voice_id, voice_id)
-        book.db.execute("UPDATE voices SET name = ?, role = ? WHERE id = ?", (given or None, role, voice_id))
+        stored = given.strip() if given is not None else None
+        book.db.execute("UPDATE voices SET name = ?, role = ? WHERE id = ?", (stored, role, voice_id))
     recluster(book)
 
 
