@@ -258,9 +258,10 @@ def reindex(ctx: click.Context, /, output_format: str, quiet: bool) -> None:
     if output_format == "json":
         click.echo(json.dumps(summary.to_dict()))
     else:
+        kept = f" ({summary.kept} kept as they were in the old index)" if summary.kept else ""
         click.echo(
             f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
-            f"{summary.failed} failed, in {summary.wall_seconds:.0f} s"
+            f"{summary.failed} failed{kept}, in {summary.wall_seconds:.0f} s"
         )
     ctx.exit(summary.exit_code)
 
