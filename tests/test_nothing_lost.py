@@ -150,6 +150,8 @@ def test_a_recordings_path_follows_the_copies_that_exist(tmp_path, heard, test_c
     assert found and {h["recording"] for h in found} == {str(first)}
     status = json.loads(heard(["status", "--format", "json"], data_dir).stdout)
     assert status["recordings"]["indexed"] == 2 and sum(status["recordings"].values()) == 2  # x.mp3 and notes.txt
+    assert heard(["reindex"], data_dir).exit_code == 0  # a rebuild from the transcripts keeps following it
+    assert {h["recording"] for h in hits(heard, data_dir, QUOTE) if h["recording_id"] == rid} == {str(first)}
     with RunningServer(load_settings(test_config, data_dir, environ={})) as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         conn.request("GET", f"/media/{rid}")
