@@ -260,8 +260,10 @@ def reindex(ctx: click.Context, /, output_format: str, quiet: bool) -> None:
     else:
         kept = f" ({summary.kept} kept as they were in the old index)" if summary.kept else ""
         click.echo(
-            f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
-            f"{summary.failed} failed{kept}, in {summary.wall_seconds:.0f} s"
+            safe(
+                f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
+                f"{summary.failed} failed{kept}, in {summary.wall_seconds:.0f} s"
+            )
         )
     ctx.exit(summary.exit_code)
 
@@ -600,7 +602,7 @@ def convert_model(model: str, output: str) -> None:
 
     with user_errors():
         written = run_convert(model, output)
-    click.echo(f"wrote {written}; use it with transcribe.backend: openai-whisper and transcribe.model: {written}")
+    click.echo(safe(f"wrote {written}; use it with transcribe.backend: openai-whisper and transcribe.model: {written}"))
 
 
 if __name__ == "__main__":
