@@ -601,7 +601,7 @@ def test_any_name_given_on_the_command_line_is_stored_as_typed_or_refused(named_
 
     voice = sorted(listing(named_voices))[0]
     before = saved_names(named_voices)
-    result = run_heard(["speakers", "name", voice, name], named_voices)
+    result = run_heard(["speakers", "name", voice, "--", name], named_voices)  # `--`: a name may start with -
     if result.exit_code == 0:
         assert saved_names(named_voices)[voice] == name.strip() and _name_is_acceptable(name.strip())
     else:
