@@ -378,7 +378,7 @@ def eval_command(ctx: click.Context, /, queries_file: str, mode: str | None, k: 
     with user_errors(), Searcher(settings) as searcher:
         queries = evaluation.load_queries(queries_file)
         modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
-        reports = [evaluation.evaluate(queries, searcher, mode=m) for m in modes]
+        reports = [evaluation.evaluate(queries, searcher, mode=m, ks=evaluation.cutoffs_with(k)) for m in modes]
         every = {m: evaluation.evaluate_all(queries, searcher, mode=m) for m in modes} if answers else {}
     if output_format == "json":
         click.echo(
