@@ -71,6 +71,22 @@ def data_dir(tmp_path) -> Path:
     return found
 
 
+@pytest.fixture(scope="module")
+def untouched(tmp_path_factory) -> Path:
+    """One data dir for the tests of names that are refused: each checks that nothing changed."""
+    found = interview_data_dir(tmp_path_factory.mktemp("refused"))
+    assert len(listing(found)) == 2
+    return found
+
+
+@pytest.fixture(scope="module")
+def served_untouched(untouched):
+    from pipeline.config import load_settings
+
+    with RunningServer(load_settings(None, untouched, environ={})) as server:
+        yield server
+
+
 def first_voice(data_dir: Path) -> str:
     return sorted(listing(data_dir))[0]
 
@@ -86,7 +102,8 @@ def first_voice(data_dir: Path) -> str:
     ("   ", "give a name"),
     ("", "give a name"),
 ])
-def test_a_name_that_breaks_the_rule_is_refused_with_one_line_and_nothing_saved(data_dir, name, says):
+def test_a_name_that_breaks_the_rule_is_refused_with_one_line_and_nothing_saved(untouched, name, says):
+    data_dir = untouched
     voice = first_voice(data_dir)
     before = saved_names(data_dir)
     result = run_heard(["speakers", "name", voice, name], data_dir)
@@ -154,7 +171,8 @@ def served(data_dir):
 
 
 @pytest.mark.parametrize("name", [HOSTILE, "x" * 201, "   ", "Dana\u2028V9"])
-def test_the_rename_form_refuses_what_the_command_line_refuses(served, data_dir, name):
+def test_the_rename_form_refuses_what_the_command_line_refuses(served_untouched, untouched, name):
+    served, data_dir = served_untouched, untouched
     from urllib.parse import urlencode
 
     before = saved_names(data_dir)
@@ -186,17 +204,18 @@ def _post_raw(server, path: str, headers: dict, chunks: list[bytes]) -> int:
 
 
 @pytest.mark.parametrize("path", [f"/recordings/{RECORDING_ID}/speakers", "/api/search", "/nowhere"])
-def test_every_post_body_is_capped(served, data_dir, path):
+def test_every_post_body_is_capped(served_untouched, untouched, path):
     """A 5 MB form grew the index by 180 MB (issue 25): the server refuses a body past 64 KB, whatever
     the route: from its declared length before reading a byte of it, and a chunked one (no length)
     once what arrived passes the limit."""
+    served, data_dir = served_untouched, untouched
     before = saved_names(data_dir)
     assert _post_raw(served, path, {"Content-Length": str(5 << 20)}, []) == 413  # not a byte sent
     piece = b"x" * 40_000
     chunked = [f"{len(piece):x}\r\n".encode() + piece + b"\r\n"] * 2 + [b"0\r\n\r\n"]
     assert _post_raw(served, path, {"Transfer-Encoding": "chunked"}, chunked) == 413
     assert saved_names(data_dir) == before
-    small = b"label=S1&name=Sam"
+    small = b"label=S9&name=Sam"  # a small body is read (no such speaker: nothing is saved)
     assert _post_raw(served, path, {"Content-Length": str(len(small))}, [small]) != 413
 
 
