@@ -189,22 +189,32 @@ def _keep_previous(settings: Settings, indexer: Indexer, summary: ReindexSummary
     if not summary.failures or not index_exists(settings):
         return {}
     kept: dict[str, int] = {}
+    unreadable = "; its chunks could not be read from the old index either ({})"
     try:
         old = open_store(settings, create=False)
-    except HeardError as exc:
+    except HeardError as exc:  # the old index is damaged (what a reindex is for): nothing to carry
         for failure in summary.failures:
-            failure["reason"] += f"; its chunks could not be read from the old index either ({exc})"
+            failure["reason"] += unreadable.format(exc)
         return kept
     try:
-        same_recipe = not differences(old.recipe(), recipe_of(indexer.embedder))
+        try:
+            same_recipe = not differences(old.recipe(), recipe_of(indexer.embedder))
+        except HeardError as exc:
+            for failure in summary.failures:
+                failure["reason"] += unreadable.format(exc)
+            return kept
         for failure in summary.failures:
             recording_id = Path(failure["path"]).stem
-            chunks, vectors = old.recording_chunks(recording_id)
+            try:
+                chunks, vectors = old.recording_chunks(recording_id)
+            except HeardError as exc:
+                failure["reason"] += unreadable.format(exc)
+                continue
             if not chunks:
                 continue
             if not same_recipe:
                 vectors = embed_chunks([chunks], indexer.embedder)
-            indexer.store.replace_recording(recording_id, chunks, vectors)
+            indexer.store.replace_recording(recording_id, chunks, vectors)  # a full disk stops the rebuild
             kept[recording_id] = len(chunks)
             failure["reason"] += f"; kept its {len(chunks)} chunks from the previous index"
     finally:

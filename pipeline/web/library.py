@@ -23,9 +23,10 @@ from pipeline.errors import HeardError, IndexMissingError
 from pipeline.finding.hits import Answers, Hit
 from pipeline.finding.options import SearchRequest, ThemesRequest
 from pipeline.indexing.roles import Person, people, speaker_order
+from pipeline.jobs.catalog import Entry
 from pipeline.sources.metadata import for_recording
 from pipeline.transcripts import Transcript
-from pipeline.web.media import MediaLookup, find_media
+from pipeline.web.media import MediaLookup, find_media, indexed_copies
 
 if TYPE_CHECKING:
     from pipeline.finding.searcher import Searcher
@@ -130,18 +131,23 @@ class Library:
 
     def recordings(self) -> list[RecordingInfo]:
         found = []
+        copies = indexed_copies(self.settings.data_dir)  # the catalog read once for the whole list
         for path in sorted(self.settings.transcripts_dir.glob("*.json")):
             try:
                 transcript = self.transcript(path.stem)
             except HeardError:
                 continue  # a damaged transcript is reported by ingest, not by the page
             if transcript is not None:
-                found.append(self._info(transcript))
+                found.append(self._info(transcript, copies.get(transcript.recording_id, [])))
         return sorted(found, key=lambda r: r.title.lower())
 
     def info(self, recording_id: str) -> RecordingInfo | None:
         transcript = self.transcript(recording_id)
-        return self._info(transcript) if transcript else None
+        return (
+            self._info(transcript, indexed_copies(self.settings.data_dir, recording_id).get(recording_id, []))
+            if transcript
+            else None
+        )
 
     def media(self, recording_id: str) -> MediaLookup | None:
         """The recording's file, open, if a copy is still as it was indexed (web/media.py); None for
@@ -149,7 +155,7 @@ class Library:
         transcript = self.transcript(recording_id)
         if transcript is None:
             return None
-        return find_media(self.settings.data_dir, recording_id, transcript.source)
+        return find_media(indexed_copies(self.settings.data_dir, recording_id).get(recording_id, []), transcript.source)
 
     def media_available(self, recording_id: str) -> bool:
         found = self.media(recording_id)
@@ -227,8 +233,8 @@ class Library:
         except HeardError:
             return {}  # broken metadata is reported by ingest; the page shows the transcript's own labels
 
-    def _info(self, transcript: Transcript) -> RecordingInfo:
-        media = find_media(self.settings.data_dir, transcript.recording_id, transcript.source)
+    def _info(self, transcript: Transcript, copies: list[Entry]) -> RecordingInfo:
+        media = find_media(copies, transcript.source)
         if media.found is not None:
             media.found.close()
         return RecordingInfo(

@@ -63,24 +63,33 @@ def open_indexed(entry: Entry) -> OpenMedia | None:
     return None
 
 
-def find_media(data_dir: Path, recording_id: str, transcript_source: str) -> MediaLookup:
-    """The recording's file as indexed, from the catalog's copies of it, the most recently seen first."""
+def indexed_copies(data_dir: Path, recording_id: str | None = None) -> dict[str, list[Entry]]:
+    """recording id -> the catalog's indexed copies of it (of one recording, or of all at once, for
+    a page that lists every recording), the most recently seen first."""
     catalog = Catalog.open_existing(data_dir)
-    entries: list[Entry] = []
-    if catalog is not None:
-        try:
-            entries = [e for e in catalog.with_recording_id(recording_id) if e.status in (INDEXED, MISSING)]
-        finally:
-            catalog.close()
-    entries.sort(key=lambda e: e.updated_at, reverse=True)
-    for entry in entries:
+    if catalog is None:
+        return {}
+    try:
+        entries = catalog.with_recording_id(recording_id) if recording_id else list(catalog.all().values())
+    finally:
+        catalog.close()
+    found: dict[str, list[Entry]] = {}
+    for entry in sorted(entries, key=lambda e: e.updated_at, reverse=True):
+        if entry.recording_id and entry.status in (INDEXED, MISSING):
+            found.setdefault(entry.recording_id, []).append(entry)
+    return found
+
+
+def find_media(copies: list[Entry], transcript_source: str) -> MediaLookup:
+    """The recording's file as indexed: the first of its `copies` (indexed_copies) still as it was."""
+    for entry in copies:
         opened = open_indexed(entry)
         if opened is not None:
             return MediaLookup(entry.path, found=opened)
-    there = [e.path for e in entries if os.path.lexists(e.path)]
+    there = [e.path for e in copies if os.path.lexists(e.path)]
     if there:
         return MediaLookup(there[0], problem=CHANGED)
-    return MediaLookup(entries[0].path if entries else transcript_source, problem="gone")
+    return MediaLookup(copies[0].path if copies else transcript_source, problem="gone")
 
 
 def descriptor_path(fd: int) -> str:
