@@ -84,6 +84,14 @@ def test_reindex_keeps_a_recording_whose_sidecar_became_unreadable(tmp_path, hea
     status = json.loads(heard(["status", "--format", "json"], data_dir).stdout)
     assert status["recordings"]["indexed"] == 2 and status["index"]["error"] is None
 
+    # A damaged index is what a reindex is for: it is rebuilt even when nothing can be carried.
+    (data_dir / "index" / "chroma.sqlite3").write_bytes(b"not a database" * 1000)
+    result = heard(["reindex", "--format", "json"], data_dir)
+    summary = last_json_line(result.stdout)
+    assert result.exit_code == 1 and (summary["recordings"], summary["kept"]) == (1, 0), result.output
+    assert "could not be read from the old index" in summary["failures"][0]["reason"]
+    assert hits(heard, data_dir, "what do you pay per seat")
+
 
 def test_reindex_of_an_empty_data_dir_leaves_nothing_damaged(tmp_path, heard):
     data_dir = tmp_path / "empty"
