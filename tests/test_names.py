@@ -240,3 +240,11 @@ def test_a_sidecar_speaker_name_follows_the_same_rule(tmp_path, name, says):
     assert str(sidecar) in str(refused.value) and says in str(refused.value)
     sidecar.write_text(yaml.safe_dump({"speakers": {"S2": {"name": "Sam Lee", "role": "customer"}}}))
     assert for_recording(recording)["speakers"] == [{"label": "S2", "name": "Sam Lee", "role": "customer"}]
+
+
+def test_every_line_heard_prints_shows_direction_controls_and_escapes_as_text():
+    """U+202E in a feed title or a name reached log lines (issue 25): safe(), the one path for
+    what heard prints of other people's text, shows it escaped."""
+    from pipeline.messages import safe
+
+    assert safe("Show\u202eevil\x1b[2J\nV9\u2066x\u200f") == "Show\\u202eevil\\x1b[2J\\nV9\\u2066x\\u200f"

@@ -139,7 +139,7 @@ def _build(
             indexer = Indexer(store, Embedder(settings.embedding), settings.chunking)
             indexer.check_model()
             written = _write_all(files, indexer, voices, summary, reporter)
-            kept = _keep_previous(settings, indexer, summary)
+            kept = _keep_previous(settings, indexer, summary, reporter)
             if not written and not kept:
                 store.rebuild_keywords()  # an empty index is a whole one: its keyword file exists
         finally:
@@ -178,7 +178,7 @@ def _write_all(
     return written
 
 
-def _keep_previous(settings: Settings, indexer: Indexer, summary: ReindexSummary) -> dict[str, int]:
+def _keep_previous(settings: Settings, indexer: Indexer, summary: ReindexSummary, reporter: Reporter) -> dict[str, int]:
     """Carry each failed recording's chunks from the old index into the new one: recording id ->
     chunks kept. Their vectors are reused when the old index was made with the same recipe, else
     made again from their texts; each failure says what was kept."""
@@ -217,6 +217,7 @@ def _keep_previous(settings: Settings, indexer: Indexer, summary: ReindexSummary
             indexer.store.replace_recording(recording_id, chunks, vectors)  # a full disk stops the rebuild
             kept[recording_id] = len(chunks)
             failure["reason"] += f"; kept its {len(chunks)} chunks from the previous index"
+            reporter.note(f"{failure['path']}: kept its {len(chunks)} chunks from the previous index")
     finally:
         old.close()
     summary.kept = len(kept)
