@@ -120,6 +120,8 @@ def test_a_file_changed_since_it_was_indexed_is_not_served(indexed):
         recording.write_bytes(b"ID3" + b"\0" * original.stat().st_size)  # other bytes, now
         status, _, body = request(server, "GET", f"/media/{rid}")
         assert status == 404 and CHANGED in body
+        status, _, page = request(server, "GET", f"/recordings/{rid}")  # the page says so, and plays nothing
+        assert status == 200 and b'id="changed"' in page and b'id="player"' not in page
         recording.unlink()
         recording.write_bytes(original.read_bytes())  # the same bytes, a new modification time
         status, _, body = request(server, "GET", f"/media/{rid}")

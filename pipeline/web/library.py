@@ -26,7 +26,7 @@ from pipeline.indexing.roles import Person, people, speaker_order
 from pipeline.jobs.catalog import Entry
 from pipeline.sources.metadata import for_recording
 from pipeline.transcripts import Transcript
-from pipeline.web.media import MediaLookup, find_media, indexed_copies
+from pipeline.web.media import CHANGED, MediaLookup, find_media, indexed_copies
 
 if TYPE_CHECKING:
     from pipeline.finding.searcher import Searcher
@@ -46,6 +46,7 @@ class RecordingInfo:
     source: str
     duration: float
     available: bool  # a copy of the recording's file is still as it was indexed (web/media.py)
+    changed: bool = False  # not available, though a file is at its path: changed since indexed
 
 
 @dataclass
@@ -243,4 +244,5 @@ class Library:
             source=media.path,
             duration=transcript.duration,
             available=media.found is not None,
+            changed=media.problem == CHANGED,
         )
