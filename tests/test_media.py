@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import shutil
 from pathlib import Path
@@ -139,3 +140,19 @@ def test_a_file_that_is_gone_is_explained(indexed):
     with set_aside(recording):
         status, _, body = request(server, "GET", f"/media/{rid}")
     assert status == 404 and b"no longer at" in body and b"heard ingest" in body
+
+
+def test_a_clip_is_cut_only_from_the_indexed_file(indexed, tmp_path):
+    """/clips/QUOTE_ID cuts the same file /media serves: another recording linked in place of the
+    indexed one (any audio the server's user can read) is not cut and handed out."""
+    server, recording, rid = indexed
+    status, _, body = request(server, "GET", "/api/search?q=export&k=1")
+    assert status == 200, body[:200]
+    quote_id = json.loads(body)["hits"][0]["quote_id"]
+    status, headers, clip = request(server, "GET", f"/clips/{quote_id}.wav")
+    assert status == 200 and headers["content-type"].startswith("audio/") and len(clip) > 1000
+    private = Path(shutil.copy2(EXAMPLES / "brightside-onboarding.m4a", tmp_path / "private.m4a"))
+    with set_aside(recording):
+        recording.symlink_to(private)
+        status, _, body = request(server, "GET", f"/clips/{quote_id}.wav")
+        assert status == 404 and CHANGED in body, body[:200]
