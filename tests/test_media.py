@@ -156,3 +156,16 @@ def test_a_clip_is_cut_only_from_the_indexed_file(indexed, tmp_path):
         recording.symlink_to(private)
         status, _, body = request(server, "GET", f"/clips/{quote_id}.wav")
         assert status == 404 and CHANGED in body, body[:200]
+
+
+def test_a_downloaded_report_embeds_clips_only_of_the_indexed_file(indexed, tmp_path):
+    """/report.html embeds each quote's clip: cut, like /media, only from the file as indexed; a
+    quote whose file changed says so in place of its clip."""
+    server, recording, rid = indexed
+    status, _, page = request(server, "GET", "/report.html?q=export")
+    assert status == 200 and b"data:audio/" in page, page[:300]
+    private = Path(shutil.copy2(EXAMPLES / "brightside-onboarding.m4a", tmp_path / "private.m4a"))
+    with set_aside(recording):
+        recording.symlink_to(private)
+        status, _, page = request(server, "GET", "/report.html?q=export")
+        assert status == 200 and b"data:audio/" not in page and CHANGED in page, page[:300]
