@@ -36,6 +36,16 @@ MEDIA_TYPES = {
 def media(request: Request, recording_id: str = RecordingId) -> FileResponse:
     """The recording's audio, only as it was indexed (web/media.py): a file changed, replaced or
     reached through a symbolic link since is 404, as is one that is gone."""
+    found = indexed_media(request, recording_id)
+    path = found.path
+    media_type = MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    # FileResponse answers Range requests (206), which seeking in the browser relies on.
+    return _MediaResponse(found, media_type=media_type)
+
+
+def indexed_media(request: Request, recording_id: str) -> OpenMedia:
+    """The recording's file, open and checked as indexed (web/media.py), for every route that hands
+    out its audio (/media, /clips); else the 404 that says why. The caller closes it."""
     found = request.app.state.library.media(recording_id)
     if found is None:
         raise HTTPException(404, "no recording with this id")
@@ -45,10 +55,8 @@ def media(request: Request, recording_id: str = RecordingId) -> FileResponse:
         raise HTTPException(
             404, f"the recording's file is no longer at {safe(found.path)}; run `heard ingest` on the folder it is in now"
         )
-    path = found.found.path
-    media_type = MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    # FileResponse answers Range requests (206), which seeking in the browser relies on.
-    return _MediaResponse(found.found, media_type=media_type)
+    opened: OpenMedia = found.found
+    return opened
 
 
 _BYTE_RANGES = re.compile(r"^bytes=\s*(\d*)-(\d*)\s*(,\s*(\d*)-(\d*)\s*)*$")
