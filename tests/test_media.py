@@ -169,3 +169,24 @@ def test_a_downloaded_report_embeds_clips_only_of_the_indexed_file(indexed, tmp_
         recording.symlink_to(private)
         status, _, page = request(server, "GET", "/report.html?q=export")
         assert status == 200 and b"data:audio/" not in page and CHANGED in page, page[:300]
+
+
+def test_a_quote_is_translated_only_from_the_indexed_file(tmp_path, test_config):
+    """?translate=1 has Whisper translate a quote's audio: only the file as indexed, never another
+    recording linked in its place (its words would be handed out as the quote's translation)."""
+    from pipeline.config import load_settings
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    recording = Path(shutil.copy2(EXAMPLES / "acme-export.mp3", folder / "acme-export.mp3"))
+    (folder / "acme-export.yaml").write_text("title: Acme export\nlanguage: es\n")  # a quote to translate
+    data_dir = tmp_path / "data"
+    assert run_heard(["ingest", folder], data_dir, test_config).exit_code == 0
+    private = Path(shutil.copy2(EXAMPLES / "brightside-onboarding.m4a", tmp_path / "private.m4a"))
+    with RunningServer(load_settings(test_config, data_dir, environ={})) as server:
+        status, _, body = request(server, "GET", "/api/search?q=export&k=1&translate=1")
+        assert status == 200 and json.loads(body)["hits"][0]["translation"], body[:300]
+        with set_aside(recording):
+            recording.symlink_to(private)
+            status, _, body = request(server, "GET", "/api/search?q=overnight&k=1&translate=1")
+            assert status == 200 and json.loads(body)["hits"][0]["translation"] is None, body[:300]
