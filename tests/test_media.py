@@ -189,4 +189,4 @@ def test_a_quote_is_translated_only_from_the_indexed_file(tmp_path, test_config)
         with set_aside(recording):
             recording.symlink_to(private)
             status, _, body = request(server, "GET", "/api/search?q=overnight&k=1&translate=1")
-            assert status == 200 and json.loads(body)["hits"][0]["translation"] is None, body[:300]
+            assert status == 200 and json.loads(body)["hits"][0].get("translation") is None, body[:300]

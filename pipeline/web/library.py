@@ -8,6 +8,7 @@ while it is the file that was indexed (web/media.py).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import threading
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from pipeline.finding.options import SearchRequest, ThemesRequest
 from pipeline.indexing.roles import Person, people, speaker_order
 from pipeline.jobs.catalog import Entry
 from pipeline.transcripts import Transcript
-from pipeline.web.media import CHANGED, MediaLookup, find_media, indexed_copies
+from pipeline.web.media import CHANGED, MediaLookup, OpenMedia, descriptor_path, find_media, indexed_copies
 
 if TYPE_CHECKING:
     from pipeline.evidence.report import Report
@@ -109,7 +110,30 @@ class Library:
         """The best k hits, or every answering hit and its count; one model and one Chroma client
         shared by all requests (encoding is not re-entrant)."""
         with self._lock:
-            return self._searcher().run(request)
+            hits, answers = self._searcher().run(dataclasses.replace(request, translate=False))
+            if request.translate:
+                self._translate(hits)
+            return hits, answers
+
+    def _translate(self, hits: list[Hit]) -> None:
+        """Whisper's English for each hit in another language, from its recording's file as /media
+        serves it (checked, and read through the descriptor it was checked on): a file changed since
+        it was indexed gets no translation, never another file's words as the quote's (issue 25)."""
+        from pipeline.finding.translation import needs_translation
+
+        wanted = [hit for hit in hits if needs_translation(hit)]
+        opened: dict[str, OpenMedia | None] = {}
+        try:
+            for hit in wanted:
+                if hit.recording_id not in opened:
+                    found = self.media(hit.recording_id)
+                    opened[hit.recording_id] = found.found if found else None
+            paths = {rid: descriptor_path(audio.fd) for rid, audio in opened.items() if audio is not None}
+            self._searcher().translate([hit for hit in wanted if hit.recording_id in paths], files=paths)
+        finally:
+            for audio in opened.values():
+                if audio is not None:
+                    audio.close()
 
     def themes(self, request: ThemesRequest) -> list[Theme]:
         with self._lock:
