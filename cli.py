@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from pipeline import __version__
+from pipeline.answering.options import ASK, JUDGE
 from pipeline.config import MAX_K
 from pipeline.errors import HeardError
 from pipeline.evidence import options as evidence_options
@@ -227,7 +228,7 @@ def ingest(
             feeds_word = "feed" if summary.feeds_checked == 1 else "feeds"
             click.echo(
                 f"{summary.feeds_checked} {feeds_word} checked ({summary.feeds_unchanged} unchanged), "
-                f"{summary.episodes_downloaded} episodes downloaded"
+                f"{_count(summary.episodes_downloaded, 'episode')} downloaded"
             )
     if summary.stale:
         click.echo(
@@ -296,6 +297,7 @@ def _reporter(quiet: bool) -> Iterator[Reporter]:
 
 @main.command()
 @declared(SEARCH)
+@declared((JUDGE,))
 @format_option(HIT_FORMATS, "table")
 @click.pass_context
 def search(ctx: click.Context, /, output_format: str, **given: Any) -> None:
@@ -303,9 +305,11 @@ def search(ctx: click.Context, /, output_format: str, **given: Any) -> None:
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
     Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
-    --all lists every quote that answers and counts them: "pricing: 7 of 20 recordings, 9 quotes".
+    --all lists every quote that answers and counts them: "pricing: 7 of 20 recordings, 9 quotes";
+    --all --judge keeps those the configured LLM says answer (docs/ask.md).
     Each quote ends with its quote id (heard clip, heard save).
     """
+    from pipeline.answering.options import check_judge
     from pipeline.finding import formats
     from pipeline.finding.hits import group_by_recording
     from pipeline.finding.options import search_request
@@ -314,16 +318,65 @@ def search(ctx: click.Context, /, output_format: str, **given: Any) -> None:
     settings = _settings(ctx)
     with user_errors():
         request = search_request(parsed(SEARCH, given))
+        judge = bool(parsed((JUDGE,), given).get("judge"))
+        check_judge(judge, request.every)
         hits, answers = search_once(settings, request)
+    # JSON and CSV keep their schema on stdout; the count goes beside them on stderr.
+    aside = output_format in ("json", "csv")
     if answers is not None:
-        # JSON and CSV keep their schema on stdout; the count goes beside them on stderr.
-        click.echo(answers.count_line(), err=output_format in ("json", "csv"))
+        click.echo(answers.count_line(), err=aside)
+    failed = False
+    if judge:
+        from pipeline.answering.judge import judge_all
+
+        with user_errors():
+            judgement = judge_all(settings, request.query, hits, filters=request.filters, announce=_aside)
+        hits, failed = judgement.kept, judgement.error is not None
+        click.echo(judgement.line(), err=aside or failed)
     writer = formats.writer(output_format)
     if request.group:
         text = writer.groups(group_by_recording(hits), title=request.query)
     else:
         text = writer.hits(hits, title=request.query)
     click.echo(text, nl=output_format != "csv")
+    ctx.exit(1 if failed else 0)
+
+
+def _aside(line: str) -> None:
+    click.echo(line, err=True)
+
+
+@main.command()
+@declared(ASK)
+@format_option(("text", "json", "md"), "text")
+@click.pass_context
+def ask(ctx: click.Context, /, output_format: str, **given: Any) -> None:
+    """Answer QUESTION from the interviews, with the quotes that support each part of the answer.
+
+    With an LLM configured (llm.base_url, llm.model: docs/ask.md) heard sends the question and the
+    quotes that answer it (names, e-mail addresses and phone numbers redacted), asks which quotes
+    answer and for a short answer citing them, and drops every sentence that cites no quote it was
+    sent. Without one, nothing leaves this machine: the themes of the quotes that answer, each with
+    its two most representative quotes. Takes the filters of `heard search`.
+
+    Exit codes: 0 answered, 1 the LLM failed (its reason on stderr; the extractive answer is
+    printed), 2 usage or config error.
+    """
+    from pipeline.answering import writers
+    from pipeline.answering.ask import ask_once
+    from pipeline.answering.options import ask_request
+
+    settings = _settings(ctx)
+    with user_errors():
+        request = ask_request(parsed(ASK, given))
+        answer = ask_once(settings, request, announce=_aside)
+    if answer.error:
+        click.echo(f"Error: {answer.error}; the extractive answer follows", err=True)
+    if output_format == "json":
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(writers.markdown(answer) if output_format == "md" else writers.text(answer))
+    ctx.exit(1 if answer.error else 0)
 
 
 @main.command()
@@ -444,8 +497,10 @@ def feeds_add(ctx: click.Context, /, url: str, name: str | None) -> None:
     with user_errors():
         subscription, new, title, episodes = subscribe(url, settings, name=name)
     what = "subscribed to" if new else "already subscribed to"
+    # The URL's password stays in feeds.yaml; the feed's title is the publisher's text.
     click.echo(
-        f"{what} {subscription.name or title} ({url}): {episodes} episodes; `heard ingest --feeds` fetches and indexes them"
+        safe(f"{what} {subscription.name or title} ({url}): {_count(episodes, 'episode')}; ")
+        + "`heard ingest --feeds` fetches and indexes them"
     )
 
 
@@ -467,7 +522,13 @@ def feeds_list(ctx: click.Context, /, output_format: str) -> None:
     for row in rows:
         checked = f"checked {row['checked_at']}" if row["checked_at"] else "not fetched yet"
         failed = f", {row['failed']} failed" if row["failed"] else ""
-        click.echo(f"{row['name'] or row['url']}  {row['url']}  {checked}; {row['fetched']} episodes fetched{failed}")
+        fetched = f"{row['fetched']} of {_count(row['episodes'], 'episode')} fetched"
+        click.echo(safe(f"{row['name'] or row['url']}  {row['url']}  {checked}; {fetched}{failed}"))
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 episode', '3 episodes'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 @feeds.command("remove")
@@ -480,7 +541,7 @@ def feeds_remove(ctx: click.Context, /, url: str) -> None:
     settings = _settings(ctx)
     with user_errors():
         name, folder = unsubscribe(url, settings)
-    click.echo(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})")
+    click.echo(safe(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})"))
 
 
 @main.group(invoke_without_command=True)

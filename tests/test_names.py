@@ -203,7 +203,7 @@ def _post_raw(server, path: str, headers: dict, chunks: list[bytes]) -> int:
         conn.close()
 
 
-@pytest.mark.parametrize("path", [f"/recordings/{RECORDING_ID}/speakers", "/api/search", "/nowhere"])
+@pytest.mark.parametrize("path", [f"/recordings/{RECORDING_ID}/speakers", "/api/search", "/api/ask", "/ask", "/nowhere"])
 def test_every_post_body_is_capped(served_untouched, untouched, path):
     """A 5 MB form grew the index by 180 MB (issue 25): the server refuses a body past 64 KB, whatever
     the route: from its declared length before reading a byte of it, and a chunked one (no length)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
@@ -37,6 +38,7 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
             "error": None,
         },
         "catalog": str(catalog.path) if catalog else None,
+        "partial_downloads": _partial_downloads(settings),
     }
     if lock.is_held(data_dir):
         status["running"] = {"pid": lock.holder_pid(data_dir)}
@@ -53,6 +55,13 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
             catalog.close()
     status["chunks"] = _chunk_count(settings, status["index"])
     return status
+
+
+def _partial_downloads(settings: Settings) -> dict[str, int]:
+    from pipeline.sources.feeds.state import partial_downloads
+
+    found = partial_downloads(settings.data_dir)
+    return {"files": len(found), "bytes": sum(size for _path, size in found)}
 
 
 def _describe_run(run: RunRecord | None, running: bool) -> dict[str, Any] | None:
@@ -109,6 +118,13 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append(f"index ERROR: {status['index']['error']}")
     if status["running"]:
         lines.append(f"running now: PID {status['running']['pid']}")
+    partial = status["partial_downloads"]
+    if partial["files"]:
+        files = "1 file" if partial["files"] == 1 else f"{partial['files']} files"
+        lines.append(
+            f"partial downloads: {files}, {partial['bytes'] / 1e6:.1f} MB in {Path(status['data_dir']) / 'feeds'} "
+            "(the next ingest resumes them; delete the hidden .part files to free the space)"
+        )
     run = status["last_run"]
     if run:
         ended = run["ended_at"] or "-"

@@ -24,6 +24,7 @@ def create_app(settings: Settings, *, token: str | None = None, host: str | None
 
     from pipeline import __version__
     from pipeline.web import api, downloads, evidence, files, pages
+    from pipeline.web import ask as asking
     from pipeline.web.hosts import host_middleware
     from pipeline.web.library import Library
     from pipeline.web.limits import BodyLimit
@@ -49,6 +50,8 @@ def create_app(settings: Settings, *, token: str | None = None, host: str | None
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages, files, api, evidence, downloads):
         app.include_router(module.router)
+    app.include_router(asking.pages)
+    app.include_router(asking.api)
 
     @app.exception_handler(HeardError)
     def heard_error(request: Request, exc: HeardError) -> HTMLResponse | JSONResponse:

@@ -139,6 +139,13 @@ class Library:
         with self._lock:
             return self._searcher().themes(request)
 
+    @contextlib.contextmanager
+    def searching(self) -> Iterator[Searcher]:
+        """The Searcher, held for one piece of index work (heard ask takes it around its searches,
+        and lets go while a request to the LLM is out)."""
+        with self._lock:
+            yield self._searcher()
+
     def report(self, values: dict[str, Any]) -> Report:
         """The report parsed REPORT values ask for (evidence/writing.py), over the shared Searcher;
         its clips are cut afterwards, outside the lock."""
