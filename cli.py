@@ -260,9 +260,12 @@ def reindex(ctx: click.Context, /, output_format: str, quiet: bool) -> None:
     if output_format == "json":
         click.echo(json.dumps(summary.to_dict()))
     else:
+        kept = f" ({summary.kept} kept as they were in the old index)" if summary.kept else ""
         click.echo(
-            f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
-            f"{summary.failed} failed, in {summary.wall_seconds:.0f} s"
+            safe(
+                f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
+                f"{summary.failed} failed{kept}, in {summary.wall_seconds:.0f} s"
+            )
         )
     ctx.exit(summary.exit_code)
 
@@ -565,13 +568,16 @@ def speakers(ctx: click.Context, /, output_format: str) -> None:
     if not found:
         click.echo("no voices yet: `heard ingest FOLDER` finds the speakers of each recording")
         return
+    # Names and titles are other people's text: each line is printed through safe(), so no name can
+    # restyle the terminal or forge a line of the listing.
     width = max(len(_who(v)) for v in found)
     for voice in found:
-        where = ", ".join(f"{h.title or h.recording_id} ({h.label})" for h in voice.heard[:3])
+        where = ", ".join(f"{safe(h.title or h.recording_id)} ({h.label})" for h in voice.heard[:3])
         more = f", and {voice.recordings - 3} more" if voice.recordings > 3 else ""
         recordings = "recording" if voice.recordings == 1 else "recordings"
         click.echo(
-            f"{voice.id:<4} {_who(voice):<{width}}  {voice.recordings} {recordings}, {voice.seconds / 60:.1f} min: {where}{more}"
+            safe(f"{voice.id:<4} {_who(voice):<{width}}  {voice.recordings} {recordings}, {voice.seconds / 60:.1f} min: ")
+            + f"{where}{more}"
         )
 
 
@@ -579,8 +585,10 @@ def _print_change(change: VoiceChange, what: str) -> None:
     changed = len(change.changed)
     if change.waiting:
         click.echo(
-            f"{what}; {changed} recording{'s' * (changed != 1)} to re-index, not done now ({change.waiting}); the next "
-            "`heard ingest` of their folders, or `heard reindex`, does it"
+            safe(
+                f"{what}; {changed} recording{'s' * (changed != 1)} to re-index, not done now ({change.waiting}); the next "
+                "`heard ingest` of their folders, or `heard reindex`, does it"
+            )
         )
     else:
         done = (
@@ -588,13 +596,14 @@ def _print_change(change: VoiceChange, what: str) -> None:
             if changed
             else "no indexed recording changed"
         )
-        click.echo(f"{what}; {done}")
+        click.echo(safe(f"{what}; {done}"))
     for failure in change.failures:
-        click.echo(f"not re-indexed: {failure}", err=True)
+        click.echo(safe(f"not re-indexed: {failure}"), err=True)
 
 
 def _who(voice: VoiceListing) -> str:
-    who = voice.name or "unnamed"
+    """'Dana (interviewer)', 'unnamed'; the name as one printable line, whatever was stored."""
+    who = safe(voice.name) if voice.name else "unnamed"
     return f"{who} ({voice.role})" if voice.role else who
 
 
@@ -842,7 +851,7 @@ def convert_model(model: str, output: str) -> None:
 
     with user_errors():
         written = run_convert(model, output)
-    click.echo(f"wrote {written}; use it with transcribe.backend: openai-whisper and transcribe.model: {written}")
+    click.echo(safe(f"wrote {written}; use it with transcribe.backend: openai-whisper and transcribe.model: {written}"))
 
 
 if __name__ == "__main__":

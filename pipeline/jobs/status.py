@@ -20,7 +20,8 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
     catalog = Catalog.open_existing(data_dir)
     status: dict[str, Any] = {
         "data_dir": str(data_dir),
-        "recordings": {},
+        "recordings": {},  # each content once, however many copies of it (files)
+        "files": 0,
         "chunks": 0,
         "audio_hours": 0.0,
         "last_run": None,
@@ -44,6 +45,7 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
     if catalog is not None:
         try:
             status["recordings"] = catalog.counts()
+            status["files"] = catalog.files()
             totals = catalog.totals()
             status["audio_hours"] = round(totals["audio_seconds"] / 3600, 3)
             status["models"] = catalog.models()
@@ -104,7 +106,10 @@ def format_status(status: dict[str, Any]) -> str:
     if not counts:
         lines.append("recordings: none yet; run `heard ingest FOLDER`")
     else:
-        lines.append("recordings: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        copies = status["files"] - sum(counts.values())
+        extra = f" ({status['files']} files: {copies} more {'copy' if copies == 1 else 'copies'} of the same audio)"
+        extra = extra if copies > 0 else ""
+        lines.append("recordings: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + extra)
     lines.append(
         f"chunks: {status['chunks']}; audio: {status['audio_hours']:.2f} h; "
         f"index: {status['index']['bytes'] / 1e6:.1f} MB in {status['index']['path']}"
