@@ -9,7 +9,6 @@ the resemblyzer windows it replaced.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +20,9 @@ from pipeline.errors import HeardError, RecordingError
 from pipeline.files import JsonObject
 from pipeline.hearing.speakers import clustering
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
+from pipeline.hearing.speakers.networks import SpeakerModels as _Models
+from pipeline.hearing.speakers.networks import shared_models
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, WINDOW, Window, frame_seconds
-from pipeline.threads import torch_threads, wait_passively
 from pipeline.transcripts import Transcript
 
 METHOD = "segmentation-3.0+campplus+agglomerative/1"
@@ -67,24 +67,6 @@ class Diarization:
         return out
 
 
-class _Models:
-    def __init__(self) -> None:
-        from pipeline.hearing.speakers.encoder import SpeakerEncoder
-        from pipeline.hearing.speakers.segmentation import Segmenter
-        from pipeline.hearing.weights import speaker_weights
-
-        wait_passively()  # before torch loads its OpenMP runtime
-        files = speaker_weights()
-        self.segmenter = Segmenter(files["segmentation"])
-        self.encoder = SpeakerEncoder(files["campplus"])
-
-
-@functools.lru_cache(maxsize=1)
-def shared_models() -> _Models:
-    """One copy per process: loading both networks costs about a second."""
-    return _Models()
-
-
 def diarize(
     samples: np.ndarray, *, num_speakers: int | None = None, threads: int = 1, channels: np.ndarray | None = None
 ) -> Diarization:
@@ -95,11 +77,10 @@ def diarize(
     """
     if num_speakers is not None:
         config.check("speakers.count", num_speakers, "number of speakers")
-    with torch_threads(threads or 1):
-        models = shared_models()
-        if channels is not None and num_speakers in (None, 2) and separate_channels(channels):
-            return _by_channel(channels, models)
-        return _by_voice(samples, num_speakers, models)
+    models = shared_models(threads or 1)
+    if channels is not None and num_speakers in (None, 2) and separate_channels(channels):
+        return _by_channel(channels, models)
+    return _by_voice(samples, num_speakers, models)
 
 
 @dataclass
