@@ -138,6 +138,10 @@ def test_the_export_is_reused_and_made_again_when_the_weights_change(models, cac
     assert made == ["segmentation"] and second is not None and second.parent != first.parent
     assert first.is_file() and json.loads((second.parent / "check.json").read_text())["ok"]
     assert onnx_export.exported("segmentation", tuned) == second and made == ["segmentation"]
+    # Half of an export deleted (its model file gone, its record left): made again.
+    second.unlink()
+    assert onnx_export.exported("segmentation", tuned) == second and second.is_file()
+    assert made == ["segmentation", "segmentation"]
 
 
 def test_an_export_that_differs_from_torch_is_not_used(models, cache, weights, monkeypatch, tmp_path):
@@ -156,6 +160,26 @@ def test_an_export_that_differs_from_torch_is_not_used(models, cache, weights, m
     loaded = networks.load(weights, threads=1)
     assert isinstance(loaded["segmentation"], networks.TorchNetwork)
     assert isinstance(loaded["campplus"], networks.OnnxNetwork)
+
+
+def test_an_export_torch_cannot_make_is_recorded_and_torch_runs_the_model(weights, monkeypatch, tmp_path):
+    import torch
+
+    from pipeline.hearing.speakers import networks, onnx_export
+
+    monkeypatch.setenv("HEARD_CACHE_DIR", str(tmp_path))
+
+    def refuse(*args, **kwargs):  # as a torch whose exporter lacks an operator answers
+        raise RuntimeError("Exporting the operator 'aten::lstm' to ONNX opset version 17 is not supported")
+
+    monkeypatch.setattr(torch.onnx, "export", refuse)
+    assert onnx_export.exported("segmentation", weights["segmentation"]) is None
+    (check,) = (tmp_path / "speaker-onnx").glob("segmentation-*/check.json")
+    result = json.loads(check.read_text())
+    assert result["ok"] is False and "aten::lstm" in result["error"]
+    loaded = networks.load(weights, threads=1)  # the diarizer still runs, both models on torch
+    assert all(isinstance(network, networks.TorchNetwork) for network in loaded.values())
+    assert loaded["segmentation"](np.zeros((1, 1, 160_000), dtype=np.float32)).shape == (1, 589, 7)
 
 
 @pytest.mark.fast
