@@ -5,6 +5,7 @@ Whisper" section of docs/benchmarks.md (issue 14's and 24's targets, each marked
     HEARD_BENCH_QUICK=1 python scripts/bench_ingest.py   # one round, shorter memory runs, labelled so
     HEARD_BENCH_INGEST_STEPS=speed python scripts/bench_ingest.py   # speed, memory or both (default)
     HEARD_BENCH_ROUNDS=2 python scripts/bench_ingest.py  # rounds per condition (3; 1 with QUICK)
+    HEARD_BENCH_MEMORY_SECONDS=900,1800 python scripts/bench_ingest.py  # the memory step's lengths
 
 Speech: real recordings only, taken from package archives at run time with `pip download` into
 build/bench-ingest/ (never committed): the AMI meeting excerpts in pyannote-audio's source
@@ -513,7 +514,8 @@ def main() -> None:
         results["speed"]["loaded"] = bench_speed(corpus, rounds, loaded=True)
         store.write_text(json.dumps(results, indent=1))
     if "memory" in wanted:
-        results["memory"] = bench_memory(clips, [300.0, 1800.0] if QUICK else [900.0, 7200.0])
+        lengths = os.environ.get("HEARD_BENCH_MEMORY_SECONDS", "300,1800" if QUICK else "900,7200")
+        results["memory"] = bench_memory(clips, [float(s) for s in lengths.split(",")])
         store.write_text(json.dumps(results, indent=1))
     markdown = render(results)
     print(markdown)
