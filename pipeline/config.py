@@ -65,7 +65,7 @@ class SpeakersSettings:
     diarize: bool = True
     # Speakers per recording; None finds 1-8 (a recording's metadata overrides).
     count: int | None = setting(None, low=1, high=MAX_SPEAKERS)
-    threads: int = setting(0, low=0, high=1024)  # torch threads for the speaker models; 0 (auto): 1
+    threads: int = setting(0, low=0, high=1024)  # onnxruntime threads of each speaker model; 0 (auto): 1
 
 
 @dataclass

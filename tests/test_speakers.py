@@ -114,18 +114,6 @@ def test_each_speaker_has_a_unit_voice_vector_and_speech_seconds(decoded):
     assert s1 @ s2 < 0.5  # two different people
 
 
-def test_torch_threads_are_set_for_diarization_and_restored(decoded):
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        diarize(decoded["acme-export.mp3"][: 16000 * 12], threads=1)
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
-
-
 @pytest.mark.fast
 def test_a_count_outside_1_to_8_is_refused(decoded):
     with pytest.raises(ConfigError, match="1 to 8"):

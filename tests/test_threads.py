@@ -23,7 +23,6 @@ def watched_ingest(tmp_path_factory, test_config):
     import ctranslate2
     import faster_whisper.transcribe
     import onnxruntime
-    import torch
 
     from pipeline.hearing import audio
     from pipeline.hearing.speakers import diarize as diarize_module
@@ -46,9 +45,9 @@ def watched_ingest(tmp_path_factory, test_config):
 
     real_by_voice = diarize_module._by_voice
 
-    def by_voice(*args, **kwargs):  # the speaker models at work: the threads torch has then
-        seen["torch_threads"] = torch.get_num_threads()
-        return real_by_voice(*args, **kwargs)
+    def by_voice(samples, num_speakers, models):  # the speaker models at work: their sessions' options
+        seen["speaker_sessions"] = [n.session.get_session_options() for n in (models.segmenter.network, models.encoder.network)]
+        return real_by_voice(samples, num_speakers, models)
 
     folder = tmp_path_factory.mktemp("two")
     for name in ("acme-export.mp3", "northwind-pricing.ogg"):
@@ -66,13 +65,13 @@ def watched_ingest(tmp_path_factory, test_config):
 
 
 def test_no_library_chooses_its_own_thread_count(watched_ingest):
-    # Whisper: the cores (one worker); the speaker encoder: one torch thread; the text encoder: one
-    # onnxruntime thread whose workers sleep instead of spinning.
+    # Whisper: the cores (one worker); the speaker models and the text encoder: one onnxruntime
+    # thread each, whose workers sleep instead of spinning.
     assert [w["intra_threads"] for w in watched_ingest["whisper"]] == [threads.cores()]
-    assert watched_ingest["torch_threads"] == 1
-    (options,) = [o for path, o in watched_ingest["sessions"] if path.endswith("model.onnx")]
-    assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    (text,) = [o for path, o in watched_ingest["sessions"] if path.endswith("model.onnx")]
+    for options in [text, *watched_ingest["speaker_sessions"]]:
+        assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 @pytest.mark.fast
@@ -116,14 +115,15 @@ def test_importing_heard_leaves_the_environment_alone():
 
 
 # Runs `heard ingest` as the console script does, recording the policy's variables as each library
-# that reads them is first imported: numpy (OpenBLAS), ctranslate2 (Whisper) and torch (speakers).
+# that reads them is first imported: numpy (OpenBLAS), ctranslate2 (Whisper) and onnxruntime (the
+# speaker models and the text encoder).
 WATCH_IMPORTS = """
 import importlib.abc, json, os, sys
 seen = {}
 
 class Watch(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name in ("numpy", "ctranslate2", "torch") and name not in seen:
+        if name in ("numpy", "ctranslate2", "onnxruntime") and name not in seen:
             seen[name] = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS")}
         return None
 
@@ -151,7 +151,7 @@ def test_a_real_ingest_loads_its_libraries_under_the_policy(tmp_path, test_confi
     )
     assert done.returncode == 0, done.stderr
     policy = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_NUM_THREADS": "1"}
-    assert json.loads(seen_path.read_text()) == {"numpy": policy, "ctranslate2": policy, "torch": policy}
+    assert json.loads(seen_path.read_text()) == {"numpy": policy, "ctranslate2": policy, "onnxruntime": policy}
 
 
 @pytest.mark.fast

