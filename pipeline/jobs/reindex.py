@@ -82,6 +82,7 @@ def reindex(settings: Settings, *, reporter: Reporter | None = None) -> ReindexS
 def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> ReindexSummary:
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.indexer import Indexer
+    from pipeline.indexing.spread import remeasure
     from pipeline.indexing.store import Store, forget_cached_client
 
     started = time.monotonic()
@@ -106,6 +107,7 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
             indexer = Indexer(store, Embedder(settings.embedding), settings.chunking)
             indexer.check_model()
             written = _write_all(files, indexer, voices, summary, reporter)
+            remeasure(store)  # the model's spread over this corpus, which the score cuts follow
         finally:
             store.close()
         _swap_in(target, settings.index_dir)

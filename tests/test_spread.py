@@ -1,0 +1,104 @@
+"""Score cuts that follow the model: the spread of the model's cosines over the corpus is measured
+when the index is written, stored with the recipe, and every cut tuned on all-MiniLM-L6-v2 (quotes'
+join margin and shared-words weight, themes' similarities) moves with it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import run_heard
+
+from pipeline.indexing.spread import MIN_CHUNKS, REFERENCE, Scale, Spread, measure, scale_of
+from pipeline.indexing.store import Store
+
+
+@pytest.fixture
+def indexed_copy(indexed_examples, tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(indexed_examples[0], copy)
+    return copy
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.mark.fast
+def test_the_spread_of_a_narrow_model_is_narrower_and_its_cuts_move_into_it():
+    rng = np.random.default_rng(1)
+    wide = _unit(rng.normal(size=(200, 32)))
+    # The same texts as a model that puts everything in one corner of the space (e5-like): a shared
+    # direction added to every vector raises every cosine and squeezes them together.
+    narrow = _unit(wide + 3.0 * _unit(np.ones((1, 32))))
+    a, b = measure(wide), measure(narrow)
+    assert a is not None and b is not None and a.chunks == b.chunks == 200
+    assert abs(a.pair_mean) < 0.05 and b.pair_mean > 0.8
+    assert b.pair_std < a.pair_std / 4
+    assert b.nearest > a.nearest
+    # Moved into the narrow spread: a margin shrinks with it, a level keeps its place.
+    tuned = Scale()
+    assert tuned.margin(0.1) == 0.1 and tuned.cosine(0.45) == pytest.approx(0.45)
+    moved = Scale(b)
+    assert moved.margin(0.1) == pytest.approx(0.1 * b.pair_std / REFERENCE.pair_std)
+    level = (0.45 - REFERENCE.pair_mean) / REFERENCE.pair_std
+    assert (moved.cosine(0.45) - b.pair_mean) / b.pair_std == pytest.approx(level)
+
+
+@pytest.mark.fast
+def test_too_few_chunks_or_nothing_measured_keeps_the_cuts_as_tuned():
+    assert measure(_unit(np.eye(MIN_CHUNKS - 1, 8))) is None
+    assert scale_of({}) == Scale() and scale_of({"pair_mean": 0.3}) == Scale()
+    stored = Spread(0.75, 0.03, 0.9, 120)
+    assert scale_of(json.loads(json.dumps(stored.to_measured()))).spread == stored
+
+
+def test_ingest_and_reindex_store_the_spread_with_the_recipe(indexed_copy, test_config):
+    store = Store(indexed_copy / "index", "heard", create=False)
+    try:
+        measured = store.recipe().measured
+        count = store.count()
+    finally:
+        store.close()
+    assert measured["chunks"] == count >= MIN_CHUNKS
+    # all-MiniLM-L6-v2 on the examples: unrelated chunks near 0.1-0.3, their nearest neighbour well above.
+    assert 0.0 < measured["pair_mean"] < measured["nearest"] < 1.0 and 0.03 < measured["pair_std"] < 0.3
+    assert run_heard(["reindex"], indexed_copy, test_config).exit_code == 0
+    store = Store(indexed_copy / "index", "heard", create=False)
+    try:
+        assert store.recipe().measured == measured  # the same vectors, the same figures
+    finally:
+        store.close()
+
+
+def _quote_sentences(data_dir, config, queries):
+    from pipeline.finding.fusion import sentences_of
+
+    counts = []
+    for query in queries:
+        result = run_heard(["search", query, "--format", "json", "-k", "5"], data_dir, config)
+        assert result.exit_code == 0, result.output
+        counts += [len(sentences_of(hit["text"])) for hit in json.loads(result.stdout)]
+    return counts
+
+
+def _set_spread(data_dir, spread: Spread):
+    store = Store(data_dir / "index", "heard")
+    try:
+        store.set_measured(spread.to_measured())
+    finally:
+        store.close()
+
+
+def test_a_quotes_join_margin_follows_the_stored_spread(indexed_copy, test_config):
+    queries = ["export timed out", "price per seat", "single sign on setup", "what was hard about onboarding"]
+    as_measured = _quote_sentences(indexed_copy, test_config, queries)
+    # A model whose cosines spread 20x less: the same margin in its units joins far fewer sentences...
+    _set_spread(indexed_copy, Spread(REFERENCE.pair_mean, REFERENCE.pair_std / 20, REFERENCE.nearest, 30))
+    narrow = _quote_sentences(indexed_copy, test_config, queries)
+    # ...and one whose cosines spread 20x more joins every neighbour the quote length allows.
+    _set_spread(indexed_copy, Spread(REFERENCE.pair_mean, REFERENCE.pair_std * 20, REFERENCE.nearest, 30))
+    wide = _quote_sentences(indexed_copy, test_config, queries)
+    assert sum(narrow) < sum(as_measured) < sum(wide), (narrow, as_measured, wide)
