@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test test-fast lint bench chromium examples eval screenshot clean mpnet multilingual
+.PHONY: demo serve test test-fast lint bench chromium examples eval eval-models screenshot clean mpnet multilingual
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,7 +93,9 @@ multilingual: $(VENV)/.installed-runtime
 # ingested into build/devset-hard-data/ (about 20 min the first time on a busy machine), then each
 # half is measured in all three modes. Report the held-out half; tune on the other.
 # EVAL_CONFIG=path/to/config.yaml measures another configuration (e.g. embedding.model:
-# all-mpnet-base-v2) in its own data dirs and result files, build/<config name>-devset*/.
+# all-mpnet-base-v2) in its own data dirs and result files, build/<config name>-devset*/. Its data
+# dirs start from the default run's transcripts when those exist (copied once): every model is
+# measured on the same words, and Whisper does not run again.
 # Then heard themes on both (scripts/themes_eval.py, docs/benchmarks.md "Themes"): ARI against the
 # labeled topics, topics held by one theme, topics named by their theme's label, answers left out.
 DEVSET := build/devset
@@ -101,8 +103,11 @@ DEVSET_HARD := build/devset-hard
 EVAL_CONFIG ?=
 EVAL_DATA := $(if $(EVAL_CONFIG),build/$(basename $(notdir $(EVAL_CONFIG)))-,build/)
 HEARD_EVAL := $(BIN)/heard $(if $(EVAL_CONFIG),--config $(EVAL_CONFIG))
+SEED_TRANSCRIPTS = if [ -n "$(EVAL_CONFIG)" ] && [ -d build/$(1)/transcripts ] && [ ! -d $(EVAL_DATA)$(1)/transcripts ]; then \
+	  mkdir -p $(EVAL_DATA)$(1) && cp -r build/$(1)/transcripts $(EVAL_DATA)$(1)/; fi
 eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_devset.py --out $(DEVSET)
+	$(call SEED_TRANSCRIPTS,devset-data)
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data ingest $(DEVSET)/recordings --quiet
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data reindex  # from the kept transcripts: chunking changes count
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data eval $(DEVSET)/queries.yaml --mode all
@@ -110,6 +115,7 @@ eval: $(VENV)/.installed-test
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data eval $(DEVSET)/queries.yaml --mode all --answers --format json \
 	  > $(EVAL_DATA)devset/eval-all.json
 	$(BIN)/python scripts/make_devset.py --spec scripts/devset_hard --out $(DEVSET_HARD)
+	$(call SEED_TRANSCRIPTS,devset-hard-data)
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data ingest $(DEVSET_HARD)/recordings --quiet
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data reindex
 	for split in tune heldout; do \
@@ -120,6 +126,15 @@ eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-data --truth $(DEVSET)/truth --name first
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-hard-data --topics $(DEVSET_HARD)/topics.json \
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
+
+# Every offline embedding model on both dev sets, then one table of them side by side
+# (docs/models.md, "Choosing a model"): make eval with the default and with each of EVAL_MODELS,
+# then scripts/models_report.py over their result files. What each costs: scripts/bench_models.py.
+EVAL_MODELS ?= scripts/configs/mpnet.yaml scripts/configs/multilingual-e5.yaml
+eval-models: $(VENV)/.installed-test
+	$(MAKE) eval
+	for config in $(EVAL_MODELS); do $(MAKE) eval EVAL_CONFIG=$$config || exit 1; done
+	$(BIN)/python scripts/models_report.py build/ $(foreach c,$(EVAL_MODELS),build/$(basename $(notdir $(c)))-)
 
 clean:
 	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
