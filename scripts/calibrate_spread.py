@@ -5,8 +5,9 @@
 
 The score cuts tuned on all-MiniLM-L6-v2 move into another model's spread (pipeline/indexing/
 spread.py) by a ratio of spreads. This runs the queries over one index with the cuts moved by each
-candidate ratio (none: the cuts as tuned; the interquartile range of random pairs' cosines; the gap
-from their median to the median nearest neighbour), and prints what issue 21 holds within 10% of the
+candidate ratio (none: the cuts as tuned; how far a probe question's best matches stand above its
+median, the measure heard uses; the interquartile range of two chunks' cosines; the gap from their
+median to the median nearest neighbour), and prints what issue 21 holds within 10% of the
 default model: quote length (seconds and sentences of the top 5 hits, seconds of every --all hit)
 and --all precision and recall. Run it on the tune half only; report the held-out half with
 `make eval`.
@@ -27,13 +28,15 @@ from pipeline.indexing import spread  # noqa: E402
 
 
 def candidates(measured: spread.Spread) -> dict[str, spread.Spread]:
-    """The index's spread rewritten so that Scale.ratio is each candidate ratio."""
+    """The index's spread rewritten so that Scale.margin moves by each candidate ratio."""
     ref = spread.REFERENCE
+    dd = measured.pair_iqr / ref.pair_iqr
     gap = (measured.nearest - measured.pair_median) / (ref.nearest - ref.pair_median)
     return {
         "as tuned (ratio 1)": ref,
-        f"pair IQR ({measured.pair_iqr / ref.pair_iqr:.2f})": measured,
-        f"nearest gap ({gap:.2f})": replace(measured, pair_iqr=gap * ref.pair_iqr),
+        f"query top, the measure used ({measured.query_top / ref.query_top:.2f})": measured,
+        f"chunk pairs' IQR ({dd:.2f})": replace(measured, query_top=dd * ref.query_top),
+        f"nearest gap ({gap:.2f})": replace(measured, query_top=gap * ref.query_top),
     }
 
 

@@ -29,30 +29,31 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 @pytest.mark.fast
 def test_the_spread_of_a_narrow_model_is_narrower_and_its_cuts_move_into_it():
     rng = np.random.default_rng(1)
-    wide = _unit(rng.normal(size=(200, 32)))
-    # The same texts as a model that puts everything in one corner of the space (e5-like): a shared
-    # direction added to every vector raises every cosine and squeezes them together.
-    narrow = _unit(wide + 3.0 * _unit(np.ones((1, 32))))
-    a, b = measure(wide), measure(narrow)
+    chunks, questions = _unit(rng.normal(size=(200, 32))), _unit(rng.normal(size=(24, 32)))
+    # The same texts and questions as a model that puts everything in one corner of the space
+    # (e5-like): a shared direction added to every vector raises every cosine and squeezes them together.
+    corner = 3.0 * _unit(np.ones((1, 32)))
+    a, b = measure(chunks, questions), measure(_unit(chunks + corner), _unit(questions + corner))
     assert a is not None and b is not None and a.chunks == b.chunks == 200
     assert abs(a.pair_median) < 0.05 and b.pair_median > 0.8
-    assert b.pair_iqr < a.pair_iqr / 4
+    assert b.pair_iqr < a.pair_iqr / 4 and b.query_top < a.query_top / 4
     assert b.nearest > a.nearest
-    # Moved into the narrow spread: a margin shrinks with it, a level keeps its place.
+    # Moved into the narrow spread: a margin between a query's cosines shrinks with the spread of a
+    # query's best matches; a similarity between chunks keeps its place among the pairs' cosines.
     tuned = Scale()
     assert tuned.margin(0.1) == 0.1 and tuned.cosine(0.45) == pytest.approx(0.45)
     moved = Scale(b)
-    assert moved.margin(0.1) == pytest.approx(0.1 * b.pair_iqr / REFERENCE.pair_iqr)
+    assert moved.margin(0.1) == pytest.approx(0.1 * b.query_top / REFERENCE.query_top)
     level = (0.45 - REFERENCE.pair_median) / REFERENCE.pair_iqr
     assert (moved.cosine(0.45) - b.pair_median) / b.pair_iqr == pytest.approx(level)
 
 
 @pytest.mark.fast
 def test_too_few_chunks_or_nothing_measured_keeps_the_cuts_as_tuned():
-    assert measure(_unit(np.eye(MIN_CHUNKS - 1, 8))) is None
+    assert measure(_unit(np.eye(MIN_CHUNKS - 1, 8)), _unit(np.eye(2, 8))) is None
     assert scale_of({}) == Scale() and scale_of({"pair_median": 0.3}) == Scale()
     assert scale_of({"pair_mean": 0.1, "pair_std": 0.1, "nearest": 0.6, "chunks": 50}) == Scale()  # other figures
-    stored = Spread(0.75, 0.03, 0.9, 120)
+    stored = Spread(0.05, 0.75, 0.03, 0.9, 120)
     assert scale_of(json.loads(json.dumps(stored.to_measured()))).spread == stored
 
 
@@ -66,10 +67,12 @@ def test_ingest_and_reindex_store_the_spread_with_the_recipe(indexed_copy, test_
     assert measured["chunks"] == count >= MIN_CHUNKS
     # all-MiniLM-L6-v2 on the examples: unrelated chunks near 0.1-0.3, their nearest neighbour well above.
     assert 0.0 < measured["pair_median"] < measured["nearest"] < 1.0 and 0.03 < measured["pair_iqr"] < 0.3
+    # A question's best matches stand out about as far as on the hard dev set, where the cuts were tuned.
+    assert 0.5 < measured["query_top"] / REFERENCE.query_top < 2
     # `heard status` shows what made the vectors and how they spread.
     status = run_heard(["status"], indexed_copy, test_config).stdout
     assert "index built with: all-MiniLM-L6-v2 (weights " in status and "prompts '' / ''" in status
-    assert f"cosines between chunks: median {measured['pair_median']:.2f}, interquartile range {measured['pair_iqr']:.3f}" in status
+    assert f"a question's best matches {measured['query_top']:.3f} above its median" in status
     assert run_heard(["reindex"], indexed_copy, test_config).exit_code == 0
     store = Store(indexed_copy / "index", "heard", create=False)
     try:
@@ -101,9 +104,9 @@ def test_a_quotes_join_margin_follows_the_stored_spread(indexed_copy, test_confi
     queries = ["export timed out", "price per seat", "single sign on setup", "what was hard about onboarding"]
     as_measured = _quote_sentences(indexed_copy, test_config, queries)
     # A model whose cosines spread 20x less: the same margin in its units joins far fewer sentences...
-    _set_spread(indexed_copy, Spread(REFERENCE.pair_median, REFERENCE.pair_iqr / 20, REFERENCE.nearest, 30))
+    _set_spread(indexed_copy, Spread(REFERENCE.query_top / 20, REFERENCE.pair_median, REFERENCE.pair_iqr, REFERENCE.nearest, 30))
     narrow = _quote_sentences(indexed_copy, test_config, queries)
     # ...and one whose cosines spread 20x more joins every neighbour the quote length allows.
-    _set_spread(indexed_copy, Spread(REFERENCE.pair_median, REFERENCE.pair_iqr * 20, REFERENCE.nearest, 30))
+    _set_spread(indexed_copy, Spread(REFERENCE.query_top * 20, REFERENCE.pair_median, REFERENCE.pair_iqr, REFERENCE.nearest, 30))
     wide = _quote_sentences(indexed_copy, test_config, queries)
     assert sum(narrow) < sum(as_measured) < sum(wide), (narrow, as_measured, wide)

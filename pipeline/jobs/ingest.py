@@ -149,7 +149,7 @@ class Run:
             if state.summary.chunks_written or state.summary.chunks_removed:
                 from pipeline.indexing.spread import remeasure
 
-                remeasure(state.store)  # the model's spread over this corpus, which the score cuts follow
+                remeasure(state.store, state.indexer.embedder)  # the model's spread over this corpus, which the score cuts follow
         except HeardError as exc:
             _end_run_quietly(state.catalog, run_id, f"error: {exc}", self._finish(started))
             raise

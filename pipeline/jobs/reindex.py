@@ -107,7 +107,7 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
             indexer = Indexer(store, Embedder(settings.embedding), settings.chunking)
             indexer.check_model()
             written = _write_all(files, indexer, voices, summary, reporter)
-            remeasure(store)  # the model's spread over this corpus, which the score cuts follow
+            remeasure(store, indexer.embedder)  # the model's spread over this corpus, which the score cuts follow
         finally:
             store.close()
         _swap_in(target, settings.index_dir)

@@ -127,15 +127,17 @@ def format_status(status: dict[str, Any]) -> str:
 
 
 def _recipe_line(recipe: dict[str, Any]) -> str:
-    """'index built with: all-MiniLM-L6-v2 (weights 7e54...), prompts '' / '', question text; cosines
-    between chunks: median 0.11, interquartile range 0.137, nearest 0.82 (207 chunks)'."""
+    """'index built with: all-MiniLM-L6-v2 (weights 7e54...), prompts '' / '', question text; cosines: a
+    question's best matches 0.277 above its median, two chunks median 0.11 (interquartile range 0.137),
+    nearest 0.82 (207 chunks)'."""
     prompts = f"prompts {recipe.get('query_prompt')!r} / {recipe.get('document_prompt')!r}"
     weights = recipe.get("weights") or "?"
     line = f"index built with: {recipe.get('model')} (weights {weights}), {prompts}, question {recipe.get('question')}"
     measured = recipe.get("measured") or {}
     if measured.get("pair_iqr"):
         line += (
-            f"; cosines between chunks: median {measured['pair_median']:.2f}, interquartile range "
-            f"{measured['pair_iqr']:.3f}, nearest {measured['nearest']:.2f} ({int(measured['chunks'])} chunks)"
+            f"; cosines: a question's best matches {measured.get('query_top', 0):.3f} above its median, two chunks "
+            f"median {measured['pair_median']:.2f} (interquartile range {measured['pair_iqr']:.3f}), nearest "
+            f"{measured['nearest']:.2f} ({int(measured['chunks'])} chunks)"
         )
     return line
