@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test test-fast lint bench chromium examples eval eval-models screenshot clean mpnet multilingual
+.PHONY: demo serve test test-fast lint bench chromium espeak examples eval eval-models eval-multilingual screenshot clean mpnet multilingual
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ demo: $(VENV)/.installed-runtime
 serve: $(VENV)/.installed-runtime
 	$(BIN)/heard serve
 
-test: lint chromium
+test: lint chromium espeak
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The edit-test loop: the tests marked fast (no model loads; tests/conftest.py fails one that loads a
@@ -47,9 +47,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check pipeline cli.py
 	$(BIN)/mypy
 
-# Rewrites docs/screenshot-results.png (the README's picture) from the browser test.
+# Rewrites docs/screenshot-results.png (the README's picture) and docs/screenshot-report.png (a
+# downloaded report, docs/evidence.md) from the browser tests.
 screenshot: $(VENV)/.installed-test chromium
-	$(BIN)/python -m pytest tests/test_web_browser.py -k search_then_play --update-screenshot
+	$(BIN)/python -m pytest tests/test_web_browser.py tests/test_evidence_browser.py -k "search_then_play or downloaded_report" --update-screenshot
 
 # Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
 bench: $(VENV)/.installed-test
@@ -61,6 +62,13 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The interviews in other languages (tests/test_multilingual.py, make eval's multilingual set) are
+# spoken by Debian's espeak-ng (GPL-3.0, run as a program, never by heard itself).
+espeak:
+	@test -x /usr/bin/espeak-ng || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
 
 # Regenerates examples/ from the written scripts in scripts/examples/ (needs the tts extra).
 examples: $(VENV)/.installed-test
@@ -126,6 +134,28 @@ eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-data --truth $(DEVSET)/truth --name first
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-hard-data --topics $(DEVSET_HARD)/topics.json \
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
+	$(MAKE) eval-multilingual EVAL_CONFIG=$(EVAL_CONFIG)
+
+# The multilingual set (scripts/devset_multilingual/, issue 21): 9 interviews in Spanish, German and
+# French spoken by espeak-ng (about 1 min to synthesize), each query asked in English and in the
+# interviews' language. Transcribed once with Whisper base into $(DEVSET_ML)-asr (about 5 min), whose
+# transcripts each configuration reindexes; the text version (WebVTT, true times) is imported. Then
+# heard eval on both halves; scripts/multilingual_report.py prints English against native recall.
+DEVSET_ML := build/devset-multilingual
+eval-multilingual: $(VENV)/.installed-test espeak
+	$(BIN)/python scripts/make_devset.py --spec scripts/devset_multilingual --out $(DEVSET_ML)
+	HEARD_TRANSCRIBE_MODEL=base $(BIN)/heard --data-dir $(DEVSET_ML)-asr ingest $(DEVSET_ML)/recordings --quiet
+	mkdir -p $(EVAL_DATA)devset-multilingual-data $(EVAL_DATA)devset-multilingual
+	rm -rf $(EVAL_DATA)devset-multilingual-data/transcripts
+	cp -r $(DEVSET_ML)-asr/transcripts $(EVAL_DATA)devset-multilingual-data/transcripts
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-multilingual-data reindex
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-multilingual-text ingest $(DEVSET_ML)/texts --quiet
+	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-multilingual-text reindex
+	for version in audio text; do data=$(EVAL_DATA)devset-multilingual-$$([ $$version = audio ] && echo data || echo text); \
+	  for asked in en native; do for split in tune heldout; do \
+	    $(HEARD_EVAL) --data-dir $$data eval $(DEVSET_ML)/queries-$$version-$$asked-$$split.yaml --mode all --format json \
+	      > $(EVAL_DATA)devset-multilingual/eval-$$version-$$asked-$$split.json || exit 1; done; done; done
+	$(BIN)/python scripts/multilingual_report.py $(EVAL_DATA)devset-multilingual
 
 # Every offline embedding model on both dev sets, then one table of them side by side
 # (docs/models.md, "Choosing a model"): make eval with the default and with each of EVAL_MODELS,
@@ -137,4 +167,4 @@ eval-models: $(VENV)/.installed-test
 	$(BIN)/python scripts/models_report.py build/ $(foreach c,$(EVAL_MODELS),build/$(basename $(notdir $(c)))-)
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* collections.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md

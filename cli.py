@@ -13,6 +13,7 @@ import click
 from pipeline import __version__
 from pipeline.config import MAX_K
 from pipeline.errors import HeardError
+from pipeline.evidence import options as evidence_options
 from pipeline.finding.options import SEARCH, THEMES
 from pipeline.indexing.role_names import ROLES
 from pipeline.jobs.options import INGEST_SETTINGS
@@ -374,7 +375,7 @@ def eval_command(ctx: click.Context, /, queries_file: str, mode: str | None, k: 
     with user_errors(), Searcher(settings) as searcher:
         queries = evaluation.load_queries(queries_file)
         modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
-        reports = [evaluation.evaluate(queries, searcher, mode=m) for m in modes]
+        reports = [evaluation.evaluate(queries, searcher, mode=m, ks=evaluation.cutoffs_with(k)) for m in modes]
         every = {m: evaluation.evaluate_all(queries, searcher, mode=m) for m in modes} if answers else {}
     if output_format == "json":
         click.echo(
@@ -578,6 +579,193 @@ def speakers_split(ctx: click.Context, /, voice: str, speaker: str) -> None:
     with user_errors():
         change = split_voice(settings, voice, speaker)
     _print_change(change, f"split {speaker} from {voice} into {change.voice.id}")
+
+
+# Evidence: highlights in collections, clips and reports (pipeline/evidence/) ----------------------------
+
+
+def _who_said(speaker: str | None, role: str | None) -> str:
+    name = speaker or "Unknown speaker"
+    return f"{name} ({role})" if role else name
+
+
+@main.command()
+@declared(evidence_options.SAVE)
+@format_option(("text", "json"), "text")
+@click.pass_context
+def save(ctx: click.Context, /, output_format: str, **given: Any) -> None:
+    """Keep the quote QUOTE_ID (from a search) in a collection, with a note and tags.
+
+    A saved quote is its span of the transcript: it stays as it is through `heard reindex`, a new
+    embedding model and speaker renames, and keeps its words if its recording is deleted.
+    Saving it again replaces the note or tags given.
+    """
+    from pipeline.evidence.highlights import save as save_quote
+    from pipeline.evidence.options import tags_of
+    from pipeline.messages import printable
+
+    settings = _settings(ctx)
+    with user_errors():
+        values = parsed(evidence_options.SAVE, given)
+        saved = save_quote(settings, values["quote_id"], values["collection"], note=values["note"], tags=tags_of(values))
+    quote = saved.quote
+    if output_format == "json":
+        click.echo(json.dumps({**quote.to_dict(), "new": saved.new, "collection_quotes": saved.collection_quotes}))
+        return
+    what = "saved to" if saved.new else "updated in"
+    count = f"{saved.collection_quotes} quote{'s' * (saved.collection_quotes != 1)}"
+    click.echo(
+        printable(
+            f"{what} {quote.collection} ({count}): “{quote.text}” — {_who_said(quote.speaker, quote.role)}, "
+            f"{quote.title} at {quote.timestamp}"
+        )
+    )
+
+
+@main.command()
+@declared(evidence_options.UNSAVE)
+@click.pass_context
+def unsave(ctx: click.Context, /, **given: Any) -> None:
+    """Take the quote QUOTE_ID out of a collection (--from), or out of every collection that holds it."""
+    from pipeline.evidence.highlights import unsave as unsave_quote
+    from pipeline.messages import printable
+
+    settings = _settings(ctx)
+    with user_errors():
+        values = parsed(evidence_options.UNSAVE, given)
+        removed = unsave_quote(settings, values["quote_id"], values["collection"])
+    click.echo(printable(f"removed {values['quote_id']} from {', '.join(removed)}"))
+
+
+@main.group(invoke_without_command=True)
+@format_option(("text", "json"), "text")
+@click.pass_context
+def collections(ctx: click.Context, /, output_format: str) -> None:
+    """The collections of saved quotes (heard save): list them (the default), show, rename, remove."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipeline.evidence.highlights import collections as list_collections
+    from pipeline.messages import printable
+
+    settings = _settings(ctx)
+    with user_errors():
+        found = list_collections(settings)
+    if output_format == "json":
+        click.echo(json.dumps([c.to_dict() for c in found]))
+        return
+    if not found:
+        click.echo('no collections yet: `heard save QUOTE_ID --to "Pricing pain"` keeps a quote from a search in one')
+    for collection in found:
+        quotes = f"{collection.quotes} quote{'s' * (collection.quotes != 1)}"
+        recordings = f"{collection.recordings} recording{'s' * (collection.recordings != 1)}"
+        last = f", last saved {collection.updated_at[:10]}" if collection.updated_at else ""
+        click.echo(printable(f"{collection.name}: {quotes} from {recordings}{last}"))
+
+
+@collections.command("show")
+@declared(evidence_options.SHOW)
+@format_option(("text", "json", "md"), "text")
+@click.pass_context
+def collections_show(ctx: click.Context, /, output_format: str, **given: Any) -> None:
+    """The quotes saved in the collection NAME, with speakers as they are named now, notes and tags."""
+    from pipeline.evidence.highlights import show
+    from pipeline.evidence.listing import collection_text
+
+    settings = _settings(ctx)
+    with user_errors():
+        name, quotes = show(settings, parsed(evidence_options.SHOW, given)["name"])
+    if output_format == "json":
+        click.echo(json.dumps({"name": name, "quotes": [q.to_dict() for q in quotes]}))
+        return
+    click.echo(collection_text(name, quotes, markdown=output_format == "md"))
+
+
+@collections.command("rename")
+@declared(evidence_options.RENAME)
+@click.pass_context
+def collections_rename(ctx: click.Context, /, **given: Any) -> None:
+    """Call the collection NAME NEW_NAME from now on."""
+    from pipeline.evidence.highlights import rename
+    from pipeline.messages import printable
+
+    settings = _settings(ctx)
+    with user_errors():
+        values = parsed(evidence_options.RENAME, given)
+        old, new = rename(settings, values["name"], values["new_name"])
+    click.echo(printable(f"renamed {old} to {new}"))
+
+
+@collections.command("remove")
+@declared(evidence_options.REMOVE)
+@click.pass_context
+def collections_remove(ctx: click.Context, /, **given: Any) -> None:
+    """Delete the collection NAME and the quotes saved in it (the recordings stay indexed)."""
+    from pipeline.evidence.highlights import remove
+    from pipeline.messages import printable
+
+    settings = _settings(ctx)
+    with user_errors():
+        name, count = remove(settings, parsed(evidence_options.REMOVE, given)["name"])
+    click.echo(printable(f"removed {name} and its {count} saved quote{'s' * (count != 1)}"))
+
+
+@main.command()
+@declared(evidence_options.CLIP)
+@click.pass_context
+def clip(ctx: click.Context, /, **given: Any) -> None:
+    """Write the audio of the quote QUOTE_ID to a file: -o quote.mp3 (or .m4a, .ogg, .opus, .wav).
+
+    Cut at the quote's first and last word, --pad seconds wider, with the encoders PyAV bundles.
+    A recording with no audio (an imported transcript, a feed episode without audio) says why.
+    """
+    from pathlib import Path
+
+    from pipeline.evidence.clips import write_clip
+    from pipeline.messages import printable
+
+    settings = _settings(ctx)
+    with user_errors():
+        values = parsed(evidence_options.CLIP, given)
+        found = write_clip(settings, values["quote_id"], Path(values["output"]), pad=values["pad"])
+    click.echo(
+        printable(f"wrote {values['output']}: {found.end - found.start:.1f} s of “{found.title}” from {found.start:.2f} s")
+    )
+
+
+@main.command()
+@declared(evidence_options.REPORT)
+@format_option(("text", "json"), "text", "json: print the report's quotes, themes and counts as one JSON object.")
+@click.pass_context
+def report(ctx: click.Context, /, output_format: str, **given: Any) -> None:
+    """A report to share: every answer to QUERY (as `heard search --all` counts them), or a saved
+    collection (--collection NAME), with its themes and each quote's clip.
+
+    -o FILE.html writes one self-contained page (clips inside, nothing fetched: it plays from a mail
+    attachment); -o FILE.md writes Markdown and a folder of mp3 clips beside it. Only the customers'
+    (or guests') own words: a search is narrowed to that role, and the filters used are printed in it.
+    """
+    from pathlib import Path
+
+    from pipeline.evidence.writing import report_once
+
+    settings = _settings(ctx)
+    with user_errors():
+        values = parsed(evidence_options.REPORT, given)
+        output = Path(values["output"]) if values["output"] else None
+        if output is None and output_format != "json":
+            raise HeardClickError("give the file to write: -o FILE.html or -o FILE.md (or --format json to print it)", 2)
+        written = report_once(settings, values, output, clips=not values["no_clips"])
+    if output_format == "json":
+        click.echo(json.dumps(written.to_dict()))
+        return
+    found = written.report
+    shown = found.themes and found.kind != "themes"  # a themes report's count line names them already
+    themes = f", {len(found.themes)} theme{'s' * (len(found.themes) != 1)}" if shown else ""
+    from pipeline.messages import printable
+
+    click.echo(printable(f"wrote {output} ({written.size / 1e6:.1f} MB): {found.count_line}{themes}, {written.clips} clips"))
+    for line in found.left_out:
+        click.echo(printable(line), err=True)
 
 
 @main.command("convert-model")

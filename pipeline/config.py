@@ -142,6 +142,16 @@ class ThemesSettings:
 
 
 @dataclass
+class EvidenceSettings:
+    # Seconds of audio kept before a quote's first word and after its last in a clip (heard clip
+    # --pad overrides it): Whisper's word times can clip a first consonant.
+    clip_pad: float = setting(0.2, low=0, high=10)
+    # Opus bit rate (kbit/s) of the clips a report embeds: speech stays clear at 24, and 50 clips
+    # of 10 s make about 2 MB of HTML.
+    report_bitrate: int = setting(24, low=6, high=256)
+
+
+@dataclass
 class Settings:
     data_dir: Path = field(default_factory=Path.cwd)
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
@@ -153,6 +163,7 @@ class Settings:
     themes: ThemesSettings = field(default_factory=ThemesSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     feeds: FeedsSettings = field(default_factory=FeedsSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     config_file: Path | None = None
 
     @property

@@ -61,6 +61,35 @@ class Voices:
         return match_level(trim_silence(to_16k(audio, rate)))
 
 
+class EspeakVoices:
+    """Two espeak-ng voices of one language (Debian's espeak-ng: `apt-get install espeak-ng`; GPL-3.0,
+    run as a program, test-only): the interviewer a female variant, the customer the language's
+    default male voice. espeak-ng has no randomness, so the audio is the same on every run."""
+
+    VARIANTS = {"interviewer": "+f3", "customer": ""}
+    SPEED = 150  # words per minute: espeak's default of 175 garbles more words for Whisper
+
+    def __init__(self, language):
+        import shutil
+
+        if shutil.which("espeak-ng") is None:
+            raise RuntimeError("espeak-ng is not installed; run: apt-get install espeak-ng (make test does)")
+        self.language = language
+
+    def speak(self, speaker, text):
+        import io
+        import subprocess
+        import wave
+
+        voice = f"{self.language}{self.VARIANTS[speaker]}"
+        command = ["espeak-ng", "-v", voice, "-s", str(self.SPEED), "--stdout", text]
+        done = subprocess.run(command, capture_output=True, check=True)
+        with wave.open(io.BytesIO(done.stdout)) as sound:
+            rate = sound.getframerate()
+            pcm = np.frombuffer(sound.readframes(sound.getnframes()), dtype=np.int16)
+        return match_level(trim_silence(to_16k(pcm.astype(np.float32) / 32768, rate)))
+
+
 def to_16k(audio, rate):
     g = np.gcd(SR, rate)
     return resample_poly(audio.astype(np.float64), SR // g, rate // g).astype(np.float32)

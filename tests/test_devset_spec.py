@@ -85,3 +85,25 @@ def test_a_turn_without_topics_is_a_one_line_error_naming_the_file(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "acme.yaml: turn 2" in result.stderr and "topics" in result.stderr
+
+
+def test_the_multilingual_set_asks_every_query_in_english_and_natively_with_valid_labels(devset):
+    """scripts/devset_multilingual/ (issue 21): Spanish, German and French interviews; each query in
+    English and in its interviews' language, labels pointing at customer turns with topics, both
+    halves holding needles and broad queries."""
+    make_devset = devset[0]
+    spec = REPO / "scripts" / "devset_multilingual"
+    assert make_devset.is_multilingual(spec) and not make_devset.is_multilingual(SPEC)
+    _, recordings = make_devset.load_recordings(spec)
+    assert Counter(r["language"] for r in recordings) == {"es": 3, "de": 3, "fr": 3}
+    turns = {t["id"]: t for r in recordings for t in r["turns"] if "id" in t}
+    queries = make_devset.multilingual_queries(spec, turns, {r["name"]: r["language"] for r in recordings})
+    english = [q for q in queries if q["asked"] == "en"]
+    native = [q for q in queries if q["asked"] == "native"]
+    assert {q["id"] for q in english} == {q["id"] for q in native}
+    assert {q["language"] for q in native} == {"es", "de", "fr"}
+    assert Counter((q["kind"], q["split"]) for q in english) == {
+        ("needle", "tune"): 14, ("needle", "heldout"): 13, ("broad", "tune"): 5, ("broad", "heldout"): 5}
+    for query in native:
+        if query["kind"] == "needle":  # written for one interview, asked in its language
+            assert query["language"] == query["turns"][0].split("-", 1)[0], query

@@ -110,7 +110,9 @@ def test_every_format_carries_speaker_role_and_metadata(corpus, heard):
     args = ["search", "seats nobody uses", "-k", "1", "--role", "customer"]
     hit = json.loads(heard(args + ["--format", "json"], data_dir).stdout)[0]
     assert (hit["speaker"], hit["role"]) == ("Priya Shah", "customer")
-    assert hit["metadata"] == {"company": "Northwind Studio", "segment": "SMB", "date": "2026-03-02", "tags": ["pricing"]}
+    # language: what the transcript's text was detected as (a .txt here), as metadata does not say
+    assert hit["metadata"] == {"company": "Northwind Studio", "segment": "SMB", "date": "2026-03-02", "tags": ["pricing"],
+                               "language": "en"}
     markdown = heard(args + ["--format", "md"], data_dir).stdout
     assert "Priya Shah (customer)" in markdown and "Northwind Studio" in markdown and "2026-03-02" in markdown
     row = next(csv.DictReader(io.StringIO(heard(args + ["--format", "csv"], data_dir).stdout)))

@@ -140,6 +140,8 @@ def test_transcript_folder_is_indexed_without_transcribing(tmp_path, heard):
     assert hits[0]["start"] == 5.0 and hits[0]["recording"] == str(folder / "northwind.txt")
     again = last_json_line(heard(["ingest", folder, "--format", "json"], data_dir).stdout)
     assert again["unchanged"] == 2 and again["chunks_written"] == 0
+    # No model made these transcripts: status says so (it printed "transcription import None").
+    assert "models in use: transcription imported transcripts;" in heard(["status"], data_dir).stdout
 
 
 def test_heard_json_transcript_is_reimported(tmp_path, heard, indexed_examples):

@@ -82,7 +82,7 @@ def test_metadata_edit_is_picked_up_without_transcribing(tmp_path, heard, exampl
     assert {h["title"] for h in hits} == {"Seats renewal call"}
     assert {(h["speaker"], h["role"]) for h in hits} == {("Priya Shah", "customer"), ("Dana Whitfield", "interviewer")}
     assert hits[0]["metadata"] == {"company": "Northwind Studio", "segment": "smb", "kind": "interview",
-                                   "date": "2026-02-03", "tags": ["pricing"]}
+                                   "date": "2026-02-03", "tags": ["pricing"], "language": "en"}
     assert last_json_line(heard(["ingest", recording.parent, "--format", "json"], data_dir).stdout)["unchanged"] == 1
 
 

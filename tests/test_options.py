@@ -33,6 +33,8 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "until": (["2030-12-31"], ["2026-02-30"]),
     "recording": (["{recording_id}", "{recording_path}"], ["no-such-recording", "0123456789abcdef"]),
     "show": (["Builders"], ["\u202eevil"]),
+    "language": (["en", "EN", "en-GB", "English"], ["english!", "e", "x" * 21]),
+    "translate": (["1"], []),
 }
 PAIRS: list[tuple[list[tuple[str, str]], bool]] = [
     ([("since", "2026-05-01"), ("until", "2026-01-01")], False),

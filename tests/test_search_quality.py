@@ -237,6 +237,11 @@ def test_eval_reports_metrics_for_labeled_queries_without_ingesting(indexed_exam
     assert sorted(p.name for p in (data_dir / "transcripts").iterdir()) == before
     text = heard(["eval", tmp_path / "queries.yaml"], data_dir).stdout
     assert "recall@5" in text and "MRR" in text and "nDCG@5" in text
+    # Any cut-off, measured as asked: -k 7 (not one of the usual 1/3/5/10) and -k 1 (one column, once).
+    seven = heard(["eval", tmp_path / "queries.yaml", "-k", "7"], data_dir)
+    assert seven.exit_code == 0 and "| success@7 | recall@7 |" in seven.stdout, seven.output
+    header = heard(["eval", tmp_path / "queries.yaml", "-k", "1"], data_dir).stdout.splitlines()[0]
+    assert header.count("success@1") == 1, header
 
 
 def test_eval_lists_a_miss_with_the_span_it_missed(indexed_examples, heard, tmp_path):

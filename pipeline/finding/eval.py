@@ -34,6 +34,13 @@ if TYPE_CHECKING:
     from pipeline.finding.searcher import Searcher
 
 KS = (1, 3, 5, 10)
+
+
+def cutoffs_with(k: int) -> tuple[int, ...]:
+    """The cut-offs measured when misses are listed at `k` (heard eval -k): KS and k itself."""
+    return tuple(sorted({*KS, k}))
+
+
 MIN_OVERLAP = 0.5  # of the hit's duration
 QUOTE_K = 5  # quote length is measured over this many top hits
 
@@ -258,7 +265,7 @@ def evaluate(
 
 def summary_table(reports: list[EvalReport], k: int = 5) -> str:
     """A Markdown table, one row per report."""
-    cols = ["success@1", f"success@{k}", f"recall@{k}", "mrr", f"ndcg@{k}"]
+    cols = list(dict.fromkeys(["success@1", f"success@{k}", f"recall@{k}", "mrr", f"ndcg@{k}"]))  # -k 1: once
     lines = [
         "| mode | queries | "
         + " | ".join(c.replace("mrr", "MRR").replace("ndcg", "nDCG") for c in cols)

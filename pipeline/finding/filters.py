@@ -1,4 +1,4 @@
-"""Conditions on hits (role, speaker, company, segment, tags, dates, recording, show), as the store's `where`."""
+"""Conditions on hits (role, speaker, company, segment, tags, dates, recording, show, language), as the store's `where`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class SearchFilters:
     until: datetime.date | None = None
     recording: str | None = None  # a recording id
     show: str | None = None  # a podcast, by the name its hits carry
+    language: str | None = None  # a language code (es, de, fr), as hits carry it
 
     def where(self) -> Where | None:
         """The store's `where` clause for these conditions, or None when nothing is filtered."""
@@ -38,4 +39,5 @@ class SearchFilters:
             since=self.since,
             until=self.until,
             recording_id=self.recording,
+            language=self.language,
         )

@@ -28,12 +28,19 @@ class Hit:
     # The recording's content id and the quote's span: the same quote keeps it across reindex,
     # re-chunking and a new embedding model (heard clip/save take it). Set from the fields above.
     quote_id: str = ""
+    # Whisper's English translation of the quote's audio, when asked (--translate) and the quote is
+    # in another language (finding/translation.py).
+    translation: str | None = None
 
     def __post_init__(self) -> None:
         self.quote_id = make_quote_id(self.recording_id, self.start, self.end)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Its fields; `translation` only when there is one."""
+        found = asdict(self)
+        if found["translation"] is None:
+            del found["translation"]
+        return found
 
     def set_span(self, text: str, start: float, end: float) -> None:
         """The quote's words and times (its id follows them)."""

@@ -10,6 +10,7 @@ from typing import Any
 from pipeline.errors import UsageError
 from pipeline.finding.filters import SearchFilters
 from pipeline.indexing.role_names import ROLES
+from pipeline.languages import language_code
 from pipeline.options import Option, OptionError
 
 QUERY = Option(
@@ -45,9 +46,20 @@ FILTERS = (
     Option("until", "Only recordings dated on or before this day (YYYY-MM-DD).", kind="date", metavar="YYYY-MM-DD"),
     Option("recording", "Only this recording: its id (recording_id in hits) or the path it was ingested from.", max_length=4096),
     Option("show", "Only episodes of this podcast (the name hits show, any case)."),
+    Option(
+        "language",
+        "Only recordings in this language: its code as hits show it (en, es, de, ...) or its English name (spanish).",
+        max_length=20,
+        metavar="CODE",
+    ),
+)
+TRANSLATE = Option(
+    "translate",
+    "Also give each quote not in English in English: Whisper's own translation of the quote's audio.",
+    kind="flag",
 )
 
-SEARCH = (QUERY, K, PER_RECORDING, EVERY, GROUP, *FILTERS)
+SEARCH = (QUERY, K, PER_RECORDING, EVERY, GROUP, TRANSLATE, *FILTERS)
 
 THEMES_QUERY = Option(
     "query",
@@ -83,6 +95,7 @@ class SearchRequest:
     per_recording: int | None = None
     every: bool = False
     group: bool = False
+    translate: bool = False
 
 
 @dataclass
@@ -99,6 +112,9 @@ def filters_from(values: dict[str, Any]) -> SearchFilters:
     until: datetime.date | None = values.get("until")
     if since and until and since > until:
         raise OptionError(f"since {since} is after until {until}: give the earlier day as since")
+    language = values.get("language")
+    if language is not None and language_code(language) is None:
+        raise OptionError(f"language: {language[:40]!r} is not a language; give its code or name, e.g. es or spanish")
     return SearchFilters(
         role=values.get("role"),
         speaker=values.get("speaker"),
@@ -109,6 +125,7 @@ def filters_from(values: dict[str, Any]) -> SearchFilters:
         until=until,
         recording=values.get("recording"),
         show=values.get("show"),
+        language=language_code(language) if language else None,
     )
 
 
@@ -121,6 +138,7 @@ def search_request(values: dict[str, Any]) -> SearchRequest:
         per_recording=values.get("per_recording"),
         every=bool(values.get("every")),
         group=bool(values.get("group")),
+        translate=bool(values.get("translate")),
     )
     if request.every and (request.k is not None or request.per_recording is not None):
         raise UsageError("all: lists every answering quote; leave out k and per-recording")

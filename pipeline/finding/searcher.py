@@ -17,6 +17,7 @@ from pipeline.finding.options import QUERY, SearchRequest, ThemesRequest
 
 if TYPE_CHECKING:
     from pipeline.finding.themes import Theme
+    from pipeline.finding.translation import QuoteTranslator
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.spread import Scale
     from pipeline.indexing.store import Store
@@ -32,6 +33,7 @@ class Searcher:
         self._owns_store = store is None
         self._checked = False
         self._scale: Scale | None = None
+        self._translator: QuoteTranslator | None = None  # Whisper, loaded at the first --translate
 
     @property
     def store(self) -> Store:
@@ -143,9 +145,22 @@ class Searcher:
         answering hit and its count."""
         if request.every:
             answers = self.every_answer(request.query, filters=request.filters)
-            return answers.hits, answers
-        hits = self.search(request.query, k=request.k, filters=request.filters, per_recording=request.per_recording)
-        return hits, None
+            hits: list[Hit] = answers.hits
+        else:
+            answers = None
+            hits = self.search(request.query, k=request.k, filters=request.filters, per_recording=request.per_recording)
+        if request.translate:
+            self.translate(hits)
+        return hits, answers
+
+    def translate(self, hits: list[Hit]) -> None:
+        """Whisper's English translation on each hit in another language (--translate); the model
+        stays loaded, and each quote's translation is kept, for the next request."""
+        if self._translator is None:
+            from pipeline.finding.translation import QuoteTranslator
+
+            self._translator = QuoteTranslator(self.settings.transcribe)
+        self._translator.translate(hits)
 
     # How ----------------------------------------------------------------------------------
     def _rank(self, query: str, *, pool: int, filters: SearchFilters | None, mode: str | None) -> ranking.Ranking:

@@ -8,7 +8,8 @@ from typing import Any
 from pipeline.config import ChunkingSettings
 from pipeline.transcripts import Transcript
 
-SENTENCE_END = (".", "?", "!", "…")
+SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")  # and the full-width marks of Chinese and Japanese
+QUESTION_MARKS = ("?", "？")
 # Whisper sometimes leaves long stretches unpunctuated; past this many words a segment end counts
 # as a sentence end so one chunk cannot swallow minutes of speech.
 MAX_UNPUNCTUATED_WORDS = 80
@@ -96,8 +97,8 @@ def chunk_transcript(transcript: Transcript, settings: ChunkingSettings) -> list
     # Runs: maximal stretches of one speaker's non-question sentences; each question is a run alone.
     runs: list[list[Sentence]] = []
     for sentence in all_sentences:
-        is_question = sentence.text.endswith("?")
-        if not runs or is_question or runs[-1][-1].text.endswith("?") or sentence.speaker != runs[-1][0].speaker:
+        is_question = sentence.text.endswith(QUESTION_MARKS)
+        if not runs or is_question or runs[-1][-1].text.endswith(QUESTION_MARKS) or sentence.speaker != runs[-1][0].speaker:
             runs.append([sentence])
         else:
             runs[-1].append(sentence)

@@ -139,7 +139,8 @@ def _apply_identities(
 def label_chunks(
     chunks: list[Chunk], transcript: Transcript, meta: dict[str, Any], identities: dict[str, Identity] | None = None
 ) -> list[Chunk]:
-    """Give chunks their speaker's name and role, and the recording's title and metadata."""
+    """Give chunks their speaker's name and role, and the recording's title and metadata (its
+    language: metadata's, else the transcript's)."""
     found = people(transcript, meta, identities)
     fields = chunk_fields(meta)
     for chunk in chunks:
@@ -148,6 +149,8 @@ def label_chunks(
             chunk.speaker, chunk.role = person.name, person.role
         chunk.title = meta.get("title") or chunk.title
         chunk.metadata = dict(fields)
+        if transcript.language and not chunk.metadata.get("language"):
+            chunk.metadata["language"] = transcript.language  # as Whisper (or the text detector) found it
         if meta.get("chapters"):
             chunk.metadata["chapter"] = chapter_at(meta["chapters"], chunk.start)
     return chunks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pipeline.config import Settings
@@ -110,7 +111,7 @@ def format_status(status: dict[str, Any]) -> str:
         ended = run["ended_at"] or "-"
         lines.append(f"last run: {run['command']} started {run['started_at']}, ended {ended}: {run['result']}")
     models = status["models"]
-    transcription = ", ".join(f"{m.get('backend')} {m.get('model')}" for m in models["transcription"]) or "-"
+    transcription = ", ".join(dict.fromkeys(_transcriber(m) for m in models["transcription"])) or "-"
     lines.append(f"models in use: transcription {transcription}; embedding {', '.join(models['embedding']) or '-'}")
     if status["index"].get("recipe"):
         lines.append(_recipe_line(status["index"]["recipe"]))
@@ -141,3 +142,10 @@ def _recipe_line(recipe: dict[str, Any]) -> str:
             f"{measured['nearest']:.2f} ({int(measured['chunks'])} chunks)"
         )
     return line
+
+
+def _transcriber(model: Mapping[str, object]) -> str:
+    """'faster-whisper tiny.en', or 'imported transcripts' for transcripts read from files (no model)."""
+    if model.get("backend") == "import":
+        return "imported transcripts"
+    return " ".join(str(part) for part in (model.get("backend"), model.get("model")) if part)

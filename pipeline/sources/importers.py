@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipeline.errors import RecordingError
 from pipeline.files import JsonObject
+from pipeline.languages import detect_language
 from pipeline.transcripts import Segment, Transcript, Word, schema_problem
 
 SENTENCE_END = (".", "?", "!", "…")
@@ -25,12 +26,14 @@ _CUE_TIMING = re.compile(rf"^\s*({_TIME})\s*-->\s*({_TIME})(?:\s.*)?$")
 # A speaker name: up to five capitalized words ("Dana", "Sam Lee", "Speaker 2", "Dr. O'Neil"), so that
 # an ordinary sentence with a colon ("So the thing is: ...") is not taken for a speaker.
 _NAME = r"[A-ZÀ-Þ][\w.'’&@-]*(?: [A-ZÀ-Þ0-9(][\w.'’&@()-]*){0,4}"
-_NAME_TEXT = re.compile(rf"^({_NAME}):\s+(.*)$")
+# French sets a space (often a no-break one) before the colon: "Client : texte".
+_COLON = r"[ \u00a0\u202f]?:"
+_NAME_TEXT = re.compile(rf"^({_NAME}){_COLON}\s+(.*)$")
 _TXT_SHAPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     # Name (00:01:23): text
-    (re.compile(rf"^({_NAME}) \(({_TIME})\):\s*(.*)$"), ("name", "time", "text")),
+    (re.compile(rf"^({_NAME}) \(({_TIME})\){_COLON}\s*(.*)$"), ("name", "time", "text")),
     # [00:01:23] Name: text   /   00:01:23 Name: text
-    (re.compile(rf"^\[?({_TIME})\]?\s+({_NAME}):\s*(.*)$"), ("time", "name", "text")),
+    (re.compile(rf"^\[?({_TIME})\]?\s+({_NAME}){_COLON}\s*(.*)$"), ("time", "name", "text")),
     # Zoom: [Name] 00:01:23   (text on the following lines)
     (re.compile(rf"^\[({_NAME})\]\s+({_TIME})\s*$"), ("name", "time")),
     # Otter and Teams: "Name  0:03" or "Name 1:02:03"   (text on the following lines)
@@ -277,6 +280,9 @@ def import_transcript(transcript_file: Path, *, recording_id: str, sha256: str, 
     else:
         segments, timed = read_segments(transcript_file)
         language = None
+    # Written as text, it was never heard: its language comes from its words (metadata's
+    # `language:` overrides it when the chunks are indexed).
+    language = language or detect_language(" ".join(s.text for s in segments))
     return Transcript(
         recording_id=recording_id,
         audio_sha256=sha256,

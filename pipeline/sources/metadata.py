@@ -22,6 +22,7 @@ import yaml
 from pipeline import config
 from pipeline.errors import ConfigError, RecordingError
 from pipeline.files import is_file
+from pipeline.languages import language_code
 
 FOLDER_FILE = "heard.yaml"
 MANIFEST_FILE = "manifest.csv"
@@ -30,10 +31,12 @@ KEYS = (
     "title", "date", "kind", "company", "segment", "tags", "speakers", "num_speakers",
     # Podcasts (written by the feed step, or by hand): the show, the episode's page, its numbers, chapters.
     "show", "link", "season", "episode", "chapters",
+    # The language spoken (a code: es, de, fr); when absent, the one Whisper or the text detector found.
+    "language",
 )  # fmt: skip
 # The recording-level fields every chunk carries (and search filters or shows); each chunk also gets
 # the title of its chapter, from `chapters`, when it is indexed.
-CHUNK_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "season", "episode")
+CHUNK_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "season", "episode", "language")
 # What metadata may hold, so a small file cannot become a huge one in every chunk of the index
 # (215 bytes of YAML aliases once expanded to a 4.3 MB title): aliases are refused, and files,
 # texts and lists are capped far above any real sidecar.
@@ -44,7 +47,8 @@ MAX_TEXT = 1000  # characters of a title, company, segment, tag, speaker name or
 MAX_ITEMS = 100  # tags, speakers
 MAX_CHAPTERS = 1000
 # Bump when the way metadata and speakers turn into indexed fields changes: indexes re-derive.
-VERSION = 2
+# 3: every chunk records its recording's language.
+VERSION = 3
 
 
 def sidecar_path(recording: Path) -> Path:
@@ -207,6 +211,13 @@ def _normalize(data: dict[str, Any], source: Path) -> dict[str, Any]:
         meta["kind"] = kind
     if data.get("date") not in (None, ""):
         meta["date"] = _date(data["date"], source)
+    if data.get("language") not in (None, ""):
+        text = _text(data["language"], "language", source)
+        meta["language"] = language_code(text)
+        if meta["language"] is None:
+            raise RecordingError(
+                source, f"language '{text[:40]}' is not a language; write its code (es, de, fr) or name (spanish)"
+            )
     if data.get("tags") not in (None, "", []):
         tags = data["tags"]
         if isinstance(tags, str):

@@ -5,6 +5,11 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
+from pipeline.errors import IndexMissingError, UsageError
+from pipeline.evidence import highlights
+from pipeline.evidence import options as evidence_options
+from pipeline.evidence.options import report_source
+from pipeline.evidence.report import Report
 from pipeline.finding.options import SEARCH, THEMES
 from pipeline.indexing.roles import Person
 from pipeline.web import hosts, params, views
@@ -82,3 +87,39 @@ def _named(segment: dict[str, Any], names: dict[str, Person]) -> dict[str, Any]:
         "speaker": person.name if person else segment["speaker"],
         "role": person.role if person else None,
     }
+
+
+@router.get("/collections", summary="The collections of saved quotes (heard collections), with counts")
+def api_collections(request: Request) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in highlights.collections(request.app.state.library.settings)]
+
+
+@router.get(
+    "/collections/quotes",
+    summary="The quotes saved in one collection (heard collections show), speakers named as they are now",
+)
+def api_collection(request: Request, name: str) -> dict[str, Any]:
+    try:
+        found, quotes = highlights.show(request.app.state.library.settings, name)
+    except UsageError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"name": found, "quotes": [q.to_dict() for q in quotes]}
+
+
+@router.get(
+    "/report",
+    summary="A report's quotes, themes and counts, as `heard report --format json`: of a question, a collection or every theme",
+    openapi_extra={"parameters": params.openapi(evidence_options.REPORT)},
+)
+def api_report(request: Request) -> dict[str, Any]:
+    library = request.app.state.library
+    query = params.parse_request(evidence_options.REPORT, request.query_params, library.settings, report_source)
+    if query.errors:
+        raise HTTPException(400, "; ".join(query.errors))
+    try:
+        found: Report = library.report(query.values)
+    except IndexMissingError as exc:
+        raise HTTPException(409, "no index yet; run `heard ingest FOLDER` first") from exc
+    except UsageError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return found.to_dict()

@@ -23,7 +23,7 @@ def create_app(settings: Settings, *, token: str | None = None, host: str | None
     from fastapi_offline import FastAPIOffline
 
     from pipeline import __version__
-    from pipeline.web import api, files, pages
+    from pipeline.web import api, downloads, evidence, files, pages
     from pipeline.web.hosts import host_middleware
     from pipeline.web.library import Library
     from pipeline.web.views import make_templates
@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, token: str | None = None, host: str | None
     # Added last, so it runs first: a request to another name gets no further, token or not.
     app.middleware("http")(host_middleware(token=bool(token), bound=host))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (pages, files, api):
+    for module in (pages, files, api, evidence, downloads):
         app.include_router(module.router)
 
     @app.exception_handler(HeardError)

@@ -19,13 +19,14 @@ from cachetools import LRUCache
 from pipeline import transcripts
 from pipeline.config import Settings
 from pipeline.errors import HeardError, IndexMissingError
+from pipeline.evidence.spans import metadata_of, people_now
 from pipeline.finding.hits import Answers, Hit
 from pipeline.finding.options import SearchRequest, ThemesRequest
 from pipeline.indexing.roles import Person, people, speaker_order
-from pipeline.sources.metadata import for_recording
 from pipeline.transcripts import Transcript
 
 if TYPE_CHECKING:
+    from pipeline.evidence.report import Report
     from pipeline.finding.searcher import Searcher
     from pipeline.finding.themes import Theme
     from pipeline.indexing.embed import Embedder
@@ -111,6 +112,14 @@ class Library:
         with self._lock:
             return self._searcher().themes(request)
 
+    def report(self, values: dict[str, Any]) -> Report:
+        """The report parsed REPORT values ask for (evidence/writing.py), over the shared Searcher;
+        its clips are cut afterwards, outside the lock."""
+        from pipeline.evidence.writing import build
+
+        with self._lock:
+            return build(self.settings, values, searcher=self._searcher())
+
     # Transcripts and media ------------------------------------------------------------------
     def transcript(self, recording_id: str) -> Transcript | None:
         if not RECORDING_ID.match(recording_id):
@@ -152,11 +161,7 @@ class Library:
     def people(self, transcript: Transcript) -> dict[str, Person]:
         """Each speaker label -> the name and role hits show (the rule indexing applies to chunks),
         with the voices' names as they are now (the index catches up when it is re-indexed)."""
-        book = self._voices()
-        identities = book.identities(transcript.recording_id) if book else {}
-        if book:
-            book.close()
-        return people(transcript, self._metadata(transcript), identities)
+        return people_now(self.settings.data_dir, transcript, self._metadata(transcript))
 
     def speakers(self, transcript: Transcript) -> list[SpeakerRow]:
         """The recording's speakers as the rename form shows them, in order of first speech."""
@@ -213,10 +218,7 @@ class Library:
                 store.close()
 
     def _metadata(self, transcript: Transcript) -> dict[str, Any]:
-        try:
-            return for_recording(Path(transcript.source))
-        except HeardError:
-            return {}  # broken metadata is reported by ingest; the page shows the transcript's own labels
+        return metadata_of(transcript)  # broken metadata is reported by ingest; the page shows the transcript's labels
 
     def _info(self, transcript: Transcript) -> RecordingInfo:
         return RecordingInfo(

@@ -28,7 +28,7 @@ from pipeline.options import Option, parse_all
 # Page sizes offered beside search.k.
 PAGE_SIZES = (10, 20, 50)
 # The filters "Clear filters" removes.
-FILTER_KEYS = ("role", "speaker", "company", "segment", "show", "tags", "since", "until", "recording")
+FILTER_KEYS = ("role", "speaker", "company", "segment", "show", "tags", "since", "until", "recording", "language")
 
 
 @dataclass

@@ -68,14 +68,19 @@ def run_themes(library: Library, request: params.PageRequest) -> tuple[list[dict
 def hit_view(library: Library, hit: Hit, base: str = "") -> dict[str, Any]:
     """A hit with the links a card needs: its transcript at the quote, its audio, its tags."""
     tags = hit.metadata.get("tags") or []
+    available = library.media_path(hit.recording_id) is not None
+    language = hit.metadata.get("language")
     return {
         **hit.to_dict(),
         "tags": [tags] if isinstance(tags, str) else list(tags),
         "timestamp": format_timestamp(hit.start),
         "link": quote_link(hit, base),
         "media": f"{base}/media/{hit.recording_id}",
-        "available": library.media_path(hit.recording_id) is not None,
+        "available": available,
         "episode_page": episode_page(hit.metadata.get("link")),
+        "language": language,
+        # Whisper can translate it (?translate=1): spoken in another language, and its audio is there.
+        "translatable": available and language not in (None, "en"),
     }
 
 
@@ -113,6 +118,8 @@ def turns(transcript: Transcript, names: dict[str, Person], start: float | None,
             "end": segment.end,
             "text": segment.text.strip(),
             "quote": start is not None and end is not None and segment.start < end and start < segment.end,
+            # Each word with its times, so words selected on the page can be saved as a quote.
+            "words": [(w.start, w.end, w.text) for w in segment.words if w.text.strip()],
         }
         person = names.get(segment.speaker) if segment.speaker else None
         speaker = person.name if person else segment.speaker

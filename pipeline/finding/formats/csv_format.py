@@ -15,7 +15,7 @@ from pipeline.transcripts import format_timestamp
 if TYPE_CHECKING:
     from pipeline.finding.themes import Theme
 
-_METADATA_FIELDS = ("show", "episode", "chapter", "link", "company", "segment", "kind", "date")
+_METADATA_FIELDS = ("show", "episode", "chapter", "link", "company", "segment", "kind", "date", "language")
 CSV_FIELDS = (
     "quote_id",
     "score",
@@ -30,6 +30,7 @@ CSV_FIELDS = (
     "recording",
     "recording_id",
     "text",
+    "translation",  # Whisper's English of a quote in another language (--translate), else empty
     "url",  # the heard page that plays the quote, where known (the web page's export)
 )
 THEME_CSV_FIELDS = ("theme", "theme_recordings", "theme_companies", "rank", *CSV_FIELDS)
@@ -45,6 +46,7 @@ def hit_row(hit: Hit, links: Mapping[str, str] | None) -> dict[str, Any]:
         "timestamp": format_timestamp(hit.start),
         "speaker": hit.speaker or "",
         "role": hit.role or "",
+        "translation": hit.translation or "",
         "url": (links or {}).get(hit.quote_id, ""),
     }
 

@@ -41,7 +41,10 @@ class MarkdownWriter:
     def hits(self, hits: list[Hit], *, title: str, links: Mapping[str, str] | None = None) -> str:
         lines = [f"## {markdown_text(title)}", ""]
         for number, hit in enumerate(hits, 1):
-            lines += [f"{number}. > {markdown_text(hit.text)}", f"   {attribution(hit, links)}", ""]
+            lines.append(f"{number}. > {markdown_text(hit.text)}")
+            if hit.translation:
+                lines.append(f"   > *English (Whisper):* {markdown_text(hit.translation)}")
+            lines += [f"   {attribution(hit, links)}", ""]
         return "\n".join(lines)
 
     def groups(self, groups: list[RecordingHits], *, title: str, links: Mapping[str, str] | None = None) -> str:

@@ -40,7 +40,12 @@ def _hits_table(hits: list[Hit], title: str) -> Any:
     for number, hit in enumerate(hits, 1):
         # The recording goes under the quote, where the widest column leaves long titles whole.
         quote = Text(f"“{terminal_text(hit.text)}”\n")
+        if hit.translation:
+            quote.append(f"English (Whisper): “{terminal_text(hit.translation)}”\n", style="italic")
         quote.append(terminal_text(hit.title), style="bold")
+        language = (hit.metadata or {}).get("language")
+        if language and language != "en":
+            quote.append(f" ({terminal_text(str(language))})", style="dim")
         if context(hit):
             quote.append(f"\n{terminal_text(context(hit))}", style="dim")
         quote.append(f"\n{hit.quote_id}", style="dim")

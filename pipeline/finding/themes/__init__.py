@@ -95,7 +95,13 @@ def _compute(searcher: Searcher, *, query: str | None, filters: SearchFilters | 
     substantive = np.flatnonzero(~talk).tolist()
     chunks, vectors = [chunks[i] for i in substantive], vectors[substantive]
     groups = grouping.group(vectors, options, attach=scale.cosine(options.attach_similarity))
-    names = labels.labels([c.text for c in chunks], groups, [c.recording_id for c in chunks], terms=options.label_terms)
+    names = labels.labels(
+        [c.text for c in chunks],
+        groups,
+        [c.recording_id for c in chunks],
+        terms=options.label_terms,
+        languages={c.metadata.get("language") for c in chunks},
+    )
     themes = []
     for rows, label in zip(groups, names):
         closeness = vectors[rows] @ grouping.centre(vectors[rows])

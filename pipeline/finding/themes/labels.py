@@ -4,12 +4,16 @@ Each word or two-word phrase scores (share of the theme's quotes that use it) x 
 quotes per theme / quotes of all themes that use it), as in BERTopic's c-TF-IDF, then times the
 share of the theme's recordings that use it: a phrase one talkative customer repeats is that
 customer's, not the theme's.
+
+Stop words follow the corpus's languages (the chunks record theirs): scikit-learn's English list and
+the fillers below always, and for each other language its stopwords-iso list (MIT), so a Spanish
+theme is labelled by its Spanish content words ("factura, exportar"), not by "que, los".
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -25,19 +29,36 @@ FILLERS = frozenset(
     eight nine ten hundred thousand first second don doesn didn isn wasn aren weren won wouldn couldn shouldn
     kept keep keeps stop stopped start started felt feel ve ll re""".split()
 )
-_TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z]+\b"
+# Words of two letters or more, in any alphabet ("facturación", "Rechnung"), no digits.
+_TOKEN = r"(?u)\b[^\W\d_]{2,}\b"
 
 
-def labels(texts: list[str], groups: list[list[int]], recordings: list[str], *, terms: int) -> list[str]:
-    """One label per group of `texts` (rows; `recordings[row]` says whose), `terms` phrases each."""
+def stop_words(languages: Iterable[str | None]) -> frozenset[str]:
+    """English's stop words and fillers, and those of every other language given (codes)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    others = sorted({code for code in languages if code and code != "en"})
+    found = set(ENGLISH_STOP_WORDS | FILLERS)
+    if others:
+        import stopwordsiso
+
+        found |= {word.lower() for code in others if stopwordsiso.has_lang(code) for word in stopwordsiso.stopwords(code)}
+    return frozenset(found)
+
+
+def labels(
+    texts: list[str], groups: list[list[int]], recordings: list[str], *, terms: int, languages: Iterable[str | None] = ()
+) -> list[str]:
+    """One label per group of `texts` (rows; `recordings[row]` says whose), `terms` phrases each;
+    `languages`: the codes the texts are in (English's stop words are always left out)."""
     if not groups:
         return []
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer
 
     rows = [row for rows in groups for row in rows]
     vectorizer = CountVectorizer(
         ngram_range=(1, 2),
-        stop_words=sorted(ENGLISH_STOP_WORDS | FILLERS),
+        stop_words=sorted(stop_words(languages)),
         token_pattern=_TOKEN,
         binary=True,  # a quote uses a phrase or not: a talkative quote does not outvote three short ones
         lowercase=True,

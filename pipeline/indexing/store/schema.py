@@ -19,7 +19,7 @@ Where = dict[str, Any]
 Metadata = dict[str, Any]
 
 # Recording-level metadata keys stored flat on every chunk, so Chroma can filter on them.
-RECORDING_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "season", "episode", "chapter")
+RECORDING_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "season", "episode", "chapter", "language")
 # Chroma matches strings exactly: lower-cased copies (<key>_key) make these filters case-insensitive.
 FOLDED_KEYS = ("speaker", "company", "segment", "tags", "show")
 
@@ -124,6 +124,7 @@ def where_clause(
     since: datetime.date | None = None,
     until: datetime.date | None = None,
     recording_id: str | None = None,
+    language: str | None = None,
 ) -> Where | None:
     """The `where` clause for chunks that meet every given condition (AND), or None for all.
 
@@ -141,6 +142,8 @@ def where_clause(
         clauses.append({"date_key": {"$lte": date_key(until)}})
     if recording_id:
         clauses.append(of_recording(recording_id))
+    if language:
+        clauses.append({"language": language})  # codes are stored lower-case (pipeline/languages.py)
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
