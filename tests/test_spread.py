@@ -110,3 +110,29 @@ def test_a_quotes_join_margin_follows_the_stored_spread(indexed_copy, test_confi
     _set_spread(indexed_copy, Spread(REFERENCE.query_top * 20, REFERENCE.pair_median, REFERENCE.pair_iqr, REFERENCE.nearest, 30))
     wide = _quote_sentences(indexed_copy, test_config, queries)
     assert sum(narrow) < sum(as_measured) < sum(wide), (narrow, as_measured, wide)
+
+
+def _theme_labels(data_dir, config):
+    result = run_heard(["themes", "--format", "json"], data_dir, config)
+    assert result.exit_code == 0, result.output
+    return [theme["label"] for theme in json.loads(result.stdout)["themes"]]
+
+
+def test_themes_small_talk_cut_follows_the_stored_spread(indexed_copy, test_config):
+    store = Store(indexed_copy / "index", "heard", create=False)
+    try:
+        measured = Spread.from_measured(store.recipe().measured)
+    finally:
+        store.close()
+    assert measured is not None
+    as_measured = _theme_labels(indexed_copy, test_config)
+    assert as_measured
+    # The same cosines read as a model whose unrelated chunks sit 0.6 lower: themes.small_talk_similarity
+    # (0.45 in all-MiniLM-L6-v2's units) moves 0.6 lower with them, below every customer line's
+    # closeness to a greeting, so every line is small talk and no theme is left.
+    lower = Spread(measured.query_top, measured.pair_median - 0.6, measured.pair_iqr, measured.nearest, measured.chunks)
+    _set_spread(indexed_copy, lower)
+    assert _theme_labels(indexed_copy, test_config) == []
+    # Back at the index's own spread, the themes are what they were (not a stale cached answer).
+    _set_spread(indexed_copy, measured)
+    assert _theme_labels(indexed_copy, test_config) == as_measured
