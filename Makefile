@@ -47,10 +47,12 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check pipeline cli.py
 	$(BIN)/mypy
 
-# Rewrites docs/screenshot-results.png (the README's picture) and docs/screenshot-report.png (a
-# downloaded report, docs/evidence.md) from the browser tests.
+# Rewrites docs/screenshot-results.png (the README's picture), docs/screenshot-report.png (a
+# downloaded report, docs/evidence.md) and docs/screenshot-ask-*.png (docs/ask.md's) from the
+# browser tests.
 screenshot: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest tests/test_web_browser.py tests/test_evidence_browser.py -k "search_then_play or downloaded_report" --update-screenshot
+	$(BIN)/python -m pytest tests/test_ask_browser.py --update-screenshot
 
 # Each scripts/bench*.py prints its figures; docs/benchmarks.md records them.
 bench: $(VENV)/.installed-test
@@ -106,6 +108,8 @@ multilingual: $(VENV)/.installed-runtime
 # measured on the same words, and Whisper does not run again.
 # Then heard themes on both (scripts/themes_eval.py, docs/benchmarks.md "Themes"): ARI against the
 # labeled topics, topics held by one theme, topics named by their theme's label, answers left out.
+# Then heard ask's extractive answer on the hard set's halves (scripts/eval_ask.py, docs/ask.md): the
+# share of its quotes that answer, beside search --all's best quotes and all of them.
 DEVSET := build/devset
 DEVSET_HARD := build/devset-hard
 EVAL_CONFIG ?=
@@ -134,6 +138,9 @@ eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-data --truth $(DEVSET)/truth --name first
 	$(BIN)/python scripts/themes_eval.py --data-dir $(EVAL_DATA)devset-hard-data --topics $(DEVSET_HARD)/topics.json \
 	  --queries $(DEVSET_HARD)/queries.yaml --name hard
+	for split in tune heldout; do \
+	  $(BIN)/python scripts/eval_ask.py --data-dir $(EVAL_DATA)devset-hard-data --queries $(DEVSET_HARD)/queries-$$split.yaml \
+	    $(if $(EVAL_CONFIG),--config $(EVAL_CONFIG)) || exit 1; done
 	$(MAKE) eval-multilingual EVAL_CONFIG=$(EVAL_CONFIG)
 
 # The multilingual set (scripts/devset_multilingual/, issue 21): 9 interviews in Spanish, German and
@@ -167,4 +174,4 @@ eval-models: $(VENV)/.installed-test
 	$(BIN)/python scripts/models_report.py build/ $(foreach c,$(EVAL_MODELS),build/$(basename $(notdir $(c)))-)
 
 clean:
-	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* collections.sqlite3* ingest.lock themes-cache transcripts/*.json transcripts/*.md
+	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* collections.sqlite3* ingest.lock themes-cache answers-cache transcripts/*.json transcripts/*.md

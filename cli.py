@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from pipeline import __version__
+from pipeline.answering.options import ASK, JUDGE
 from pipeline.config import MAX_K
 from pipeline.errors import HeardError
 from pipeline.evidence import options as evidence_options
 from pipeline.finding.options import SEARCH, THEMES
 from pipeline.indexing.role_names import ROLES
 from pipeline.jobs.options import INGEST_SETTINGS
+from pipeline.messages import safe
 from pipeline.options import Option, parse_all
 
 if TYPE_CHECKING:
@@ -226,7 +228,7 @@ def ingest(
             feeds_word = "feed" if summary.feeds_checked == 1 else "feeds"
             click.echo(
                 f"{summary.feeds_checked} {feeds_word} checked ({summary.feeds_unchanged} unchanged), "
-                f"{summary.episodes_downloaded} episodes downloaded"
+                f"{_count(summary.episodes_downloaded, 'episode')} downloaded"
             )
     if summary.stale:
         click.echo(
@@ -258,9 +260,12 @@ def reindex(ctx: click.Context, /, output_format: str, quiet: bool) -> None:
     if output_format == "json":
         click.echo(json.dumps(summary.to_dict()))
     else:
+        kept = f" ({summary.kept} kept as they were in the old index)" if summary.kept else ""
         click.echo(
-            f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
-            f"{summary.failed} failed, in {summary.wall_seconds:.0f} s"
+            safe(
+                f"rebuilt {settings.index_dir}: {summary.recordings} recordings, {summary.chunks_written} chunks, "
+                f"{summary.failed} failed{kept}, in {summary.wall_seconds:.0f} s"
+            )
         )
     ctx.exit(summary.exit_code)
 
@@ -292,6 +297,7 @@ def _reporter(quiet: bool) -> Iterator[Reporter]:
 
 @main.command()
 @declared(SEARCH)
+@declared((JUDGE,))
 @format_option(HIT_FORMATS, "table")
 @click.pass_context
 def search(ctx: click.Context, /, output_format: str, **given: Any) -> None:
@@ -299,9 +305,11 @@ def search(ctx: click.Context, /, output_format: str, **given: Any) -> None:
 
     QUERY may be a whole question: "what do customers say about pricing" searches for pricing.
     Filters combine: --role customer --company acme --tag pricing --since 2026-01-01.
-    --all lists every quote that answers and counts them: "pricing: 7 of 20 recordings, 9 quotes".
+    --all lists every quote that answers and counts them: "pricing: 7 of 20 recordings, 9 quotes";
+    --all --judge keeps those the configured LLM says answer (docs/ask.md).
     Each quote ends with its quote id (heard clip, heard save).
     """
+    from pipeline.answering.options import check_judge
     from pipeline.finding import formats
     from pipeline.finding.hits import group_by_recording
     from pipeline.finding.options import search_request
@@ -310,16 +318,65 @@ def search(ctx: click.Context, /, output_format: str, **given: Any) -> None:
     settings = _settings(ctx)
     with user_errors():
         request = search_request(parsed(SEARCH, given))
+        judge = bool(parsed((JUDGE,), given).get("judge"))
+        check_judge(judge, request.every)
         hits, answers = search_once(settings, request)
+    # JSON and CSV keep their schema on stdout; the count goes beside them on stderr.
+    aside = output_format in ("json", "csv")
     if answers is not None:
-        # JSON and CSV keep their schema on stdout; the count goes beside them on stderr.
-        click.echo(answers.count_line(), err=output_format in ("json", "csv"))
+        click.echo(answers.count_line(), err=aside)
+    failed = False
+    if judge:
+        from pipeline.answering.judge import judge_all
+
+        with user_errors():
+            judgement = judge_all(settings, request.query, hits, filters=request.filters, announce=_aside)
+        hits, failed = judgement.kept, judgement.error is not None
+        click.echo(judgement.line(), err=aside or failed)
     writer = formats.writer(output_format)
     if request.group:
         text = writer.groups(group_by_recording(hits), title=request.query)
     else:
         text = writer.hits(hits, title=request.query)
     click.echo(text, nl=output_format != "csv")
+    ctx.exit(1 if failed else 0)
+
+
+def _aside(line: str) -> None:
+    click.echo(line, err=True)
+
+
+@main.command()
+@declared(ASK)
+@format_option(("text", "json", "md"), "text")
+@click.pass_context
+def ask(ctx: click.Context, /, output_format: str, **given: Any) -> None:
+    """Answer QUESTION from the interviews, with the quotes that support each part of the answer.
+
+    With an LLM configured (llm.base_url, llm.model: docs/ask.md) heard sends the question and the
+    quotes that answer it (names, e-mail addresses and phone numbers redacted), asks which quotes
+    answer and for a short answer citing them, and drops every sentence that cites no quote it was
+    sent. Without one, nothing leaves this machine: the themes of the quotes that answer, each with
+    its two most representative quotes. Takes the filters of `heard search`.
+
+    Exit codes: 0 answered, 1 the LLM failed (its reason on stderr; the extractive answer is
+    printed), 2 usage or config error.
+    """
+    from pipeline.answering import writers
+    from pipeline.answering.ask import ask_once
+    from pipeline.answering.options import ask_request
+
+    settings = _settings(ctx)
+    with user_errors():
+        request = ask_request(parsed(ASK, given))
+        answer = ask_once(settings, request, announce=_aside)
+    if answer.error:
+        click.echo(f"Error: {answer.error}; the extractive answer follows", err=True)
+    if output_format == "json":
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(writers.markdown(answer) if output_format == "md" else writers.text(answer))
+    ctx.exit(1 if answer.error else 0)
 
 
 @main.command()
@@ -440,8 +497,10 @@ def feeds_add(ctx: click.Context, /, url: str, name: str | None) -> None:
     with user_errors():
         subscription, new, title, episodes = subscribe(url, settings, name=name)
     what = "subscribed to" if new else "already subscribed to"
+    # The URL's password stays in feeds.yaml; the feed's title is the publisher's text.
     click.echo(
-        f"{what} {subscription.name or title} ({url}): {episodes} episodes; `heard ingest --feeds` fetches and indexes them"
+        safe(f"{what} {subscription.name or title} ({url}): {_count(episodes, 'episode')}; ")
+        + "`heard ingest --feeds` fetches and indexes them"
     )
 
 
@@ -463,7 +522,13 @@ def feeds_list(ctx: click.Context, /, output_format: str) -> None:
     for row in rows:
         checked = f"checked {row['checked_at']}" if row["checked_at"] else "not fetched yet"
         failed = f", {row['failed']} failed" if row["failed"] else ""
-        click.echo(f"{row['name'] or row['url']}  {row['url']}  {checked}; {row['fetched']} episodes fetched{failed}")
+        fetched = f"{row['fetched']} of {_count(row['episodes'], 'episode')} fetched"
+        click.echo(safe(f"{row['name'] or row['url']}  {row['url']}  {checked}; {fetched}{failed}"))
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 episode', '3 episodes'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 @feeds.command("remove")
@@ -476,7 +541,7 @@ def feeds_remove(ctx: click.Context, /, url: str) -> None:
     settings = _settings(ctx)
     with user_errors():
         name, folder = unsubscribe(url, settings)
-    click.echo(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})")
+    click.echo(safe(f"unsubscribed from {name}; its episodes stay indexed (files in {folder})"))
 
 
 @main.group(invoke_without_command=True)
@@ -503,13 +568,16 @@ def speakers(ctx: click.Context, /, output_format: str) -> None:
     if not found:
         click.echo("no voices yet: `heard ingest FOLDER` finds the speakers of each recording")
         return
+    # Names and titles are other people's text: each line is printed through safe(), so no name can
+    # restyle the terminal or forge a line of the listing.
     width = max(len(_who(v)) for v in found)
     for voice in found:
-        where = ", ".join(f"{h.title or h.recording_id} ({h.label})" for h in voice.heard[:3])
+        where = ", ".join(f"{safe(h.title or h.recording_id)} ({h.label})" for h in voice.heard[:3])
         more = f", and {voice.recordings - 3} more" if voice.recordings > 3 else ""
         recordings = "recording" if voice.recordings == 1 else "recordings"
         click.echo(
-            f"{voice.id:<4} {_who(voice):<{width}}  {voice.recordings} {recordings}, {voice.seconds / 60:.1f} min: {where}{more}"
+            safe(f"{voice.id:<4} {_who(voice):<{width}}  {voice.recordings} {recordings}, {voice.seconds / 60:.1f} min: ")
+            + f"{where}{more}"
         )
 
 
@@ -517,8 +585,10 @@ def _print_change(change: VoiceChange, what: str) -> None:
     changed = len(change.changed)
     if change.waiting:
         click.echo(
-            f"{what}; {changed} recording{'s' * (changed != 1)} to re-index, not done now ({change.waiting}); the next "
-            "`heard ingest` of their folders, or `heard reindex`, does it"
+            safe(
+                f"{what}; {changed} recording{'s' * (changed != 1)} to re-index, not done now ({change.waiting}); the next "
+                "`heard ingest` of their folders, or `heard reindex`, does it"
+            )
         )
     else:
         done = (
@@ -526,13 +596,14 @@ def _print_change(change: VoiceChange, what: str) -> None:
             if changed
             else "no indexed recording changed"
         )
-        click.echo(f"{what}; {done}")
+        click.echo(safe(f"{what}; {done}"))
     for failure in change.failures:
-        click.echo(f"not re-indexed: {failure}", err=True)
+        click.echo(safe(f"not re-indexed: {failure}"), err=True)
 
 
 def _who(voice: VoiceListing) -> str:
-    who = voice.name or "unnamed"
+    """'Dana (interviewer)', 'unnamed'; the name as one printable line, whatever was stored."""
+    who = safe(voice.name) if voice.name else "unnamed"
     return f"{who} ({voice.role})" if voice.role else who
 
 
@@ -780,7 +851,7 @@ def convert_model(model: str, output: str) -> None:
 
     with user_errors():
         written = run_convert(model, output)
-    click.echo(f"wrote {written}; use it with transcribe.backend: openai-whisper and transcribe.model: {written}")
+    click.echo(safe(f"wrote {written}; use it with transcribe.backend: openai-whisper and transcribe.model: {written}"))
 
 
 if __name__ == "__main__":

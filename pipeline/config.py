@@ -104,6 +104,9 @@ class FeedsSettings:
     max_feed_mb: float = setting(50.0, low=0.001, high=UNBOUNDED)
     connect_timeout: float = setting(10.0, low=0.1, high=86_400)
     read_timeout: float = setting(30.0, low=0.1, high=86_400)
+    # Total seconds for a feed's XML (and a transcript or chapters file), and for one episode's download.
+    feed_deadline: float = setting(120.0, low=1, high=86_400)
+    download_deadline: float = setting(3600.0, low=1, high=7 * 86_400)
     max_episodes: int = setting(0, low=0, high=UNBOUNDED)
 
 
@@ -141,6 +144,49 @@ class ThemesSettings:
     label_terms: int = setting(3, low=1, high=20)
 
 
+def _endpoint(url: str, where: str) -> None:
+    """An OpenAI-compatible API's base address: http(s)://host[:port][/path], e.g. http://localhost:11434/v1."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0 and not parts.query
+    except ValueError:  # a port that is not a number
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"{where}: '{url}' is not an API address; write it as http://host:port/v1 (Ollama: http://localhost:11434/v1)"
+        )
+
+
+def _variable_name(name: str, where: str) -> None:
+    """The name of an environment variable (the key itself never goes in a settings file)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", name):
+        raise ConfigError(
+            f"{where}: give the name of the environment variable that holds the API key (e.g. OPENAI_API_KEY), not the key itself"
+        )
+
+
+@dataclass
+class LlmSettings:
+    """heard ask (pipeline/answering/): an OpenAI-compatible chat-completions endpoint. Nothing is sent
+    anywhere unless base_url is set."""
+
+    base_url: str | None = setting(None, check=_endpoint)
+    model: str | None = setting(None, length=(1, 200))
+    # Seconds for everything one `heard ask` sends: every request, retry and wait together.
+    timeout: float = setting(60.0, low=1, high=3600)
+    api_key_env: str | None = setting("HEARD_LLM_API_KEY", check=_variable_name)
+    max_context_tokens: int = setting(8192, low=1024, high=10_000_000)
+    retries: int = setting(2, low=0, high=10)
+    temperature: float | None = setting(0.0, low=0, high=2)
+    redact_emails: bool = True
+    redact_phones: bool = True
+    redact_names: bool = True
+
+
 @dataclass
 class EvidenceSettings:
     # Seconds of audio kept before a quote's first word and after its last in a clip (heard clip
@@ -163,6 +209,7 @@ class Settings:
     themes: ThemesSettings = field(default_factory=ThemesSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     feeds: FeedsSettings = field(default_factory=FeedsSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     config_file: Path | None = None
 
@@ -278,7 +325,8 @@ def _apply_file(settings: Settings, path: Path) -> None:
 
 
 # HEARD_* variables that are not settings of a section.
-OTHER_VARIABLES = ("HEARD_CONFIG", "HEARD_DATA_DIR", "HEARD_TOKEN")
+# HEARD_LLM_API_KEY: the default home of the LLM's key (llm.api_key_env), a secret rather than a setting.
+OTHER_VARIABLES = ("HEARD_CONFIG", "HEARD_DATA_DIR", "HEARD_TOKEN", "HEARD_LLM_API_KEY")
 
 
 def _apply_env(settings: Settings, env: Mapping[str, str]) -> None:
@@ -288,7 +336,7 @@ def _apply_env(settings: Settings, env: Mapping[str, str]) -> None:
         settings.data_dir = Path(env["HEARD_DATA_DIR"])
     for name in sorted(env):
         section, key = _variable_setting(name)
-        if section is None:
+        if section is None or name == settings.llm.api_key_env:  # the key itself, e.g. HEARD_LLM_TOKEN
             continue
         try:
             value = yaml.safe_load(env[name])

@@ -17,8 +17,7 @@ window starts every quarter of its length and 50 of them, evenly spread, are kep
   loaded, as the page's "Download report" builds it, then written with and without clips; and
   `heard report --collection ... -o FILE.html` as its own process (imports and model load included).
 
-Run it under the shared lock on a shared machine: `flock /work/helpers/bench.lock python
-scripts/bench_evidence.py`. Usage: python scripts/bench_evidence.py [--quotes 50] [--seconds 10] [--runs 3]
+Run it alone (no other benchmark at the same time): `python scripts/bench_evidence.py`. Usage: python scripts/bench_evidence.py [--quotes 50] [--seconds 10] [--runs 3]
 """
 
 from __future__ import annotations

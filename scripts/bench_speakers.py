@@ -1,6 +1,6 @@
 """Benchmark speakers: DER on real recordings (dev and held-back), and on generated interviews.
 
-    python scripts/bench_speakers.py [--per-length 4] [--real-only] [--json results.json]
+    python scripts/bench_speakers.py [--per-length 4] [--real-only] [--long-only] [--lengths 5 15 30 60] [--json results.json]
 
 (a) Real recordings with references (scripts/real_speakers.py): 14 AMI meeting excerpts and a phone
     call from the pyannote.audio 4.0.7 packages, fetched with `pip download` into build/speaker-data/
@@ -10,6 +10,9 @@
     multi-speaker clips, DER with the true count forced and whether it was honoured, and
     diarization's CPU time as a share of Whisper's (tiny.en, beam 5, VAD, word timestamps, the same
     thread count) on the same audio.
+(c) Long conversations (5-60 min) built from the same packages' real speech with realistic
+    turn-taking (scripts/long_conversations.py; DEV and HELD-BACK people), by length: DER, count,
+    missed speech, wrong-role words on the 2-person interviews (scripts/long_speakers.py).
 (b) Two-voice interviews synthesized offline (hibari "heart" and piper joe, as scripts/make_examples.py
     does) at several turn lengths, half with the voices swapped between the roles: regression tests,
     not a measure (any encoder separates a female and a male synthetic voice). Wrong-role rate =
@@ -160,7 +163,13 @@ def main():
     parser.add_argument("--real-only", action="store_true", help="only the real recordings (no tts extra needed)")
     parser.add_argument("--threads", type=int, default=1, help="threads for Whisper and for the speaker models alike")
     parser.add_argument("--json", help="also write every row to this file")
+    parser.add_argument("--long-only", action="store_true", help="only the long conversations (c)")
+    parser.add_argument("--no-long", action="store_true", help="skip the long conversations (c)")
+    parser.add_argument("--lengths", type=float, nargs="+", default=[5, 15, 30, 60], help="long conversations' lengths, minutes")
+    parser.add_argument("--parts", nargs="+", default=["DEV", "HELD-BACK"], help="long conversations' parts")
     args = parser.parse_args()
+    if args.long_only:
+        return long_section(args)
 
     from pipeline.hearing.transcribe import make_transcriber
 
@@ -170,12 +179,28 @@ def main():
     shared_models()  # load once, outside the timings, as ingest does
     transcribe(transcriber, np.zeros(SR, dtype=np.float32))
     rows = real_rows(transcriber, args.threads)
-    print("Real recordings (DEV tuned on, HELD-BACK never):")
+    print("Real recordings (DEV tuned on, HELD-BACK never; `python scripts/bench_speakers.py --real-only --no-long`):")
     print_real(rows)
     if not args.real_only:
         rows += generated_rows(transcriber, args.threads, args.per_length)
+    if not args.no_long:
+        rows += long_section(args)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+def long_section(args):
+    import long_speakers
+
+    found = long_speakers.rows(args.lengths, args.parts, args.threads)
+    command = "python scripts/bench_speakers.py --long-only --parts " + " ".join(args.parts) + " --lengths " + " ".join(f"{x:g}" for x in args.lengths)
+    long_speakers.print_table(found, command)
+    stereo = long_speakers.stereo_rows(args.parts, 5, args.threads)
+    long_speakers.print_stereo(stereo, command + " (the 5 min interviews as calls)")
+    found += stereo
+    if args.long_only and args.json:
+        Path(args.json).write_text(json.dumps(found, indent=1))
+    return found
 
 
 def generated_rows(transcriber, threads, per_length):

@@ -30,6 +30,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.sources.feeds import parse as heard_parse  # noqa: E402
+from pipeline.sources.feeds import values as heard_values  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "feeds"
 FIELDS = ("guid", "title", "link", "enclosure", "type", "published", "duration", "season", "episode",
@@ -59,9 +60,10 @@ def with_lxml(data: bytes, url: str) -> dict:
     """heard's extraction over lxml's recovering parser instead of expat."""
     from lxml import etree
 
-    def parse_xml(raw: bytes, _url: str, *, namespaces: bool = True):
-        parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True)
-        root = etree.fromstring(raw.lstrip(b"\xef\xbb\xbf").lstrip(), parser)
+    def parse_xml(text: str, _url: str, *, namespaces: bool = True):
+        # heard hands the parser decoded text (decode.py); lxml wants bytes without a declaration's say.
+        parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, encoding="utf-8")
+        root = etree.fromstring(text.lstrip("\ufeff \t\r\n").encode("utf-8"), parser)
         if root is None:
             raise heard_parse.FeedError(_url, "lxml recovered nothing")
         return root
@@ -90,7 +92,7 @@ def with_feedparser(data: bytes, url: str) -> dict:
             "guid": entry.get("id"), "title": entry.get("title"), "link": entry.get("link"),
             "enclosure": enclosure.get("href"), "type": enclosure.get("type") or None,
             "published": datetime.datetime(*published[:6], tzinfo=datetime.timezone.utc).isoformat() if published else None,
-            "duration": heard_parse._duration(entry.get("itunes_duration")),
+            "duration": heard_values.duration(entry.get("itunes_duration")),
             "season": int(entry["itunes_season"]) if entry.get("itunes_season") else None,
             "episode": float(entry["itunes_episode"]) if entry.get("itunes_episode") else None,
             "transcripts": [[t.get("url"), t.get("type")] for t in transcripts],

@@ -16,16 +16,23 @@ from dataclasses import dataclass, field
 class Resource:
     body: bytes
     content_type: str
-    etag: str
-    last_modified: str
+    etag: str | None  # None: a server that sends no validators (a download cannot be resumed)
+    last_modified: str | None
 
 
 @dataclass
 class Fault:
-    kind: str  # "status" (answer `status`), "die" (close after `after` bytes), "stall", "redirect" (to `location`)
+    kind: str  # "status" (answer `status`), "die" (close after `after` bytes), "stall", "redirect" (to `location`),
+    # "barrier" (hold each answer until `count` requests for the path have come, or 20 s passed),
+    # "trickle" (headers, then the body one byte every `every` s: its first `count` bytes, or all of it;
+    # with length=False no Content-Length, the body ending when the connection closes),
+    # "trickle-headers" (the status line, then one byte of a header every `every` s, never ending)
     status: int = 500
     after: int = 0
     location: str = ""
+    every: float = 1.0
+    count: int | None = None
+    length: bool = True
     times: int | None = None  # None: every time; else how many requests it hits
 
 
@@ -41,6 +48,7 @@ class FeedServer:
     resources: dict[str, Resource] = field(default_factory=dict)
     faults: dict[str, Fault] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> FeedServer:
         server = self
@@ -78,10 +86,12 @@ class FeedServer:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def put(self, path: str, body: bytes | str, content_type: str = "application/octet-stream") -> str:
+    def put(self, path: str, body: bytes | str, content_type: str = "application/octet-stream", *,
+            validators: bool = True) -> str:
         data = body.encode() if isinstance(body, str) else body
-        self.resources[path] = Resource(data, content_type, '"' + hashlib.sha256(data).hexdigest()[:16] + '"',
-                                        email.utils.formatdate(time.time(), usegmt=True))
+        etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"' if validators else None
+        self.resources[path] = Resource(data, content_type, etag,
+                                        email.utils.formatdate(time.time(), usegmt=True) if validators else None)
         return self.url(path)
 
     def fault(self, path: str, kind: str, **options) -> None:
@@ -93,8 +103,13 @@ class FeedServer:
     def _answer(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?")[0]
         request = Request(handler.path, {k.lower(): v for k, v in handler.headers.items()})
-        self.requests.append(request)
+        with self.arrived:
+            self.requests.append(request)
+            self.arrived.notify_all()
         fault = self.faults.get(path)
+        if fault is not None and fault.kind == "barrier":
+            with self.arrived:
+                self.arrived.wait_for(lambda: len(self.hits(path)) >= (fault.count or 1), timeout=20)
         if fault is not None and fault.times is not None:
             fault.times -= 1
             if fault.times <= 0:
@@ -103,26 +118,33 @@ class FeedServer:
             return self._send(handler, request, fault.status, b"failure", "text/plain")
         if fault is not None and fault.kind == "redirect":
             return self._send(handler, request, 302, b"", "text/plain", {"Location": fault.location})
+        if fault is not None and fault.kind == "trickle-headers":
+            return self._trickle_headers(handler, request, fault.every)
         if fault is not None and fault.kind == "stall":
             time.sleep(fault.after or 5)
             return self._send(handler, request, 504, b"", "text/plain")
         resource = self.resources.get(path)
         if resource is None:
             return self._send(handler, request, 404, b"not found", "text/plain")
-        validators = {"ETag": resource.etag, "Last-Modified": resource.last_modified}
-        if request.headers.get("if-none-match") == resource.etag or (
+        validators = {k: v for k, v in (("ETag", resource.etag), ("Last-Modified", resource.last_modified)) if v}
+        if validators and (request.headers.get("if-none-match") == resource.etag or (
                 "if-none-match" not in request.headers
-                and request.headers.get("if-modified-since") == resource.last_modified):
+                and request.headers.get("if-modified-since") == resource.last_modified)):
             return self._send(handler, request, 304, b"", None, validators)
         body, status, extra = resource.body, 200, dict(validators)
         wanted = request.headers.get("range", "")
-        if wanted.startswith("bytes=") and request.headers.get("if-range", resource.etag) in (
+        if validators and wanted.startswith("bytes=") and request.headers.get("if-range", resource.etag) in (
                 resource.etag, resource.last_modified):
             start = int(wanted[6:].split("-")[0])
             if start >= len(body):
                 return self._send(handler, request, 416, b"", None, {"Content-Range": f"bytes */{len(body)}"})
             extra["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
             body, status = body[start:], 206
+        if fault is not None and fault.kind == "trickle":
+            if not fault.length:
+                extra["Connection"] = "close"
+            return self._trickle(handler, request, status, body, resource.content_type, extra, fault.every, fault.count,
+                                 fault.length)
         if fault is not None and fault.kind == "die":
             return self._die(handler, request, status, body[: fault.after], len(body), resource.content_type, extra)
         return self._send(handler, request, status, body, resource.content_type, extra)
@@ -154,4 +176,43 @@ class FeedServer:
         handler.wfile.write(partial)
         handler.wfile.flush()
         handler.connection.shutdown(socket.SHUT_RDWR)
+        handler.close_connection = True
+
+    @staticmethod
+    def _trickle(handler, request: Request, status: int, body: bytes, content_type: str, headers: dict[str, str],
+                 every: float, count: int | None, length: bool = True) -> None:
+        """Headers at once, then the body one byte every `every` seconds (its first `count` bytes; the
+        rest at once): a server that never lets a read time out."""
+        request.status = status
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        if length:
+            handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.flush()
+        slow = len(body) if count is None else count
+        try:
+            for position in range(slow):
+                handler.wfile.write(body[position:position + 1])
+                handler.wfile.flush()
+                time.sleep(every)
+            handler.wfile.write(body[slow:])
+        except OSError:
+            pass  # the client gave up
+        handler.close_connection = True
+
+    @staticmethod
+    def _trickle_headers(handler, request: Request, every: float) -> None:
+        """The status line, then a header one byte every `every` seconds, never ending the headers."""
+        request.status = 200
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(100_000):
+                handler.wfile.write(b"a")
+                handler.wfile.flush()
+                time.sleep(every)
+        except OSError:
+            pass
         handler.close_connection = True

@@ -68,3 +68,25 @@ def test_missing_model_path_is_a_config_error_and_writes_nothing(tmp_path):
     result = run_heard(["ingest", EXAMPLES / "acme-export.mp3"], tmp_path / "data", config)
     assert result.exit_code == 2 and "no-model-here" in result.stderr
     assert not list((tmp_path / "data").glob("transcripts/*.json"))
+
+
+def test_what_heard_writes_into_a_data_dir_in_the_checkout_is_ignored_by_git(indexed_examples, heard, tmp_path):
+    """`make demo` uses the checkout as its data dir (config.yaml: data_dir: .): every file that
+    ingest, speakers, themes, serve and feeds leave there is in .gitignore, so a clone stays clean."""
+    import shutil
+    import subprocess
+
+    source, _ = indexed_examples
+    data_dir = tmp_path / "data"
+    shutil.copytree(source, data_dir)
+    for command in (["speakers"], ["themes"], ["reindex"], ["status"]):
+        assert heard(command, data_dir).exit_code == 0, command
+    (data_dir / "feeds.yaml").write_text("subscriptions: []\n")  # what `heard feeds add` writes
+    (data_dir / "feeds" / "a-show").mkdir(parents=True)
+    (data_dir / "feeds" / "a-show" / "episode.mp3").write_bytes(b"")
+    written = sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if p.is_file())
+    assert any(name.startswith("voices.sqlite3") for name in written) and any(n.startswith("themes-cache") for n in written)
+    checked = subprocess.run(["git", "-C", str(REPO), "check-ignore", "--no-index", "--verbose", "--non-matching", "--stdin"],
+                             input="\n".join(written), capture_output=True, text=True)
+    tracked_anyway = [line.split("\t")[1] for line in checked.stdout.splitlines() if line.startswith("::")]
+    assert tracked_anyway == [], f"not in .gitignore: {tracked_anyway}"

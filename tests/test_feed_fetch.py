@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,59 @@ def test_enclosures_that_are_not_audio_or_too_big_are_refused(server, tmp_path):
         with pytest.raises(FeedError, match="over feeds.max_episode_mb"):
             client.download(big, tmp_path / "b.mp3")
     assert list(tmp_path.iterdir()) == [] or all(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+# ---- a total deadline for every fetch: read_timeout bounds the gaps between bytes, not the whole ----
+
+def test_a_feed_that_trickles_fails_at_its_deadline_however_short_the_gaps(server):
+    """One byte every 0.2 s never trips read_timeout; feeds.feed_deadline ends it, body or headers."""
+    server.put("/trickle.xml", "<rss><channel/></rss>", "application/rss+xml")
+    server.fault("/trickle.xml", "trickle", every=0.2)
+    server.fault("/slow-headers.xml", "trickle-headers", every=0.2)
+    server.put("/no-length.xml", "<rss><channel/></rss>", "application/rss+xml")
+    server.fault("/no-length.xml", "trickle", every=0.2, length=False)  # ends when the connection closes
+    with Client(Limits(read_timeout=30, feed_deadline=1.5)) as client:
+        for path in ("/trickle.xml", "/slow-headers.xml", "/no-length.xml"):
+            started = time.monotonic()
+            with pytest.raises(FeedError) as failure:
+                client.fetch_feed(server.url(path))
+            assert time.monotonic() - started < 4
+            assert str(failure.value) == (
+                f"{server.url(path)}: took longer than 1.5 s in all (feeds.feed_deadline); "
+                "the server is too slow or keeps the connection open"
+            )
+
+
+@pytest.mark.parametrize("length", [True, False])
+def test_a_trickled_download_fails_at_its_deadline_and_the_next_run_resumes(server, tmp_path, length):
+    url = server.put("/ep1.mp3", AUDIO, "audio/mpeg")
+    server.fault("/ep1.mp3", "trickle", every=0.05, times=1, length=length)
+    target = tmp_path / "ep1.mp3"
+    with Client(Limits(read_timeout=30, download_deadline=1.0)) as client:
+        started = time.monotonic()
+        with pytest.raises(FeedError, match=r"took longer than 1 s in all \(feeds.download_deadline\)"):
+            client.download(url, target)
+        assert time.monotonic() - started < 4
+        assert not target.exists()
+        kept = (tmp_path / ".ep1.mp3.part").stat().st_size
+        assert kept > 0  # what arrived before the deadline is resumed, not fetched again
+        done = client.download(url, target)
+    assert target.read_bytes() == AUDIO and done.resumed_from == kept
+
+
+@pytest.mark.parametrize("fault", ["trickle", "die"])
+def test_a_failed_download_the_server_cannot_resume_leaves_no_partial_file(server, tmp_path, fault):
+    """No ETag nor Last-Modified: the next run cannot resume, so the partial would only hold the space."""
+    url = server.put("/ep1.mp3", AUDIO, "audio/mpeg", validators=False)
+    server.fault("/ep1.mp3", fault, every=0.05, after=len(AUDIO) // 3, times=1)
+    with Client(Limits(read_timeout=30, download_deadline=1.0)) as client:
+        with pytest.raises(FeedError) as failure:
+            client.download(url, tmp_path / "ep1.mp3")
+        assert list(tmp_path.iterdir()) == []
+        if fault == "trickle":
+            assert str(failure.value) == (
+                f"{url}: took longer than 1 s in all (feeds.download_deadline); "
+                "the server cannot resume a download, so the next run starts it over"
+            )
+        done = client.download(url, tmp_path / "ep1.mp3")
+    assert (tmp_path / "ep1.mp3").read_bytes() == AUDIO and done.resumed_from == 0

@@ -122,3 +122,106 @@ def test_links_shown_to_people_are_http_only():
             b'<link>javascript:alert(2)</link><enclosure url="https://x/e.mp3" type="audio/mpeg"/></item></channel></rss>')
     feed = parse_feed(body, "https://x/feed.xml")
     assert feed.link is None and feed.episodes[0].link is None
+
+
+# ---- encodings: BOM, then the declared encoding, then UTF-8, then Windows-1252, as feed readers do ----
+
+TITLE = "Café Ünïcode — 東京"
+
+
+def feed_text(declaration: str | None, title: str = TITLE) -> str:
+    head = f'<?xml version="1.0" encoding="{declaration}"?>\n' if declaration else ""
+    return (head + f'<rss version="2.0"><channel><title>{title}</title><item><title>{title}</title>'
+            '<guid>1</guid><enclosure url="https://x/1.mp3" type="audio/mpeg"/></item></channel></rss>')
+
+
+def encoded(declared: str | None, codec: str, title: str = TITLE, bom: bytes = b"") -> tuple[bytes, str]:
+    return bom + feed_text(declared, title).encode(codec), title
+
+
+@pytest.mark.parametrize("data, title", [
+    encoded("UTF-16", "utf-16"),  # a BOM, then the machine's byte order
+    encoded("UTF-16", "utf-16-be", bom=b"\xfe\xff"),
+    encoded("utf-16", "utf-16-le"),  # no BOM: '<?' as two UTF-16 code units
+    encoded("UTF-16BE", "utf-16-be"),
+    encoded("ucs-2", "utf-16"),  # names Python does not know
+    encoded("csUnicode", "utf-16"),
+    encoded("UTF-32", "utf-32"),
+    encoded("UTF-8", "utf-8", bom=b"\xef\xbb\xbf"),
+    encoded("x-no-such-charset", "utf-8"),  # an unknown name: UTF-8 when the bytes are UTF-8
+    encoded("Shift_JIS", "shift_jis", "東京"),  # multi-byte encodings expat cannot read itself
+    encoded("EUC-JP", "euc_jp", "東京"),
+    encoded("GB2312", "gb2312", "东京"),
+    encoded("mac", "mac_roman", "Café"),
+    encoded("macintosh", "mac_roman", "Café"),
+    encoded("utf-8", "cp1252", "Café — ok"),  # declared UTF-8, written in Windows-1252
+    encoded("x-no-such-charset", "cp1252", "Café — ok"),
+    encoded(None, "latin-1", "Café"),
+])
+def test_feeds_in_any_encoding_a_feed_reader_reads_are_read(data, title):
+    feed = parse_feed(data, "https://x/feed.xml")
+    assert feed.title == title and feed.episodes[0].title == title
+    assert feed.episodes[0].enclosure_url == "https://x/1.mp3"
+
+
+@pytest.mark.parametrize("data", [
+    b"\xff\xfe<\x00",  # a UTF-16 byte order mark, then half a document
+    "<rss>caf\u00e9</rss>".encode("utf-16-le") + b"\x00",  # UTF-16 of an odd length, no BOM
+    b"\x00\x00\x00<\x00\x00\x00?",  # UTF-32 without a BOM, cut short
+    b'<?xml version="1.0" encoding="utf-16"?>\x00\x00<rss/>',
+    b'<?xml version="1.0" encoding="x-bogus"?>\x00\x00\x00<rss/>',  # an unknown name, then bytes no text has
+    b'<?xml version="1.0" encoding="mac"?>\x00<rss/>',
+])
+def test_a_feed_that_cannot_be_decoded_fails_with_one_line_naming_it(data):
+    with pytest.raises(FeedError) as failure:
+        parse_feed(data, "https://bad.example.com/feed")
+    message = str(failure.value)
+    assert message.startswith("https://bad.example.com/feed: ") and "\n" not in message
+
+
+# ---- old but valid formats that feed readers still read ------------------------------------------------
+
+def test_atom_0_3_is_read():
+    feed = read("atom03.xml", "https://old.example.org/atom.xml")
+    assert (feed.title, feed.link, feed.author) == ("Old Atom Radio", "https://old.example.org/", "Ada Byron")
+    first, second = feed.episodes
+    assert (first.guid, first.title, first.link) == ("tag:old.example.org,2004:1", "Episode one", "https://old.example.org/1.html")
+    assert (first.enclosure_url, first.enclosure_type, first.enclosure_length) == (
+        "https://old.example.org/media/1.mp3", "audio/mpeg", 12345)
+    assert first.published == datetime.datetime(2004, 5, 30, 6, 0, tzinfo=datetime.timezone.utc)  # issued
+    assert second.enclosure_url == "https://old.example.org/media/2.mp3"  # relative to the feed
+    assert second.published == datetime.datetime(2004, 6, 1, 8, 0, tzinfo=datetime.timezone.utc)  # created
+
+
+def test_rss_1_0_rdf_is_read():
+    feed = read("rss10.xml", "https://rdf.example.net/feed.rdf")
+    assert (feed.title, feed.link) == ("RDF Hour", "https://rdf.example.net/")
+    assert [(e.title, e.guid, e.link) for e in feed.episodes] == [
+        ("Second hour", "https://rdf.example.net/ep/2", "https://rdf.example.net/ep/2"),
+        ("First hour", "https://rdf.example.net/ep/1", "https://rdf.example.net/ep/1")]
+    second, first = feed.episodes
+    assert (second.enclosure_url, second.enclosure_type, second.enclosure_length) == (
+        "https://rdf.example.net/audio/2.mp3", "audio/mpeg", 2048)
+    assert first.enclosure_type == "audio/ogg"
+    assert first.published == datetime.datetime(2005, 2, 1, 9, 0, tzinfo=datetime.timezone.utc)
+
+
+def test_rss_2_0_in_the_userland_namespace_is_read():
+    feed = read("userland.xml", "https://userland.example.com/rss.xml")
+    assert (feed.title, feed.link) == ("Userland Talk", "https://userland.example.com/")
+    (episode,) = feed.episodes
+    assert (episode.guid, episode.title, episode.enclosure_url, episode.enclosure_length) == (
+        "ul-1", "Scripting news", "https://userland.example.com/1.mp3", 4096)
+
+
+def test_an_episode_without_a_guid_is_its_title_and_date_whatever_its_enclosure_path():
+    feed = "https://example.com/feed.xml"
+    day = datetime.datetime(2026, 3, 3, 6, tzinfo=datetime.timezone.utc)
+    paths = [Episode(guid=None, title="T", published=day, enclosure_url=f"https://cdn/rot/{n}/ep.mp3", enclosure_length=9000)
+             for n in range(3)]
+    assert len({episode_key(feed, e) for e in paths}) == 1
+    assert episode_key(feed, paths[0]) != episode_key(feed, Episode(guid=None, title="T", published=day + datetime.timedelta(days=1),
+                                                                    enclosure_url="https://cdn/rot/0/ep.mp3"))
+    # Without a date: title and the enclosure's length, when the feed gives a real one.
+    undated = [Episode(guid=None, title="T", enclosure_url=f"https://cdn/rot/{n}/ep.mp3", enclosure_length=9000) for n in range(2)]
+    assert episode_key(feed, undated[0]) == episode_key(feed, undated[1])

@@ -69,3 +69,6 @@ def test_a_transcript_must_fit_the_audio_it_came_with():
     assert fits_audio(2730, 2710) is None  # a rounded last cue
     assert "runs to 4000 s but the audio is 2710 s long" in fits_audio(4000, 2710)
     assert "under half" in fits_audio(600, 2710)
+    # Times and cue count: word-level JSON has ~3 entries a second; 60,000 cues for 12 s is not speech.
+    assert fits_audio(2700, 2710, cues=2710 * 4) is None
+    assert fits_audio(12, 12, cues=60_000) == "60000 cues for 12 s of audio (at most 20 a second)"

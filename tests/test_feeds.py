@@ -5,6 +5,7 @@ speakers and chapters on hits, and every kind of bad feed failing alone."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -311,15 +312,16 @@ def test_bad_episodes_fail_alone_naming_the_episode(show, tmp_path, test_config,
     assert "the enclosure is not audio (the server sent text/html)" in reasons["Paying for seats"]
     assert audio_files(tmp_path) == []
 
-    # A transcript of another length than its audio: refused, the others indexed.
+    # A transcript of another length than its audio is not used: Whisper transcribes that episode.
     show.server.faults.clear()  # brightside is back; northwind is still not audio
     long_turns = [{**t, "start": t["start"] + 600, "end": t["end"] + 600} for t in truth["acme-export.mp3"]["turns"]]
     show.server.put("/t/acme.json", json_transcript(long_turns), "application/json")
-    code, summary, _ = ingest(tmp_path, test_config, show.feed_url)
-    assert code == 1 and summary["new"] == 1
-    reasons = {f["episode"]: f["reason"] for f in summary["failures"]}
-    assert set(reasons) == {"Exporting for the board", "Paying for seats"}
-    assert "the transcript runs to" in reasons["Exporting for the board"]
+    code, summary, log = ingest(tmp_path, test_config, show.feed_url)
+    assert (code, summary["new"], summary["transcribed"]) == (1, 2, 1)
+    assert {f["episode"] for f in summary["failures"]} == {"Paying for seats"}
+    assert (f'episode "Exporting for the board": the publisher\'s transcript {show.server.url("/t/acme.json")} '
+            "does not fit the audio (the transcript runs to") in log and "Whisper transcribes the episode" in log
+    assert search(tmp_path, test_config, "exporting to CSV times out", "-k", "1")[0]["title"] == "Exporting for the board"
 
 
 def test_nothing_is_written_outside_the_data_dir_whatever_the_feed_says(tmp_path, test_config, truth):
@@ -334,3 +336,228 @@ def test_nothing_is_written_outside_the_data_dir_whatever_the_feed_says(tmp_path
     assert code == 0, log
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(audio_files(data_dir)) == 1 and all(p.is_relative_to(data_dir) for p in written)
+
+
+def config_with(test_config: Path, folder: Path, extra: str) -> Path:
+    """The pinned test settings plus `extra` (YAML sections)."""
+    path = folder / "config.yaml"
+    path.write_text(test_config.read_text() + extra)
+    return path
+
+
+def test_a_trickling_feed_or_enclosure_fails_alone_at_its_deadline_and_the_run_goes_on(show, tmp_path, test_config):
+    """A server that sends one byte every so often never trips read_timeout: the total deadlines end
+    that feed or that episode with one line, the other feeds and episodes are indexed, the lock is let go."""
+    config = config_with(test_config, tmp_path, "feeds:\n  feed_deadline: 2\n  download_deadline: 2\n  read_timeout: 30\n")
+    del show.items[2]  # transcripts only: no Whisper needed
+    show.publish()
+    trickle = show.server.put("/trickle.xml", rss(show.server, "Slow show", []), "application/rss+xml")
+    show.server.fault("/trickle.xml", "trickle", every=0.25, count=40)  # 10 s for the first 40 bytes
+    show.server.fault("/audio/brightside.m4a", "trickle", every=0.05, count=100, times=1)  # 5 s
+    data_dir = tmp_path / "data"
+    started = time.monotonic()
+    code, summary, log = ingest(data_dir, config, trickle, show.feed_url)
+    assert time.monotonic() - started < 60
+    assert code == 1 and summary["new"] == 1, log
+    reasons = {(f["path"], f["episode"]): f["reason"] for f in summary["failures"]}
+    assert reasons == {
+        (trickle, None): "took longer than 2 s in all (feeds.feed_deadline); the server is too slow or keeps the connection open",
+        (show.feed_url, "Onboarding a team"): (
+            "took longer than 2 s in all (feeds.download_deadline); the next run resumes the download"),
+    }
+    assert f"{trickle}: took longer than 2 s in all (feeds.feed_deadline)" in log
+
+    # The lock was let go, and the next run fetches the episode (resuming what arrived).
+    code, summary, log = ingest(data_dir, config, show.feed_url)
+    assert (code, summary["new"], summary["episodes_downloaded"]) == (0, 1, 1), log
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 100 KB file system (tmpfs) mounted as the data dir's feeds/ folder. Needs mount rights."""
+    import subprocess
+
+    disk = tmp_path / "data" / "feeds"
+    disk.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_while_downloading_stops_with_one_line_and_leaves_only_a_resumable_partial(
+        show, tmp_path, test_config, small_disk):
+    """The enclosure (169 KB) does not fit: exit 2 and one line naming the file and "free disk space";
+    a partial that cannot be resumed (no ETag or Last-Modified) is removed, one that can is kept and
+    `heard status` says how big it is; with room again the next run resumes it."""
+    import subprocess
+
+    show.items = show.items[:1]  # acme, with its JSON transcript (no Whisper)
+    show.publish()
+    audio = (EXAMPLES / "acme-export.mp3").read_bytes()
+    data_dir = small_disk.parent
+
+    show.server.put("/audio/acme.mp3", audio, "audio/mpeg", validators=False)
+    result = run_heard(["ingest", show.feed_url], data_dir, test_config)
+    assert result.exit_code == 2, result.output
+    (message,) = result.stderr.strip().splitlines()[-1:]
+    assert "No space left on device" in message and "free disk space" in message
+    assert message.startswith(f"Error: {small_disk}/")  # the file it could not write
+    assert [p.name for p in small_disk.rglob("*.part")] == []  # it could not be resumed: removed
+
+    show.server.put("/audio/acme.mp3", audio, "audio/mpeg")  # now with an ETag
+    result = run_heard(["ingest", show.feed_url], data_dir, test_config)
+    assert result.exit_code == 2 and "free disk space" in result.stderr
+    (partial,) = small_disk.rglob("*.part")
+    kept = partial.stat().st_size
+    assert 0 < kept < len(audio)
+    status = json.loads(run_heard(["status", "--format", "json"], data_dir, test_config).stdout)
+    assert status["partial_downloads"] == {"files": 1, "bytes": kept}
+    text = run_heard(["status"], data_dir, test_config).stdout
+    assert f"partial downloads: 1 file, {kept / 1e6:.1f} MB in {data_dir / 'feeds'}" in text
+
+    subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+    code, summary, log = ingest(data_dir, test_config, show.feed_url)
+    assert (code, summary["new"]) == (0, 1), log
+    assert show.server.hits("/audio/acme.mp3")[-1].headers.get("range") == f"bytes={kept}-"
+    assert list(small_disk.rglob("*.part")) == []
+    assert json.loads(run_heard(["status", "--format", "json"], data_dir, test_config).stdout)["partial_downloads"] == {
+        "files": 0, "bytes": 0}
+
+
+def rotating_feed(server: FeedServer, run: int, audio_length: int) -> str:
+    """A feed without guids whose CDN puts the same episode under a new path on every fetch."""
+    item = (f"<item><title>Exporting for the board</title><pubDate>Tue, 03 Mar 2026 06:00:00 GMT</pubDate>"
+            f'<enclosure url="{server.url(f"/rot/{run}/ep.mp3")}" type="audio/mpeg" length="{audio_length}"/>'
+            f'<podcast:transcript url="{server.url("/t/acme.json")}" type="application/json"/></item>')
+    return ('<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+            f"<channel><title>Rotating</title>{item}</channel></rss>")
+
+
+def test_an_episode_without_a_guid_whose_enclosure_path_rotates_is_stored_once(show, tmp_path, test_config, truth):
+    """Identity without a guid: title and date (the path is what rotates); the enclosure's length tells
+    a new file for the same episode. Three runs: one download, one audio file, one sidecar."""
+    audio = (EXAMPLES / "acme-export.mp3").read_bytes()
+    downloads = []
+    for run in range(3):
+        show.server.put(f"/rot/{run}/ep.mp3", audio, "audio/mpeg")
+        show.server.put("/rot.xml", rotating_feed(show.server, run, len(audio)), "application/rss+xml")
+        code, summary, log = ingest(tmp_path, test_config, show.server.url("/rot.xml"))
+        assert code == 0, log
+        downloads.append(summary["episodes_downloaded"])
+    assert downloads == [1, 0, 0]
+    folder = next((tmp_path / "feeds").iterdir())
+    assert [p.suffix for p in sorted(folder.iterdir()) if not p.name.startswith(".")] == [".json", ".mp3", ".yaml"]
+
+    # A new file for the same episode (another length): fetched again into the same place.
+    replaced = (EXAMPLES / "brightside-onboarding.m4a").read_bytes()
+    show.server.put("/rot/3/ep.mp3", replaced, "audio/mpeg")
+    show.server.put("/rot.xml", rotating_feed(show.server, 3, len(replaced)), "application/rss+xml")
+    show.server.put("/t/acme.json", json_transcript(truth["brightside-onboarding.m4a"]["turns"]), "application/json")
+    code, summary, log = ingest(tmp_path, test_config, show.server.url("/rot.xml"))
+    assert (code, summary["episodes_downloaded"], summary["updated"]) == (0, 1, 1), log
+    (mp3,) = folder.glob("*.mp3")
+    assert mp3.read_bytes() == replaced
+
+
+def test_episodes_an_older_heard_stored_by_enclosure_url_are_not_fetched_again(show, tmp_path, test_config):
+    """Before title + date, a guid-less episode was keyed by its enclosure URL: such a state is adopted."""
+    import hashlib
+
+    audio = (EXAMPLES / "acme-export.mp3").read_bytes()
+    show.server.put("/rot/0/ep.mp3", audio, "audio/mpeg")
+    show.server.put("/rot.xml", rotating_feed(show.server, 0, len(audio)), "application/rss+xml")
+    feed_url = show.server.url("/rot.xml")
+    assert ingest(tmp_path, test_config, feed_url)[0] == 0
+    state_file = next((tmp_path / "feeds").iterdir()) / ".feed.json"
+    state = json.loads(state_file.read_text())
+    (record,) = state["episodes"].values()
+    old_key = hashlib.sha256(f"{feed_url}\nenclosure:{show.server.url('/rot/0/ep.mp3')}".encode()).hexdigest()[:12]
+    state["episodes"] = {old_key: {**record, "key": old_key}}
+    state["etag"] = state["last_modified"] = None
+    state_file.write_text(json.dumps(state))
+
+    code, summary, log = ingest(tmp_path, test_config, feed_url)
+    assert (code, summary["episodes_downloaded"], summary["unchanged"]) == (0, 0, 1), log
+    assert len(list(state_file.parent.glob("*.mp3"))) == 1
+
+
+def test_publisher_transcripts_too_big_or_not_fitting_go_to_whisper_and_nan_times_fail_naming_the_file(
+        show, tmp_path, test_config, truth):
+    """Over the 5 MB cap, or 60,000 cues for a 45 s episode: Whisper transcribes it, and a line names the
+    transcript. "startTime": "NaN": the episode fails with one line naming the transcript, and no NaN
+    reaches transcripts/."""
+    nan_turns = json.loads(json_transcript(truth["acme-export.mp3"]["turns"]))
+    nan_turns["segments"][3]["startTime"] = "NaN"
+    show.server.put("/t/acme.json", json.dumps(nan_turns), "application/json")
+    big = vtt_transcript(truth["brightside-onboarding.m4a"]["turns"]) + "\nNOTE " + "padding " * 700_000 + "\n"
+    show.server.put("/t/brightside.vtt", big, "text/vtt")
+    flood = "WEBVTT\n\n" + "".join(f"00:00:{i % 30:02d}.000 --> 00:00:{i % 30:02d}.500\nw{i}\n\n" for i in range(60_000))
+    show.items[2].transcript = (show.server.url("/t/northwind.vtt"), "text/vtt")
+    show.server.put("/t/northwind.vtt", flood, "text/vtt")
+    show.publish()
+
+    code, summary, log = ingest(tmp_path, test_config, show.feed_url)
+    assert (code, summary["new"], summary["transcribed"]) == (1, 2, 2), log
+    (failure,) = summary["failures"]
+    assert failure["episode"] == "Exporting for the board"
+    assert failure["reason"].startswith(f"the publisher's transcript {show.server.url('/t/acme.json')}: ")
+    assert failure["reason"].endswith("segment 4: startTime and endTime must be numbers of seconds, not NaN")
+    assert (f'episode "Onboarding a team": the publisher\'s transcript {show.server.url("/t/brightside.vtt")} '
+            "is over 5 MB; Whisper transcribes the episode") in log
+    assert (f'episode "Paying for seats": the publisher\'s transcript {show.server.url("/t/northwind.vtt")} '
+            "does not fit the audio (60000 cues for") in log
+    for saved in (tmp_path / "transcripts").glob("*.json"):
+        assert "NaN" not in saved.read_text()
+    assert not [p for p in (tmp_path / "feeds").rglob("*") if p.suffix in (".json", ".vtt") and not p.name.startswith(".")]
+
+
+def test_a_feed_urls_password_is_kept_only_in_feeds_yaml(show, tmp_path, test_config):
+    """http://user:hunter2@host/feed.xml: the password is used (Basic auth on the feed and its
+    enclosures) and shown nowhere: not in feeds add/list output, log lines, folder or file names,
+    hits' recording paths in any format, the index or any other file of the data dir."""
+    del show.items[2]  # transcripts only: no Whisper needed
+    show.publish()
+    secret_url = show.feed_url.replace("http://", "http://listener:hunter2@")
+    shown_url = show.feed_url.replace("http://", "http://***@")
+    added = run_heard(["feeds", "add", secret_url, "--name", "Private"], tmp_path, test_config)
+    assert added.exit_code == 0 and shown_url in added.stdout, added.output
+    code, summary, log = ingest(tmp_path, test_config, "--feeds")
+    assert (code, summary["new"]) == (0, 2), log
+    assert shown_url in log
+    outputs = [added.output, log, json.dumps(summary)]
+    for args in (["feeds", "list"], ["feeds", "list", "--format", "json"], ["status"], ["status", "--format", "json"]):
+        outputs.append(run_heard(args, tmp_path, test_config).output)
+    for output_format in ("table", "json", "md", "csv"):
+        result = run_heard(["search", "single sign on", "--format", output_format], tmp_path, test_config)
+        assert result.exit_code == 0 and (output_format == "table" or "feeds/" in result.stdout)
+        outputs.append(result.output)
+    assert all("hunter2" not in text and "listener" not in text for text in outputs)
+
+    feeds_yaml = tmp_path / "feeds.yaml"
+    assert "hunter2" in feeds_yaml.read_text() and feeds_yaml.stat().st_mode & 0o777 == 0o600
+    for path in tmp_path.rglob("*"):
+        assert "hunter2" not in path.name and "listener" not in path.name, path
+        if path.is_file() and path != feeds_yaml:
+            assert b"hunter2" not in path.read_bytes(), path
+
+    # The credentials were sent: to the feed and to the enclosures on the same server.
+    import base64
+
+    basic = "Basic " + base64.b64encode(b"listener:hunter2").decode()
+    assert {r.headers.get("authorization") for r in show.server.hits("/feed.xml")} == {basic}
+    assert {r.headers.get("authorization") for r in show.server.hits("/audio/acme.mp3")} == {basic}
+
+
+def test_one_episode_is_one_episode_and_a_title_with_direction_controls_reaches_the_log_escaped(show, tmp_path, test_config):
+    show.items = show.items[:1]
+    show.items[0].title = "Exporting\u202e draob eht rof"
+    show.publish(title="Builders\u202e & Buyers")
+    result = run_heard(["ingest", show.feed_url], tmp_path, test_config)
+    assert result.exit_code == 0, result.output
+    assert "1 feed checked (0 unchanged), 1 episode downloaded" in result.stdout
+    assert "\u202e" not in result.output
+    assert 'episode "Exporting\\u202e draob eht rof": downloaded with its transcript' in result.stderr

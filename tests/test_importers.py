@@ -216,3 +216,28 @@ def test_edited_transcript_replaces_what_was_indexed_from_it(tmp_path, heard):
     assert summary["updated"] == 1 and summary["transcribed"] == 0
     texts = [c.text for c in Store(data_dir / "index", "heard", create=False).all_chunks(superseded=True)]
     assert any("never finishes" in t for t in texts) and not any("times out" in t for t in texts)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("value", ['"NaN"', '"nan"', '"Infinity"', '"-inf"', "1e999", '"-5"'])
+def test_a_podcast_json_time_that_is_not_a_finite_number_of_seconds_fails_naming_the_file(tmp_path, value):
+    from pipeline.sources.importers import import_transcript
+
+    path = _write(tmp_path, "episode.json", '{"segments": [{"startTime": 0, "endTime": 1, "body": "Hi."}, '
+                                            f'{{"startTime": {value}, "endTime": 2, "body": "there."}}]}}')
+    with pytest.raises(RecordingError) as error:
+        import_transcript(path, recording_id="id", sha256="sha", source=path, title="title")
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and "segment 2" in message and "\n" not in message
+
+
+@pytest.mark.fast
+def test_a_subtitle_file_with_more_cues_than_anyone_speaks_is_refused(tmp_path):
+    """60,000 cues in 12 s (2 MB) would become 1,000 chunks and 1.5 GB of memory: refused, naming the file."""
+    from pipeline.sources.importers import ImplausibleTranscript, import_transcript
+
+    cues = "".join(f"00:00:{i % 12:02d}.000 --> 00:00:{i % 12:02d}.500\nw{i}\n\n" for i in range(60_000))
+    path = _write(tmp_path, "flood.vtt", "WEBVTT\n\n" + cues)
+    with pytest.raises(ImplausibleTranscript) as error:
+        import_transcript(path, recording_id="id", sha256="sha", source=path, title="title")
+    assert str(error.value).startswith(f"{path}: 60000 cues in 12 s")

@@ -552,3 +552,122 @@ def test_no_url_parameters_make_the_server_fail(page_server, path, pairs):
     finally:
         conn.close()
     assert response.status < 500, (path, pairs, response.status)
+
+
+# ---- every name a user sets ------------------------------------------------------------------------------
+# A voice's name (`heard speakers name`, the page's rename form) and a speaker's name in a sidecar follow
+# one rule: stored as typed (trimmed) when it is one line of at most 200 characters of text, else refused
+# with heard's one-line error and nothing saved; and `heard speakers` prints one line per voice whatever
+# was stored. (Feed names follow the same rule in the feeds tests; collection names in the evidence ones.)
+
+_NAME_PIECES = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30),
+    st.sampled_from(["Dana", " ", "\x1b]0;pwned\x07", "\x1b[2J", "\n", "\r\nV9 Fake", "\t", "\u202e", "\u2028", "\x00",
+                     "\x7f", "\x9b", "李", "محمد", "👩🏽‍💻", "\u200d", "O'Neil", "-", "=1+1", "x" * 190]),
+)
+_USER_NAMES = st.lists(_NAME_PIECES, max_size=4).map("".join)
+
+
+def _name_is_acceptable(name: str) -> bool:
+    from pipeline.messages import NAME_MAX
+
+    return 0 < len(name) <= NAME_MAX and name == name.strip() and not _controls(name)
+
+
+def _one_line_per_voice(data_dir) -> None:
+    from conftest import run_heard
+
+    listing = run_heard(["speakers"], data_dir)
+    assert listing.exit_code == 0, listing.output
+    assert len(listing.stdout.splitlines()) == 2
+    assert not any(_controls(line) for line in listing.stdout.splitlines()), listing.stdout
+
+
+def _controls(text: str) -> list[str]:
+    """Characters that act on a terminal or a line rather than show: controls, line and paragraph
+    separators, direction controls."""
+    import unicodedata
+
+    direction = {"\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+    return [c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") or c in direction]
+
+
+@pytest.fixture(scope="module")
+def named_voices(tmp_path_factory):
+    from test_names import interview_data_dir
+
+    return interview_data_dir(tmp_path_factory.mktemp("names"))
+
+
+@SLOW
+@given(name=_USER_NAMES)
+@example(name="Dana\x1b]0;pwned\x07\x1b[2J\nV9 Fake 99 recordings")
+@example(name="   ")
+@example(name="x" * 201)
+def test_any_name_given_on_the_command_line_is_stored_as_typed_or_refused(named_voices, name):
+    from conftest import run_heard
+    from test_names import listing, saved_names
+
+    voice = sorted(listing(named_voices))[0]
+    before = saved_names(named_voices)
+    result = run_heard(["speakers", "name", voice, "--", name], named_voices)  # `--`: a name may start with -
+    if result.exit_code == 0:
+        assert saved_names(named_voices)[voice] == name.strip() and _name_is_acceptable(name.strip())
+    else:
+        message = result.stderr.strip()
+        assert result.exit_code == 2 and message and "\n" not in message and not _controls(message), result.output
+        assert saved_names(named_voices) == before
+    _one_line_per_voice(named_voices)
+
+
+@pytest.fixture(scope="module")
+def rename_server(tmp_path_factory):
+    from test_names import interview_data_dir
+    from web_fixtures import RunningServer
+
+    from pipeline.config import load_settings
+
+    data_dir = interview_data_dir(tmp_path_factory.mktemp("form"))
+    with RunningServer(load_settings(None, data_dir, environ={})) as server:
+        yield server, data_dir
+
+
+@SLOW
+@given(name=_USER_NAMES)
+@example(name="Dana\x1b]0;pwned\x07")
+def test_any_name_given_in_the_rename_form_is_stored_as_typed_or_refused(rename_server, name):
+    import http.client
+    from urllib.parse import urlencode
+
+    from test_names import RECORDING_ID, saved_names, voice_of_label
+
+    server, data_dir = rename_server
+    voice = voice_of_label(data_dir, "S1")
+    before = saved_names(data_dir)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("POST", f"/recordings/{RECORDING_ID}/speakers", body=urlencode({"label": "S1", "name": name}),
+                     headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": server.url})
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    if response.status == 303:  # an empty field gives no name
+        assert saved_names(data_dir)[voice] == (name.strip() or None) and (name == "" or _name_is_acceptable(name.strip()))
+    else:
+        assert response.status == 400 and saved_names(data_dir) == before, (response.status, name)
+    _one_line_per_voice(data_dir)
+
+
+@FAST
+@given(name=_USER_NAMES)
+def test_any_speaker_name_in_a_sidecar_is_read_as_typed_or_refused(tmp_path_factory, name):
+    from pipeline.sources.metadata import for_recording
+
+    folder = tmp_path_factory.mktemp("sidecar")
+    recording = folder / "call.mp3"
+    recording.write_bytes(b"")
+    (folder / "call.yaml").write_text(yaml.safe_dump({"speakers": [{"name": name, "role": "customer"}]}), encoding="utf-8")
+    found = heard_error_or(for_recording, recording)
+    if found is not None:
+        assert found["speakers"] == [{"name": name.strip(), "role": "customer"}] and _name_is_acceptable(name.strip())

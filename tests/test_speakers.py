@@ -173,6 +173,20 @@ def test_stereo_with_one_person_per_channel_uses_the_channels(phone_call):
     assert result.der < 0.10, result
 
 
+def test_a_phone_line_with_loud_echo_is_still_one_person_per_channel(phone_call):
+    """8 kHz mu-law channels, each with the other side's voice 12 dB down and 60 ms late (line echo):
+    dropping only the blocks where the other side led by 10 dB gave DER 0.5-1.0 on such calls."""
+    import long_conversations
+
+    own = _one_person_per_channel(phone_call, bleed_db=-120.0)
+    call = long_conversations.Conversation("call", "DEV", "interview", ["a", "b"], phone_call.samples, [], [], {"a": own[0], "b": own[1]})
+    channels = long_conversations.phone_call(call, bleed_db=-12.0)
+    found = diarize(channels.mean(axis=0), channels=channels)
+    assert found.method == CHANNELS_METHOD
+    result = diarization_error_rate(phone_call.reference, [(t.start, t.end, t.speaker) for t in found.turns], collar=0.25)
+    assert result.der < 0.15, result
+
+
 def test_stereo_with_the_same_sound_on_both_channels_is_diarized_by_voice(phone_call):
     same = np.stack([phone_call.samples, phone_call.samples])
     panned = np.stack([phone_call.samples, 0.2 * phone_call.samples])
@@ -196,6 +210,30 @@ def test_a_stereo_file_is_diarized_by_its_channels_at_ingest(tmp_path, phone_cal
     transcript = _transcript([Segment(1.0, 2.0, "Hello there.")])
     assert ensure_diarized(transcript, path, num_speakers=None)
     assert transcript.diarization["method"] == CHANNELS_METHOD and transcript.diarization["speakers"] == 2
+
+
+def test_far_field_meeting_clips_fail_no_speech_only_when_neither_detector_hears_anyone(tmp_path, heard):
+    """AMI trn02: one far-field "okay" (0.7 s at -58 dB) that Whisper's VAD drops and the speaker
+    model hears for 0.4 s: indexed, its words inside the reference turn. AMI trn01: four people,
+    three short turns at -39 dB and 1.5 s of crosstalk, heard by neither: the one failure, named."""
+    import shutil
+
+    import real_speakers
+    from conftest import last_json_line
+
+    clips = {clip.name: clip for clip in real_speakers.clips(REPO / "build" / "speaker-data", ["trn01", "trn02"])}
+    folder = tmp_path / "meetings"
+    folder.mkdir()
+    for name in clips:
+        shutil.copy(REPO / "build" / "speaker-data" / "ami" / f"{name}.wav", folder / f"{name}.wav")
+    summary = last_json_line(heard(["ingest", folder, "--format", "json"], tmp_path / "data").stdout)
+    assert (summary["new"], summary["failed"]) == (1, 1)
+    assert [f["path"].rsplit("/", 1)[-1] for f in summary["failures"]] == ["trn01.wav"]
+    assert "by Whisper nor the speaker model" in summary["failures"][0]["reason"]
+    (path,) = (tmp_path / "data" / "transcripts").glob("*.json")
+    words = [w for s in json.loads(path.read_text())["segments"] for w in s["words"]]
+    ((start, end, _),) = clips["trn02"].reference
+    assert words and all(start - 0.5 <= (w["start"] + w["end"]) / 2 <= end + 0.5 for w in words)
 
 
 def test_words_the_speaker_model_missed_go_to_one_unsure_speaker():

@@ -150,3 +150,12 @@ def test_without_an_index_themes_says_what_to_do(heard, tmp_path):
     result = heard(["themes"], tmp_path / "empty")
     assert result.exit_code == 2
     assert "heard ingest" in result.output
+
+
+def test_no_themes_is_said_in_plain_words(indexed_examples, heard):
+    data_dir, _ = indexed_examples
+    result = heard(["themes", "--since", "2099-01-01"], data_dir)
+    assert result.exit_code == 0, result.output
+    assert "No themes across all recordings." in result.stdout and "for Themes" not in result.stdout
+    asked = heard(["themes", "pricing", "--since", "2099-01-01"], data_dir)
+    assert "No themes in the answers to “pricing”." in asked.stdout

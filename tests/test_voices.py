@@ -139,9 +139,9 @@ def test_a_new_recording_of_a_named_voice_is_named_at_ingest(data, heard, tmp_pa
 
 def test_a_recording_that_cannot_be_reindexed_fails_alone_and_the_next_ingest_names_it(tmp_path, heard, example_copy):
     """`heard speakers` and `heard reindex` write recordings from their transcripts one way
-    (jobs/from_transcript.py): a recording whose sidecar is broken is named and left out, the others
-    are written with their voices' names; once the sidecar is fixed, the next ingest writes it with
-    them, without transcribing."""
+    (jobs/from_transcript.py): a recording whose sidecar is broken is named and left as it was (its
+    chunks kept), the others are written with their voices' names; once the sidecar is fixed, the
+    next ingest writes it with them, without transcribing."""
     data_dir = tmp_path / "data"
     for name in ("acme-export.mp3", "acme-export.yaml", "northwind-pricing.ogg", "northwind-pricing.yaml"):
         example_copy(name)
@@ -161,10 +161,11 @@ def test_a_recording_that_cannot_be_reindexed_fails_alone_and_the_next_ingest_na
 
     rebuilt = heard(["reindex", "--format", "json"], data_dir)
     summary = last_json_line(rebuilt.stdout)
-    assert rebuilt.exit_code == 1 and (summary["recordings"], summary["failed"]) == (1, 1), rebuilt.output
+    assert rebuilt.exit_code == 1 and (summary["recordings"], summary["failed"], summary["kept"]) == (1, 1, 1), rebuilt.output
     assert str(sidecar) in summary["failures"][0]["reason"]
+    # Its chunks are carried into the new index as they were (issue 25: a rebuild loses nothing).
     asked = hits(heard, data_dir, "how did it go", "--role", "interviewer")
-    assert {(h["recording"].rsplit("/", 1)[-1], h["speaker"]) for h in asked} == {("northwind-pricing.ogg", "Dana")}
+    assert {(h["recording"].rsplit("/", 1)[-1], h["speaker"]) for h in asked} == named.items()
 
     shutil.copy(EXAMPLES / "acme-export.yaml", sidecar)
     summary = last_json_line(heard(["ingest", folder, "--format", "json"], data_dir).stdout)

@@ -305,7 +305,7 @@ def test_the_api_pages_list_every_operation_with_the_network_cut_off(browser, em
     context.route("**/*", only_this_server)
     expected = {("GET", "/api/search"), ("GET", "/api/themes"), ("GET", "/api/recordings"),
                 ("GET", "/api/recordings/{recording_id}/transcript"), ("GET", "/api/collections"),
-                ("GET", "/api/collections/quotes"), ("GET", "/api/report")}
+                ("GET", "/api/collections/quotes"), ("GET", "/api/report"), ("POST", "/api/ask")}
     try:
         page = context.new_page()
         page.goto(empty_server.url + "/docs")

@@ -49,6 +49,21 @@ def _inject_markup(settings, recording_id: str) -> None:
     transcripts.save(transcript, settings.transcripts_dir)
 
 
+def _forget_first_place(data_dir: Path) -> None:
+    """The examples were moved here, not copied: the catalog forgets the repository's copies (the
+    rows an ingest of examples/ would drop once they were gone), so each recording's only copy is
+    in the moved folder and Northwind's, moved away below, has none (web/media.py serves any copy
+    that is still as indexed)."""
+    from pipeline.jobs.catalog import Catalog
+
+    catalog = Catalog.open_existing(data_dir)
+    try:
+        for path in [p for p in catalog.all() if Path(p).parent == EXAMPLES.resolve()]:
+            catalog.delete(path)
+    finally:
+        catalog.close()
+
+
 @pytest.fixture(scope="session")
 def web_data(indexed_examples, tmp_path_factory, test_config) -> WebData:
     from pipeline.config import load_settings
@@ -67,6 +82,7 @@ def web_data(indexed_examples, tmp_path_factory, test_config) -> WebData:
     result = run_heard(["ingest", recordings, "--format", "json"], data_dir, test_config)
     assert result.exit_code == 0, result.output
     ids = {p.name: identify(p).id for p in recordings.iterdir() if p.suffix != ".yaml"}
+    _forget_first_place(data_dir)
 
     settings = load_settings(test_config, data_dir, environ={})
     _inject_markup(settings, ids["brightside-onboarding.m4a"])

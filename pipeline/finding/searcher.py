@@ -4,6 +4,7 @@ so the store is opened and its model checked once, and no caller threads the pai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,14 +154,14 @@ class Searcher:
             self.translate(hits)
         return hits, answers
 
-    def translate(self, hits: list[Hit]) -> None:
+    def translate(self, hits: list[Hit], *, files: Mapping[str, str] | None = None) -> None:
         """Whisper's English translation on each hit in another language (--translate); the model
         stays loaded, and each quote's translation is kept, for the next request."""
         if self._translator is None:
             from pipeline.finding.translation import QuoteTranslator
 
             self._translator = QuoteTranslator(self.settings.transcribe)
-        self._translator.translate(hits)
+        self._translator.translate(hits, files=files)
 
     # How ----------------------------------------------------------------------------------
     def _rank(self, query: str, *, pool: int, filters: SearchFilters | None, mode: str | None) -> ranking.Ranking:

@@ -4,7 +4,7 @@ audio, get none."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +41,17 @@ class QuoteTranslator:
         self._speech = SpeechTranslator(settings)
         self._done: dict[str, str | None] = {}
 
-    def translate(self, hits: Sequence[Hit]) -> None:
-        """Sets `translation` on each hit that needs one (None where the audio cannot be read)."""
+    def translate(self, hits: Sequence[Hit], *, files: Mapping[str, str] | None = None) -> None:
+        """Sets `translation` on each hit that needs one (None where the audio cannot be read).
+        `files`: the file to read for a recording id instead of the hit's path (the web server's
+        file checked as indexed, read through its descriptor)."""
         decoded: dict[str, np.ndarray | None] = {}
         for hit in hits:
             if not needs_translation(hit):
                 continue
             if hit.quote_id not in self._done:
                 if hit.recording not in decoded:
-                    decoded[hit.recording] = _decoded(hit.recording)
+                    decoded[hit.recording] = _decoded((files or {}).get(hit.recording_id, hit.recording))
                 samples = decoded[hit.recording]
                 self._remember(hit.quote_id, None if samples is None else self._translate_span(samples, hit))
             hit.translation = self._done[hit.quote_id]

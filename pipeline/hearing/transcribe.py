@@ -6,7 +6,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -15,8 +15,12 @@ from pipeline.config import TranscribeSettings
 from pipeline.errors import ConfigError, RecordingError
 from pipeline.files import JsonObject
 from pipeline.hearing import audio, weights
+from pipeline.hearing.speech import reconcile
 from pipeline.sources.discovery import Recording
 from pipeline.transcripts import Segment, Transcript, Word
+
+if TYPE_CHECKING:
+    from pipeline.hearing.speakers.segmentation import Window
 
 Progress = Callable[[float, float], None]  # seconds of audio done, seconds in all
 SecondsDone = Callable[[float], None]  # seconds of audio done
@@ -28,8 +32,10 @@ class Transcriber(Protocol):
     def describe(self) -> JsonObject:
         """Backend, model and the settings that change the text, stored with each transcript."""
 
-    def transcribe(self, samples: np.ndarray, on_progress: SecondsDone | None = None) -> tuple[list[Segment], str | None]:
-        """Segments with word timings, and the language spoken."""
+    def transcribe(
+        self, samples: np.ndarray, on_progress: SecondsDone | None = None, *, vad_filter: bool | None = None
+    ) -> tuple[list[Segment], str | None]:
+        """Segments with word timings, and the language spoken; `vad_filter` overrides the setting."""
 
 
 def describe(settings: TranscribeSettings) -> JsonObject:
@@ -58,8 +64,14 @@ def transcribe_recording(
     *,
     samples: np.ndarray | None = None,
     on_progress: Progress | None = None,
+    speech: Callable[[np.ndarray], Iterable[Window]] | None = None,
 ) -> Transcript:
-    """The recording's transcript; `samples` are its decoded audio when the caller has them already."""
+    """The recording's transcript; `samples` are its decoded audio when the caller has them already.
+
+    Speech the speaker model hears where Whisper wrote nothing is listened to again without the VAD
+    (speech.reconcile): always when `speech` (the segmentation windows of the samples) is given,
+    else only when Whisper found nothing, so a recording fails for "no speech" only when neither
+    hears anyone."""
     if samples is None:
         samples = audio.decode_audio(recording.path)
     duration = len(samples) / audio.SAMPLE_RATE
@@ -68,12 +80,14 @@ def transcribe_recording(
         report(0.0)
     try:
         segments, language = transcribe_in_windows(transcriber, samples, report)
+        if speech is not None or not any(s.text for s in segments):
+            segments, _ = reconcile(segments, samples, (speech or _speaker_model_speech)(samples), transcriber)
     except (ConfigError, RecordingError):
         raise
     except Exception as exc:  # a decoder fault on odd audio must not stop the other recordings
         raise RecordingError(recording.path, f"transcription failed ({type(exc).__name__}: {exc})") from exc
     if not any(s.text for s in segments):
-        raise RecordingError(recording.path, f"no speech found in {duration:.0f} s of audio")
+        raise RecordingError(recording.path, f"no speech found in {duration:.0f} s of audio (by Whisper nor the speaker model)")
     return Transcript(
         recording_id=recording.id,
         audio_sha256=recording.sha256,
@@ -84,6 +98,13 @@ def transcribe_recording(
         transcriber=transcriber.describe(),
         segments=segments,
     )
+
+
+def _speaker_model_speech(samples: np.ndarray) -> Iterable[Window]:
+    """segmentation-3.0's windows of the samples (the speaker models load on first use)."""
+    from pipeline.hearing.speakers.diarize import speech_windows
+
+    return speech_windows(samples)
 
 
 # Whisper's feature extraction holds a spectrogram of all the audio it is given at once (several
@@ -180,14 +201,16 @@ class FasterWhisperTranscriber(_LazyTranscriber):
                 self._model = BatchedInferencePipeline(self._model)
         return self._model
 
-    def transcribe(self, samples: np.ndarray, on_progress: SecondsDone | None = None) -> tuple[list[Segment], str | None]:
+    def transcribe(
+        self, samples: np.ndarray, on_progress: SecondsDone | None = None, *, vad_filter: bool | None = None
+    ) -> tuple[list[Segment], str | None]:
         model = self._load()
         batched = {"batch_size": self._batch_size} if self._batch_size > 1 else {}
         pieces, info = model.transcribe(
             samples,
             beam_size=self.settings.beam_size,
             language=self.settings.language,
-            vad_filter=self.settings.vad_filter,
+            vad_filter=self.settings.vad_filter if vad_filter is None else vad_filter,
             word_timestamps=True,
             **batched,
         )
@@ -244,8 +267,10 @@ class OpenAIWhisperTranscriber(_LazyTranscriber):
                 raise _model_error(self.settings.model, exc) from exc
         return self._model
 
-    def transcribe(self, samples: np.ndarray, on_progress: SecondsDone | None = None) -> tuple[list[Segment], str | None]:
-        import whisper
+    def transcribe(
+        self, samples: np.ndarray, on_progress: SecondsDone | None = None, *, vad_filter: bool | None = None
+    ) -> tuple[list[Segment], str | None]:
+        import whisper  # no VAD in openai-whisper: vad_filter changes nothing
 
         model = self._load()
         result = whisper.transcribe(

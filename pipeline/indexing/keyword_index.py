@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import IndexDamagedError
+from pipeline.databases import storage_fault
+from pipeline.errors import HeardError, IndexDamagedError
 from pipeline.indexing.chunking import Chunk
 
 FILE_NAME = "keywords.sqlite3"
@@ -86,9 +87,14 @@ class KeywordIndex:
                     self._db.execute(_CHUNKS_TABLE)
                     self._db.execute(_STATE_TABLE)
         except sqlite3.DatabaseError as exc:
-            raise self.damaged(exc) from exc
+            raise self.damaged(exc, writing=writable) from exc
 
-    def damaged(self, exc: Exception) -> IndexDamagedError:
+    def damaged(self, exc: Exception, *, writing: bool = False) -> HeardError:
+        """A fault of the file as one line: a write on a full or read-only disk is a StorageError
+        (free disk space), anything else damage."""
+        fault = storage_fault(self.path, str(exc), "keyword index") if writing and self.path != Path(":memory:") else None
+        if fault is not None:
+            return fault
         return IndexDamagedError(f"{self.path}: the keyword index is damaged ({exc}); run `heard reindex` to rebuild it")
 
     def _run(self, sql: str, params: Iterable[object] = ()) -> sqlite3.Cursor:
@@ -163,7 +169,7 @@ class KeywordIndex:
                     self._db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('generation', ?)", (generation,))
                     self._db.execute("DELETE FROM state WHERE key = 'pending'")
         except sqlite3.DatabaseError as exc:
-            raise self.damaged(exc) from exc
+            raise self.damaged(exc, writing=True) from exc
 
     def query(self, text: str, k: int, allowed: set[str] | None = None) -> list[KeywordHit]:
         """Up to `k` chunks containing any of the query's terms, best BM25 first.

@@ -207,8 +207,23 @@ class Catalog:
             raise
 
     def counts(self) -> dict[str, int]:
-        found = dict(self._query("SELECT status, COUNT(*) FROM recordings GROUP BY status").fetchall())
-        return {status: found.get(status, 0) for status in STATUSES}
+        """Recordings by status: each content once, under its best status (indexed, missing,
+        pending), however many files hold it (the same audio in two folders is one recording);
+        failed counts files, each a problem of its own."""
+        found = dict.fromkeys(STATUSES, 0)
+        ranked = (INDEXED, MISSING, PENDING)
+        rows = self._query(
+            "SELECT rank, COUNT(*) FROM (SELECT MIN(CASE status WHEN ? THEN 0 WHEN ? THEN 1 ELSE 2 END) AS rank "
+            "FROM recordings WHERE status != ? GROUP BY COALESCE(recording_id, path)) GROUP BY rank",
+            (INDEXED, MISSING, FAILED),
+        )
+        found.update({ranked[rank]: count for rank, count in rows.fetchall()})
+        found[FAILED] = int(self._query("SELECT COUNT(*) FROM recordings WHERE status = ?", (FAILED,)).fetchone()[0])
+        return found
+
+    def files(self) -> int:
+        """Files the catalog knows (copies of one recording each count)."""
+        return int(self._query("SELECT COUNT(*) FROM recordings").fetchone()[0])
 
     def totals(self) -> dict[str, float]:
         """Chunks and audio seconds over distinct indexed recordings (copies of one file count once)."""

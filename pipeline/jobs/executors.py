@@ -24,7 +24,8 @@ import numpy as np
 from pipeline.config import TranscribeSettings
 from pipeline.errors import ConfigError, RecordingError
 from pipeline.hearing import audio, transcribe
-from pipeline.hearing.speakers.diarize import split_stereo
+from pipeline.hearing.speakers.diarize import speech_windows, split_stereo
+from pipeline.hearing.speakers.segmentation import Window
 from pipeline.hearing.transcribe import Progress
 from pipeline.sources.discovery import Recording
 from pipeline.transcripts import Transcript
@@ -44,6 +45,7 @@ class Heard:
     transcript: Transcript
     samples: np.ndarray | None = None
     channels: np.ndarray | None = None
+    windows: list[Window] | None = None  # the speaker model's, when it ran with Whisper
 
 
 class Pending(Protocol):
@@ -62,9 +64,11 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-def make_executor(settings: TranscribeSettings) -> Executor:
-    """Threads on this machine, or Ray (settings are checked when loaded: config.py)."""
-    return RayExecutor(settings) if settings.executor == "ray" else ThreadExecutor(settings)
+def make_executor(settings: TranscribeSettings, *, speech: bool = False) -> Executor:
+    """Threads on this machine, or Ray (settings are checked when loaded: config.py). `speech`: local
+    workers also run the speaker model's segmentation, so Whisper listens again wherever it hears
+    someone (hearing/speech.py) and the diarizer reuses its windows."""
+    return RayExecutor(settings) if settings.executor == "ray" else ThreadExecutor(settings, speech=speech)
 
 
 class _FuturePending:
@@ -82,8 +86,9 @@ class ThreadExecutor:
     """`workers` threads, each with its own model; CTranslate2 releases the GIL while it decodes, so
     the ingest loop diarizes and indexes on the main thread meanwhile."""
 
-    def __init__(self, settings: TranscribeSettings) -> None:
+    def __init__(self, settings: TranscribeSettings, *, speech: bool = False) -> None:
         self._settings = settings  # each worker's threads: threads.transcribe_threads(settings)
+        self._speech = speech
         # One per worker and no more: each finished one holds its decoded samples until the loop
         # has diarized it, so memory stays at (workers + 1) recordings' audio.
         self.ahead = settings.workers
@@ -94,8 +99,15 @@ class ThreadExecutor:
         if not hasattr(self._local, "transcriber"):
             self._local.transcriber = transcribe.make_transcriber(self._settings)
         samples, channels = split_stereo(audio.decode_audio(recording.path, stereo=True))
-        transcript = transcribe.transcribe_recording(recording, self._local.transcriber, samples=samples, on_progress=on_progress)
-        return Heard(transcript, samples, channels)
+        windows = speech_windows(samples) if self._speech else None
+        transcript = transcribe.transcribe_recording(
+            recording,
+            self._local.transcriber,
+            samples=samples,
+            on_progress=on_progress,
+            speech=None if windows is None else lambda _: windows,
+        )
+        return Heard(transcript, samples, channels, windows)
 
     def submit(self, recording: Recording, on_progress: Progress | None = None) -> Pending:
         return _FuturePending(self._pool.submit(self._run, recording, on_progress))

@@ -8,6 +8,8 @@ dir's lock.
 When an ingest or reindex holds the lock, the decision stays saved and the change says so: that
 run (for recordings it has not reached yet) or the next ingest of their folders re-indexes them
 (ingest compares each recording's names with those its chunks carry), as does `heard reindex`.
+When the re-index fails (an index built with another embedding recipe, a full disk), the decision is
+taken back: a command that fails saves nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pipeline.errors import HeardError, LockHeldError
 from pipeline.indexing.identities import VoiceBook, VoiceListing, voices_path
 from pipeline.indexing.identities.decisions import check_role
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog
-from pipeline.jobs.from_transcript import index_recordings, load_saved
+from pipeline.jobs.from_transcript import Written, index_recordings, load_saved
 from pipeline.jobs.lock import data_dir_lock
 from pipeline.sources.metadata import MetadataReader
 
@@ -40,6 +42,7 @@ class VoiceChange:
     reindexed: int = 0
     waiting: str | None = None  # why they were not re-indexed now; the next ingest or reindex does it
     failures: list[str] = field(default_factory=list)
+    written: list[Written] = field(default_factory=list)  # what was re-indexed, with the names it carries
 
 
 # An index to write into: (store, embedder), opened for the call. The web app passes its own.
@@ -65,7 +68,8 @@ def list_voices(settings: Settings) -> list[VoiceListing]:
 def name_voice(
     settings: Settings, voice: str, name: str | None, *, role: str | None = None, open_index: IndexOpener | None = None
 ) -> VoiceChange:
-    """Give a voice a name (and a role) in every recording where it speaks, past and future."""
+    """Give a voice a name (and a role) in every recording where it speaks, past and future. A name
+    follows the one rule for names (messages.name_problem); None leaves the voice unnamed."""
     check_role(role)
 
     def decide(book: VoiceBook) -> str:
@@ -117,14 +121,24 @@ def split_voice(settings: Settings, voice: str, where: str, *, open_index: Index
 
 
 def _decide(settings: Settings, decision: Callable[[VoiceBook], str], open_index: IndexOpener | None) -> VoiceChange:
+    """Make the decision and re-index what it changed; all or nothing (see the module's note)."""
     book = voice_book(settings)
     try:
+        before = book.remember()
         voice_id = decision(book)
         change = VoiceChange(book.listing(book.voice(voice_id)))
         indexed = _indexed(settings) or {}
         change.changed = sorted(rid for rid in book.stale_recordings() if rid in indexed)
         if change.changed:
-            relabel(settings, book, change, open_index=open_index)
+            try:
+                relabel(settings, book, change, open_index=open_index)
+            except HeardError:
+                book.undo(before)
+                # Recordings re-indexed before the fault carry the new names: noted, so the next
+                # ingest or reindex writes them again with the names as they are now.
+                for done in change.written:
+                    book.mark_indexed(done.recording_id, done.identities)
+                raise
         return change
     finally:
         book.close()
@@ -141,6 +155,7 @@ def relabel(settings: Settings, book: VoiceBook, change: VoiceChange, *, open_in
     try:
         with data_dir_lock(settings.data_dir, "speakers"), (open_index or _open_index(settings))() as (store, embedder):
             indexer = Indexer(store, embedder, settings.chunking)
+            indexer.check_model()  # an index of another embedding recipe refuses before anything is written
             for recording_id in change.changed:
                 path = transcripts.json_path(settings.transcripts_dir, recording_id)
                 if not path.is_file():
@@ -151,7 +166,8 @@ def relabel(settings: Settings, book: VoiceBook, change: VoiceChange, *, open_in
                 except HeardError as exc:
                     change.failures.append(str(exc))
                     continue
-                for _ in index_recordings(indexer, book, [saved]):
+                for done in index_recordings(indexer, book, [saved]):
+                    change.written.append(done)
                     change.reindexed += 1
     except LockHeldError as exc:
         change.waiting = str(exc)

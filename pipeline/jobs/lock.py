@@ -24,10 +24,21 @@ def lock_path(data_dir: Path) -> Path:
 
 def holder_pid(data_dir: Path) -> int | None:
     """The PID written by the last process that took the lock (it may have exited since)."""
+    return _holder(data_dir)[0]
+
+
+def holder_command(data_dir: Path) -> str | None:
+    """The heard command that took the lock last (ingest, reindex, speakers), if it said."""
+    return _holder(data_dir)[1]
+
+
+def _holder(data_dir: Path) -> tuple[int | None, str | None]:
+    """(PID, command) as the holder wrote them: "1234 ingest"."""
     try:
-        return int(lock_path(data_dir).read_text().split()[0])
+        words = lock_path(data_dir).read_text().split()
+        return int(words[0]), (words[1] if len(words) > 1 and words[1].isalpha() else None)
     except (OSError, ValueError, IndexError):
-        return None
+        return None, None
 
 
 def is_held(data_dir: Path) -> bool:
@@ -55,11 +66,11 @@ def data_dir_lock(data_dir: Path, command: str = "ingest") -> Iterator[int | Non
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            pid = holder_pid(data_dir)
+            pid, holder = _holder(data_dir)
             who = f"PID {pid}" if pid else "another process"
-            raise LockHeldError(
-                f"{data_dir}: another heard ingest or reindex ({who}) is running and holds {path}; wait for it to finish"
-            ) from None
+            # What holds it, as its user knows it: `heard speakers` re-indexing a new name is no ingest.
+            what = f"heard {holder}" if holder else "another heard ingest or reindex"
+            raise LockHeldError(f"{data_dir}: {what} ({who}) is running and holds {path}; wait for it to finish") from None
         previous = holder_pid(data_dir)
         _write_pid(fd, f"{os.getpid()} {command}\n")
         try:

@@ -3,6 +3,12 @@
 For a changed embedding model or chunking, or a damaged store. The new index is built in
 `index.rebuild/` beside the old one and swapped in by renaming, so until the swap search keeps
 answering from the old index, and a kill at any point leaves one whole index behind.
+
+Nothing indexed is lost by a rebuild: a recording whose transcript or metadata cannot be read now
+(a sidecar broken since) is counted as failed, and its chunks as the old index holds them are
+carried into the new one (their vectors made again when the embedding recipe changed), as an
+ingest keeps them. A rebuild that cannot be written (a full disk) is removed and the old index
+stays in use.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, HeardError, RecordingError
+from pipeline.errors import ConfigError, HeardError, IndexDamagedError, RecordingError
 from pipeline.indexing.identities import VoiceBook, voices_path
 from pipeline.jobs.catalog import Catalog, catalog_path, now
 from pipeline.jobs.from_transcript import Written, index_recordings, load_saved
@@ -33,6 +39,7 @@ class ReindexSummary(RunSummary):
     recordings: int = 0
     chunks_written: int = 0
     failed: int = 0
+    kept: int = 0  # failed recordings whose chunks were carried over from the old index
     wall_seconds: float = 0.0
     started_at: str = ""
     ended_at: str = ""
@@ -80,10 +87,7 @@ def reindex(settings: Settings, *, reporter: Reporter | None = None) -> ReindexS
 
 
 def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> ReindexSummary:
-    from pipeline.indexing.embed import Embedder
-    from pipeline.indexing.indexer import Indexer
-    from pipeline.indexing.spread import remeasure
-    from pipeline.indexing.store import Store, forget_cached_client
+    from pipeline.indexing.store import forget_cached_client
 
     started = time.monotonic()
     summary = ReindexSummary(started_at=now())
@@ -101,18 +105,12 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
     # The names users gave voices (`heard speakers`), brought up to date with transcripts/.
     voices = VoiceBook(voices_path(settings.data_dir))
     try:
-        store = Store(target, settings.store.collection)
-        try:
-            voices.refresh(settings.transcripts_dir, wanted)
-            indexer = Indexer(store, Embedder(settings.embedding), settings.chunking)
-            indexer.check_model()
-            written = _write_all(files, indexer, voices, summary, reporter)
-            remeasure(store, indexer.embedder)  # the model's spread over this corpus, which the score cuts follow
-        finally:
-            store.close()
+        voices.refresh(settings.transcripts_dir, wanted)
+        written, kept = _build(settings, target, files, voices, summary, reporter)
         _swap_in(target, settings.index_dir)
         forget_cached_client(settings.index_dir)
-        catalog.set_indexed({w.recording_id: w.chunks for w in written}, settings.embedding.model, asdict(settings.chunking))
+        counts = {**{w.recording_id: w.chunks for w in written}, **kept}
+        catalog.set_indexed(counts, settings.embedding.model, asdict(settings.chunking))
         # Only now do the index's chunks carry these names: a kill before the swap leaves the old
         # index, and the voice book saying so, in place.
         for done in written:
@@ -122,6 +120,40 @@ def _rebuild(settings: Settings, catalog: Catalog, reporter: Reporter) -> Reinde
     summary.wall_seconds = round(time.monotonic() - started, 2)
     summary.ended_at = now()
     return summary
+
+
+def _build(
+    settings: Settings, target: Path, files: list[Path], voices: VoiceBook, summary: ReindexSummary, reporter: Reporter
+) -> tuple[list[Written], dict[str, int]]:
+    """The new index in `target`: every readable transcript's chunks, and the failed recordings'
+    chunks carried over. On any fault the half-built folder is removed (it would only hold disk
+    space) and the index in use stays as it was; the new folder's faults are never called damage
+    of the index (`heard reindex` is what is running)."""
+    from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.indexer import Indexer
+    from pipeline.indexing.spread import remeasure
+    from pipeline.indexing.store import Store, forget_cached_client
+
+    try:
+        store = Store(target, settings.store.collection)
+        try:
+            indexer = Indexer(store, Embedder(settings.embedding), settings.chunking)
+            indexer.check_model()
+            written = _write_all(files, indexer, voices, summary, reporter)
+            kept = _keep_previous(settings, indexer, summary, reporter)
+            if not written and not kept:
+                store.rebuild_keywords()  # an empty index is a whole one: its keyword file exists
+            remeasure(store, indexer.embedder)  # the model's spread over this corpus, which the score cuts follow
+        finally:
+            store.close()
+    except BaseException as exc:
+        forget_cached_client(target)
+        shutil.rmtree(target, ignore_errors=True)
+        if isinstance(exc, IndexDamagedError):
+            detail = str(exc).split(": ", 1)[-1].split("; run `heard reindex`")[0]
+            raise HeardError(f"{target}: could not build the new index ({detail}); the index in use is unchanged") from exc
+        raise
+    return written, kept
 
 
 def _write_all(
@@ -146,6 +178,52 @@ def _write_all(
             summary.chunks_written += done.chunks
             reporter.done(path, f"indexed {done.chunks} chunks")
     return written
+
+
+def _keep_previous(settings: Settings, indexer: Indexer, summary: ReindexSummary, reporter: Reporter) -> dict[str, int]:
+    """Carry each failed recording's chunks from the old index into the new one: recording id ->
+    chunks kept. Their vectors are reused when the old index was made with the same recipe, else
+    made again from their texts; each failure says what was kept."""
+    from pipeline.indexing.indexer import embed_chunks
+    from pipeline.indexing.recipe import differences, recipe_of
+    from pipeline.indexing.store import index_exists, open_store
+
+    if not summary.failures or not index_exists(settings):
+        return {}
+    kept: dict[str, int] = {}
+    unreadable = "; its chunks could not be read from the old index either ({})"
+    try:
+        old = open_store(settings, create=False)
+    except HeardError as exc:  # the old index is damaged (what a reindex is for): nothing to carry
+        for failure in summary.failures:
+            failure["reason"] += unreadable.format(exc)
+        return kept
+    try:
+        try:
+            same_recipe = not differences(old.recipe(), recipe_of(indexer.embedder))
+        except HeardError as exc:
+            for failure in summary.failures:
+                failure["reason"] += unreadable.format(exc)
+            return kept
+        for failure in summary.failures:
+            recording_id = Path(failure["path"]).stem
+            try:
+                chunks, vectors = old.recording_chunks(recording_id)
+            except HeardError as exc:
+                failure["reason"] += unreadable.format(exc)
+                continue
+            if not chunks:
+                continue
+            if not same_recipe:
+                vectors = embed_chunks([chunks], indexer.embedder)
+            indexer.store.replace_recording(recording_id, chunks, vectors)  # a full disk stops the rebuild
+            kept[recording_id] = len(chunks)
+            failure["reason"] += f"; kept its {len(chunks)} chunks from the previous index"
+            reporter.note(f"{failure['path']}: kept its {len(chunks)} chunks from the previous index")
+    finally:
+        old.close()
+    summary.kept = len(kept)
+    return kept
 
 
 def _refresh_keyword_cache(settings: Settings, summary: ReindexSummary, reporter: Reporter, started: float) -> ReindexSummary:

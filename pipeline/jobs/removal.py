@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from pipeline import transcripts
+from pipeline.errors import HeardError
 from pipeline.jobs.catalog import FAILED, INDEXED, MISSING, Entry
 from pipeline.jobs.changes import unused
 from pipeline.jobs.run_state import RunState
@@ -41,7 +42,8 @@ def remove_missing(state: RunState, roots: list[Path], seen: set[str], *, unread
                 state.reporter.removed(path, "file is gone; chunks kept (--keep-missing)")
             continue
         if entry.recording_id and not unused(state, entry.recording_id, path):
-            state.catalog.delete(entry.path)  # moved: its content lives on at another path
+            state.catalog.delete(entry.path)  # moved, or a copy: its content lives on at another path
+            _follow_copies(state, entry.recording_id, path)
             continue
         removed = 0
         if entry.recording_id:
@@ -55,6 +57,24 @@ def remove_missing(state: RunState, roots: list[Path], seen: set[str], *, unread
             state.summary.chunks_removed += removed
             kept = "" if state.options.prune else "; transcript kept (--prune deletes it)"
             state.reporter.removed(path, f"file is gone; removed {removed} chunks{kept}")
+
+
+def _follow_copies(state: RunState, recording_id: str, gone: Path) -> None:
+    """Point the recording's chunks and its transcript's `source` from `gone` at a copy that is still
+    there (the one seen last), so hits, the page and a later reindex name a file that exists."""
+    copies = [e for e in state.catalog.with_recording_id(recording_id) if e.status == INDEXED and os.path.isfile(e.path)]
+    if not copies:
+        return
+    there = max(copies, key=lambda e: e.updated_at).path
+    if state.store.recording_id_at(str(gone)) == recording_id:
+        state.store.set_recording_path(recording_id, there)
+    try:
+        transcript = transcripts.load_if_exists(state.settings.transcripts_dir, recording_id)
+    except HeardError:
+        return  # a damaged transcript is reported when the recording is next read
+    if transcript is not None and transcript.source == str(gone):
+        transcript.source = there
+        transcripts.save(transcript, state.settings.transcripts_dir)
 
 
 def _empty_roots(state: RunState, roots: list[Path], seen: set[str], unseen: list[Entry]) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
@@ -19,7 +20,8 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
     catalog = Catalog.open_existing(data_dir)
     status: dict[str, Any] = {
         "data_dir": str(data_dir),
-        "recordings": {},
+        "recordings": {},  # each content once, however many copies of it (files)
+        "files": 0,
         "chunks": 0,
         "audio_hours": 0.0,
         "last_run": None,
@@ -37,12 +39,14 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
             "recipe": None,  # what made its vectors and how their cosines spread (pipeline/indexing/recipe.py)
         },
         "catalog": str(catalog.path) if catalog else None,
+        "partial_downloads": _partial_downloads(settings),
     }
     if lock.is_held(data_dir):
         status["running"] = {"pid": lock.holder_pid(data_dir)}
     if catalog is not None:
         try:
             status["recordings"] = catalog.counts()
+            status["files"] = catalog.files()
             totals = catalog.totals()
             status["audio_hours"] = round(totals["audio_seconds"] / 3600, 3)
             status["models"] = catalog.models()
@@ -52,6 +56,13 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
             catalog.close()
     status["chunks"] = _chunk_count(settings, status["index"])
     return status
+
+
+def _partial_downloads(settings: Settings) -> dict[str, int]:
+    from pipeline.sources.feeds.state import partial_downloads
+
+    found = partial_downloads(settings.data_dir)
+    return {"files": len(found), "bytes": sum(size for _path, size in found)}
 
 
 def _describe_run(run: RunRecord | None, running: bool) -> dict[str, Any] | None:
@@ -97,7 +108,10 @@ def format_status(status: dict[str, Any]) -> str:
     if not counts:
         lines.append("recordings: none yet; run `heard ingest FOLDER`")
     else:
-        lines.append("recordings: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        copies = status["files"] - sum(counts.values())
+        extra = f" ({status['files']} files: {copies} more {'copy' if copies == 1 else 'copies'} of the same audio)"
+        extra = extra if copies > 0 else ""
+        lines.append("recordings: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + extra)
     lines.append(
         f"chunks: {status['chunks']}; audio: {status['audio_hours']:.2f} h; "
         f"index: {status['index']['bytes'] / 1e6:.1f} MB in {status['index']['path']}"
@@ -106,6 +120,13 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append(f"index ERROR: {status['index']['error']}")
     if status["running"]:
         lines.append(f"running now: PID {status['running']['pid']}")
+    partial = status["partial_downloads"]
+    if partial["files"]:
+        files = "1 file" if partial["files"] == 1 else f"{partial['files']} files"
+        lines.append(
+            f"partial downloads: {files}, {partial['bytes'] / 1e6:.1f} MB in {Path(status['data_dir']) / 'feeds'} "
+            "(the next ingest resumes them; delete the hidden .part files to free the space)"
+        )
     run = status["last_run"]
     if run:
         ended = run["ended_at"] or "-"

@@ -136,6 +136,7 @@ class Transcription:
             threads=threads.speaker_threads(speakers),
             samples=heard.samples if heard and recording.has_audio else None,
             channels=heard.channels if heard else None,
+            windows=heard.windows if heard and recording.has_audio else None,
         ):
             return False
         if transcript.diarization and transcript.diarization.get("confident") is False:
@@ -170,7 +171,8 @@ class Transcription:
         if self._executor is None:
             from pipeline.jobs.executors import make_executor
 
-            self._executor = make_executor(self.state.settings.transcribe)
+            settings = self.state.settings
+            self._executor = make_executor(settings.transcribe, speech=settings.speakers.diarize)
         return self._executor.ahead
 
     def _submit(self, path: Path, recording: Recording) -> None:

@@ -9,6 +9,7 @@ Files without times get times estimated from word counts (marked `timed: false`)
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,11 @@ from pipeline.transcripts import Segment, Transcript, Word, schema_problem
 
 SENTENCE_END = (".", "?", "!", "…")
 WORDS_PER_SECOND = 2.5  # conversational pace, for files that give no times
+# More cues (or timed words) a second than anyone speaks: fast speech is 4-7 words a second, and
+# word-level podcast JSON has one entry a word. A 2 MB VTT of 60,000 cues in 12 s became 1,000
+# chunks and 1.5 GB of memory; such a file is refused before it is chunked.
+MAX_CUES_PER_SECOND = 20
+CUE_ALLOWANCE = 50  # a short clip's few cues are never too many
 
 _TIME = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 _CUE_TIMING = re.compile(rf"^\s*({_TIME})\s*-->\s*({_TIME})(?:\s.*)?$")
@@ -41,6 +47,23 @@ _TXT_SHAPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     # Name: text
     (_NAME_TEXT, ("name", "text")),
 ]
+
+
+class ImplausibleTranscript(RecordingError):
+    """A transcript that reads, but holds more cues than its time span could: not a record of speech."""
+
+    def __init__(self, path: Path, reason: str, *, cues: int):
+        self.cues = cues
+        super().__init__(path, reason)
+
+
+def cue_count(segments: list[Segment]) -> int:
+    """Cues (or timed words) a transcript holds: what its density is measured in."""
+    return sum(max(1, len(s.words)) for s in segments)
+
+
+def too_many_cues(count: int, seconds: float) -> bool:
+    return count > MAX_CUES_PER_SECOND * seconds + CUE_ALLOWANCE
 
 
 def parse_time(text: str) -> float:
@@ -214,6 +237,8 @@ def podcast_json_segments(data: JsonObject) -> list[Segment]:
             end = float(entry.get("endTime", start))
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"segment {number}: startTime and endTime must be numbers of seconds") from None
+        if math.isnan(start) or math.isnan(end):  # float("NaN") reads, and NaN compares false to everything
+            raise ValueError(f"segment {number}: startTime and endTime must be numbers of seconds, not NaN")
         if end < start:
             raise ValueError(f"segment {number}: ends ({end}) before it starts ({start})")
         if start + 1.0 < latest:
@@ -280,6 +305,7 @@ def import_transcript(transcript_file: Path, *, recording_id: str, sha256: str, 
     else:
         segments, timed = read_segments(transcript_file)
         language = None
+    _check_density(transcript_file, segments)
     # Written as text, it was never heard: its language comes from its words (metadata's
     # `language:` overrides it when the chunks are indexed).
     language = language or detect_language(" ".join(s.text for s in segments))
@@ -298,6 +324,18 @@ def import_transcript(transcript_file: Path, *, recording_id: str, sha256: str, 
         },
         segments=segments,
     )
+
+
+def _check_density(path: Path, segments: list[Segment]) -> None:
+    span = max(s.end for s in segments) - min(s.start for s in segments)
+    count = cue_count(segments)
+    if too_many_cues(count, max(span, 1.0)):
+        raise ImplausibleTranscript(
+            path,
+            f"{count} cues in {span:.0f} s, more than anyone speaks (at most {MAX_CUES_PER_SECOND} a second); "
+            "is it a transcript of this recording?",
+            cues=count,
+        )
 
 
 def is_imported(transcript: Transcript) -> bool:

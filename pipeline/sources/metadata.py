@@ -23,6 +23,7 @@ from pipeline import config
 from pipeline.errors import ConfigError, RecordingError
 from pipeline.files import is_file
 from pipeline.languages import language_code
+from pipeline.messages import name_problem
 
 FOLDER_FILE = "heard.yaml"
 MANIFEST_FILE = "manifest.csv"
@@ -43,7 +44,7 @@ CHUNK_KEYS = ("company", "segment", "kind", "date", "tags", "show", "link", "sea
 MAX_FILE_BYTES = 1 << 20
 T = TypeVar("T")
 C = TypeVar("C", list[Any], dict[Any, Any])
-MAX_TEXT = 1000  # characters of a title, company, segment, tag, speaker name or role
+MAX_TEXT = 1000  # characters of a title, company, segment, tag or role (a speaker's name: messages.NAME_MAX)
 MAX_ITEMS = 100  # tags, speakers
 MAX_CHAPTERS = 1000
 # Bump when the way metadata and speakers turn into indexed fields changes: indexes re-derive.
@@ -296,6 +297,10 @@ def _speakers(value: Any, source: Path) -> list[dict[str, str]]:
         bad = set(entry) - {"name", "role", "label"}
         if bad:
             raise RecordingError(source, f"speakers: unknown key '{sorted(bad)[0]}'; use name, role and label")
+        for key in ("name", "label"):  # a label-or-name key names the speaker when it is no label
+            problem = name_problem(entry[key]) if key in entry else None
+            if problem:
+                raise RecordingError(source, f"speakers: {'a name' if key == 'name' else 'a speaker'}: {problem}")
         if "role" in entry:
             entry["role"] = entry["role"].strip().lower()
     return entries

@@ -24,8 +24,10 @@ def create_app(settings: Settings, *, token: str | None = None, host: str | None
 
     from pipeline import __version__
     from pipeline.web import api, downloads, evidence, files, pages
+    from pipeline.web import ask as asking
     from pipeline.web.hosts import host_middleware
     from pipeline.web.library import Library
+    from pipeline.web.limits import BodyLimit
     from pipeline.web.views import make_templates
 
     # FastAPI with /docs (Swagger UI) and /redoc whose scripts and styles this server serves itself
@@ -41,11 +43,15 @@ def create_app(settings: Settings, *, token: str | None = None, host: str | None
         from pipeline.web.auth import token_middleware
 
         app.middleware("http")(token_middleware(token))
+    # No body past MAX_BODY_BYTES reaches a route (web/limits.py), whatever the route.
+    app.add_middleware(BodyLimit)
     # Added last, so it runs first: a request to another name gets no further, token or not.
     app.middleware("http")(host_middleware(token=bool(token), bound=host))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages, files, api, evidence, downloads):
         app.include_router(module.router)
+    app.include_router(asking.pages)
+    app.include_router(asking.api)
 
     @app.exception_handler(HeardError)
     def heard_error(request: Request, exc: HeardError) -> HTMLResponse | JSONResponse:

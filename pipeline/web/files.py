@@ -11,8 +11,10 @@ from fastapi.responses import FileResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from pipeline.finding import formats
+from pipeline.messages import safe
 from pipeline.web import hosts, params, views
 from pipeline.web.library import RECORDING_ID
+from pipeline.web.media import CHANGED, OpenMedia, descriptor_path
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,20 +31,32 @@ MEDIA_TYPES = {
 }
 
 
-@router.get("/media/{recording_id}")
+# HEAD too: players and link checkers ask for the headers alone (it was 405).
+@router.api_route("/media/{recording_id}", methods=["GET", "HEAD"])
 def media(request: Request, recording_id: str = RecordingId) -> FileResponse:
-    library = request.app.state.library
-    info = library.info(recording_id)
-    if info is None:
-        raise HTTPException(404, "no recording with this id")
-    path = library.media_path(recording_id)
-    if path is None:
-        raise HTTPException(
-            404, f"the recording's file is no longer at {info.source}; run `heard ingest` on the folder it is in now"
-        )
+    """The recording's audio, only as it was indexed (web/media.py): a file changed, replaced or
+    reached through a symbolic link since is 404, as is one that is gone."""
+    found = indexed_media(request, recording_id)
+    path = found.path
     media_type = MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     # FileResponse answers Range requests (206), which seeking in the browser relies on.
-    return _MediaResponse(path, media_type=media_type)
+    return _MediaResponse(found, media_type=media_type)
+
+
+def indexed_media(request: Request, recording_id: str) -> OpenMedia:
+    """The recording's file, open and checked as indexed (web/media.py), for every route that hands
+    out its audio (/media, /clips); else the 404 that says why. The caller closes it."""
+    found = request.app.state.library.media(recording_id)
+    if found is None:
+        raise HTTPException(404, "no recording with this id")
+    if found.found is None:
+        if found.problem == CHANGED:
+            raise HTTPException(404, f"{safe(found.path)}: {CHANGED}")
+        raise HTTPException(
+            404, f"the recording's file is no longer at {safe(found.path)}; run `heard ingest` on the folder it is in now"
+        )
+    opened: OpenMedia = found.found
+    return opened
 
 
 _BYTE_RANGES = re.compile(r"^bytes=\s*(\d*)-(\d*)\s*(,\s*(\d*)-(\d*)\s*)*$")
@@ -63,14 +77,33 @@ def usable_range(header: str) -> bool:
 
 
 class _MediaResponse(FileResponse):
-    """FileResponse, with Range headers it cannot use ignored (Starlette answers them with 400)."""
+    """FileResponse over a file already open and checked (OpenMedia): read through the descriptor,
+    never its name again, and closed once answered. Range headers it cannot use are ignored
+    (Starlette answers them with 400)."""
+
+    def __init__(self, opened: OpenMedia, *, media_type: str) -> None:
+        super().__init__(descriptor_path(opened.fd), media_type=media_type, stat_result=opened.stat)
+        self._opened: OpenMedia | None = opened
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = scope.get("headers", [])
         ranges = [value.decode("latin-1") for key, value in headers if key == b"range"]
         if ranges and not usable_range(ranges[0]):
             scope = {**scope, "headers": [(k, v) for k, v in headers if k != b"range"]}
-        await super().__call__(scope, receive, send)
+        # No pathsend: a server that took the path would open it after the descriptor is closed.
+        extensions = {k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"}
+        try:
+            await super().__call__({**scope, "extensions": extensions}, receive, send)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
+
+    def __del__(self) -> None:
+        self.close()  # a response never sent (the client went away first) still closes its file
 
 
 @router.get("/export.csv")

@@ -1,17 +1,18 @@
 """What the web app reads: search over one long-lived Embedder and Store, transcripts, media files.
 
 Request values never become file paths here: a recording id must look like one and name a
-transcript that exists; the media file is the path that transcript records.
+transcript that exists; the media file is a path the catalog holds for that recording, served only
+while it is the file that was indexed (web/media.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cachetools import LRUCache
@@ -23,7 +24,9 @@ from pipeline.evidence.spans import metadata_of, people_now
 from pipeline.finding.hits import Answers, Hit
 from pipeline.finding.options import SearchRequest, ThemesRequest
 from pipeline.indexing.roles import Person, people, speaker_order
+from pipeline.jobs.catalog import Entry
 from pipeline.transcripts import Transcript
+from pipeline.web.media import CHANGED, MediaLookup, OpenMedia, descriptor_path, find_media, indexed_copies
 
 if TYPE_CHECKING:
     from pipeline.evidence.report import Report
@@ -43,7 +46,8 @@ class RecordingInfo:
     title: str
     source: str
     duration: float
-    available: bool  # the recording's file is still where the transcript says
+    available: bool  # a copy of the recording's file is still as it was indexed (web/media.py)
+    changed: bool = False  # not available, though a file is at its path: changed since indexed
 
 
 @dataclass
@@ -106,11 +110,41 @@ class Library:
         """The best k hits, or every answering hit and its count; one model and one Chroma client
         shared by all requests (encoding is not re-entrant)."""
         with self._lock:
-            return self._searcher().run(request)
+            hits, answers = self._searcher().run(dataclasses.replace(request, translate=False))
+            if request.translate:
+                self._translate(hits)
+            return hits, answers
+
+    def _translate(self, hits: list[Hit]) -> None:
+        """Whisper's English for each hit in another language, from its recording's file as /media
+        serves it (checked, and read through the descriptor it was checked on): a file changed since
+        it was indexed gets no translation, never another file's words as the quote's (issue 25)."""
+        from pipeline.finding.translation import needs_translation
+
+        wanted = [hit for hit in hits if needs_translation(hit)]
+        opened: dict[str, OpenMedia | None] = {}
+        try:
+            for hit in wanted:
+                if hit.recording_id not in opened:
+                    found = self.media(hit.recording_id)
+                    opened[hit.recording_id] = found.found if found else None
+            paths = {rid: descriptor_path(audio.fd) for rid, audio in opened.items() if audio is not None}
+            self._searcher().translate([hit for hit in wanted if hit.recording_id in paths], files=paths)
+        finally:
+            for audio in opened.values():
+                if audio is not None:
+                    audio.close()
 
     def themes(self, request: ThemesRequest) -> list[Theme]:
         with self._lock:
             return self._searcher().themes(request)
+
+    @contextlib.contextmanager
+    def searching(self) -> Iterator[Searcher]:
+        """The Searcher, held for one piece of index work (heard ask takes it around its searches,
+        and lets go while a request to the LLM is out)."""
+        with self._lock:
+            yield self._searcher()
 
     def report(self, values: dict[str, Any]) -> Report:
         """The report parsed REPORT values ask for (evidence/writing.py), over the shared Searcher;
@@ -137,26 +171,38 @@ class Library:
 
     def recordings(self) -> list[RecordingInfo]:
         found = []
+        copies = indexed_copies(self.settings.data_dir)  # the catalog read once for the whole list
         for path in sorted(self.settings.transcripts_dir.glob("*.json")):
             try:
                 transcript = self.transcript(path.stem)
             except HeardError:
                 continue  # a damaged transcript is reported by ingest, not by the page
             if transcript is not None:
-                found.append(self._info(transcript))
+                found.append(self._info(transcript, copies.get(transcript.recording_id, [])))
         return sorted(found, key=lambda r: r.title.lower())
 
     def info(self, recording_id: str) -> RecordingInfo | None:
         transcript = self.transcript(recording_id)
-        return self._info(transcript) if transcript else None
+        return (
+            self._info(transcript, indexed_copies(self.settings.data_dir, recording_id).get(recording_id, []))
+            if transcript
+            else None
+        )
 
-    def media_path(self, recording_id: str) -> Path | None:
-        """The recording's file, or None when the id is unknown or the file has moved."""
+    def media(self, recording_id: str) -> MediaLookup | None:
+        """The recording's file, open, if a copy is still as it was indexed (web/media.py); None for
+        an id that names no transcript. The caller closes what it found."""
         transcript = self.transcript(recording_id)
         if transcript is None:
             return None
-        path = Path(transcript.source)
-        return path if path.is_file() else None
+        return find_media(indexed_copies(self.settings.data_dir, recording_id).get(recording_id, []), transcript.source)
+
+    def media_available(self, recording_id: str) -> bool:
+        found = self.media(recording_id)
+        if found is None or found.found is None:
+            return False
+        found.found.close()
+        return True
 
     def people(self, transcript: Transcript) -> dict[str, Person]:
         """Each speaker label -> the name and role hits show (the rule indexing applies to chunks),
@@ -220,11 +266,15 @@ class Library:
     def _metadata(self, transcript: Transcript) -> dict[str, Any]:
         return metadata_of(transcript)  # broken metadata is reported by ingest; the page shows the transcript's labels
 
-    def _info(self, transcript: Transcript) -> RecordingInfo:
+    def _info(self, transcript: Transcript, copies: list[Entry]) -> RecordingInfo:
+        media = find_media(copies, transcript.source)
+        if media.found is not None:
+            media.found.close()
         return RecordingInfo(
             id=transcript.recording_id,
             title=self._metadata(transcript).get("title") or transcript.title,
-            source=transcript.source,
+            source=media.path,
             duration=transcript.duration,
-            available=Path(transcript.source).is_file(),
+            available=media.found is not None,
+            changed=media.problem == CHANGED,
         )

@@ -104,7 +104,8 @@ async def rename_speaker(request: Request, recording_id: str) -> Response:
         return render(request, "missing.html", status=404, what="recording")
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     label = (form.get("label") or [""])[0]
-    name = (form.get("name") or [""])[0].strip() or None
+    # An empty field gives no name; anything else is a name, held to the one rule for names.
+    name = (form.get("name") or [""])[0] or None
     role = (form.get("role") or [""])[0] or None
     if label not in {row.label for row in library.speakers(transcript)} or (role and role not in ROLES):
         return PlainTextResponse("unknown speaker or role", status_code=400)

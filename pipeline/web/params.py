@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
+from pipeline.answering.options import ASK, ask_request
 from pipeline.config import Settings
 from pipeline.errors import UsageError
 from pipeline.finding.filters import SearchFilters
@@ -103,6 +104,51 @@ def themes_params(query_params: Any, settings: Settings) -> PageRequest:
     return parse_request(THEMES, query_params, settings, themes_request)
 
 
+def ask_params(query_params: Any, settings: Settings) -> PageRequest:
+    """The Ask box's and POST /api/ask's request; its question is values["question"]."""
+    return parse_request(ASK, query_params, settings, ask_request)
+
+
+class Values(dict[str, list[str]]):
+    """URL parameters, a form or a JSON object's values as one multi-dict (what parse_request reads)."""
+
+    def getlist(self, name: str) -> list[str]:
+        return self.get(name, [])
+
+
+def body_values(query_params: Any, content_type: str, body: bytes) -> Values:
+    """A POST's values: its URL parameters, then its form (application/x-www-form-urlencoded) or JSON
+    object ({"q": "...", "tag": ["a", "b"], "extractive": true}), which win; a UsageError for a
+    body that is neither."""
+    import json
+    from urllib.parse import parse_qs
+
+    values = Values({name: list(query_params.getlist(name)) for name in query_params.keys()})
+    kind = content_type.split(";")[0].strip().lower()
+    if not body.strip():
+        return values
+    if kind == "application/json":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise UsageError('the body is not a JSON object; send {"q": "your question"} and the filters by name')
+        values.update({str(k): [_text(v) for v in (v if isinstance(v, list) else [v])] for k, v in data.items()})
+    elif kind in ("application/x-www-form-urlencoded", ""):
+        values.update(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+    else:
+        raise UsageError(f"a body of type {safe(kind)} is not read; send JSON or a form")
+    return values
+
+
+def _text(value: object) -> str:
+    """A JSON value as the text a URL parameter would carry: true -> 1, null -> ''."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return "" if value is None else str(value)
+
+
 def require_query(request: PageRequest) -> None:
     """The API's rule: a search needs a query, refused with the command line's words."""
     if not request.query:
@@ -131,6 +177,17 @@ def parse_request(
 def openapi(options: Sequence[Option]) -> list[dict[str, Any]]:
     """The OpenAPI description of `options` as query parameters (FastAPI's `openapi_extra`)."""
     return [_openapi_parameter(option) for option in options if option.web]
+
+
+def openapi_body(options: Sequence[Option]) -> dict[str, Any]:
+    """The OpenAPI request body of a POST that takes `options` as a JSON object or a form."""
+    properties = {p["name"]: {**p["schema"], "description": p["description"]} for p in openapi(options)}
+    required = [option.url_name for option in options if option.web and option.required]
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "required": False,
+        "content": {"application/json": {"schema": schema}, "application/x-www-form-urlencoded": {"schema": schema}},
+    }
 
 
 def _openapi_parameter(option: Option) -> dict[str, Any]:

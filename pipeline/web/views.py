@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.errors import IndexMissingError, UsageError
 from pipeline.finding.hits import Answers, Hit
 from pipeline.indexing.roles import Person
-from pipeline.messages import safe
+from pipeline.messages import NAME_MAX, safe
 from pipeline.transcripts import Transcript, format_timestamp
 from pipeline.web import params
 from pipeline.web.library import Library, RecordingInfo
@@ -24,6 +24,7 @@ def make_templates() -> jinja2.Environment:
 
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     templates.filters["mmss"] = format_timestamp
+    templates.globals["name_max"] = NAME_MAX  # the rename form's field holds no more than a name may
     return templates
 
 
@@ -68,7 +69,7 @@ def run_themes(library: Library, request: params.PageRequest) -> tuple[list[dict
 def hit_view(library: Library, hit: Hit, base: str = "") -> dict[str, Any]:
     """A hit with the links a card needs: its transcript at the quote, its audio, its tags."""
     tags = hit.metadata.get("tags") or []
-    available = library.media_path(hit.recording_id) is not None
+    available = library.media_available(hit.recording_id)
     language = hit.metadata.get("language")
     return {
         **hit.to_dict(),

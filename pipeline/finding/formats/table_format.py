@@ -71,7 +71,9 @@ class TableWriter:
 
         shown = 3 if quotes is None else quotes
         if not themes:
-            return _render(Text(f"No themes found: {terminal_text(title)}. Ingest some interviews, or try fewer filters."))
+            # "Themes across all recordings" -> "No themes across all recordings."
+            nothing = f"No {title[:1].lower()}{title[1:]}" if title.startswith("Themes") else f"No themes: {title}"
+            return _render(Text(f"{terminal_text(nothing)}. Ingest some interviews, or try fewer filters."))
         table = Table(title=Text(terminal_text(title)), show_lines=True, title_justify="left")
         for name, justify in (("#", "right"), ("Theme", "left"), ("Recordings", "right"), ("Companies", "right")):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]

@@ -3,8 +3,8 @@
 across windows into speakers, and assign.py gives each word its speaker.
 
 Measured on real recordings with references (scripts/bench_speakers.py, docs/benchmarks.md
-"Speakers"): DER 0.18 on the dev clips and 0.49 on the held-back ones, against 0.28 and 0.52 for
-the resemblyzer windows it replaced.
+"Speakers"): DER 0.18 on the dev clips and 0.49 on the held-back ones (30 s each); on 5-60 min
+conversations of held-back people 0.15-0.17 at every length, with the right speaker count.
 """
 
 from __future__ import annotations
@@ -21,24 +21,16 @@ from pipeline.errors import HeardError, RecordingError
 from pipeline.files import JsonObject
 from pipeline.hearing.speakers import clustering
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
-from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, WINDOW, Window, frame_seconds
+from pipeline.hearing.speakers.pieces import PIECE_SECONDS, Pieces, embedded_pieces, runs, speaker_spans
+from pipeline.hearing.speakers.segmentation import FRAME_STEP, SAMPLE_RATE, Window, frame_seconds
 from pipeline.threads import torch_threads, wait_passively
 from pipeline.transcripts import Transcript
 
-METHOD = "segmentation-3.0+campplus+agglomerative/1"
-CHANNELS_METHOD = "channels+segmentation-3.0+campplus/1"
-# Each local speaker of a window is embedded from at most this much of its speech heard alone. On
-# the dev clips: 1.5 s DER 0.189 with 19% less CPU than 2 s (0.186); 1.25 s 0.190 with more
-# speaker-count errors; 1 s 0.425. The encoder's cost grows with it.
-PIECE_SECONDS = 1.5
-MIN_PIECE_SECONDS = 0.3  # less is not embedded (its frames are left out of the turns)
-# Local speakers with less speech than this in their window do not shape the clusters (a word or a
-# cough gives a poor voice vector); they still join the nearest speaker.
-CLUSTER_SECONDS = 1.0
+METHOD = "segmentation-3.0+campplus+agglomerative/2"  # /2: clusters consolidated (clustering.py)
+CHANNELS_METHOD = "channels+segmentation-3.0+campplus/2"  # /2: echo left out (_echo)
 # One speaker's pauses shorter than this stay inside the turn (a breath between two sentences):
 # dev clips DER 0.183 against 0.186 without, and turns as people (and the examples' truth) count them.
 MAX_PAUSE_SECONDS = 1.0
-PENDING = 32  # pieces embedded at once: only their audio is held, never the whole recording's
 
 
 @dataclass
@@ -86,12 +78,18 @@ def shared_models() -> _Models:
 
 
 def diarize(
-    samples: np.ndarray, *, num_speakers: int | None = None, threads: int = 1, channels: np.ndarray | None = None
+    samples: np.ndarray,
+    *,
+    num_speakers: int | None = None,
+    threads: int = 1,
+    channels: np.ndarray | None = None,
+    windows: list[Window] | None = None,
 ) -> Diarization:
     """Speaker turns of 16 kHz mono audio, speakers named S1, S2, ... in order of first speech.
 
     `channels` (2, samples) of a stereo recording: when each channel holds its own person
-    (separate_channels), each channel is one speaker and no clustering is needed.
+    (separate_channels), each channel is one speaker and no clustering is needed. `windows`: the
+    segmentation model's windows of `samples`, when already computed (for Whisper: speech.py).
     """
     if num_speakers is not None:
         config.check("speakers.count", num_speakers, "number of speakers")
@@ -99,120 +97,30 @@ def diarize(
         models = shared_models()
         if channels is not None and num_speakers in (None, 2) and separate_channels(channels):
             return _by_channel(channels, models)
-        return _by_voice(samples, num_speakers, models)
+        return _by_voice(samples, num_speakers, models, windows)
 
 
-@dataclass
-class _Piece:
-    window: int
-    local: int  # 0-2, the segmentation model's speaker slot in that window
-    seconds: float  # the local speaker's speech in the window
+def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models, windows: list[Window] | None = None) -> Diarization:
+    return from_pieces(embedded_pieces(samples, models.segmenter, models.encoder, windows=windows), num_speakers)
 
 
-def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models) -> Diarization:
-    windows, pieces, embeddings = _embedded_pieces(samples, models)
-    if not pieces:
+def speech_windows(samples: np.ndarray, *, threads: int = 1) -> list[Window]:
+    """The segmentation model's windows of the samples: where anyone speaks, for Whisper
+    (speech.reconcile) and then for the diarizer, computed once."""
+    with torch_threads(threads or 1):
+        return list(shared_models().segmenter.windows(samples))
+
+
+def from_pieces(found: Pieces, num_speakers: int | None) -> Diarization:
+    """Speakers from what the networks found (clustering only: the bench re-clusters saved pieces)."""
+    if not found.pieces:
         return Diarization([], confident=False, reason="no speech found")
-    speaker_of = _speakers_of_pieces(pieces, embeddings, num_speakers)
-    spans = _speaker_spans(windows, speaker_of, len(samples))
-    vectors_of = {k: embeddings[[i for i, p in enumerate(pieces) if speaker_of.get((p.window, p.local)) == k]] for k in spans}
+    speaker_of = clustering.speakers_of_pieces(found.pieces, found.embeddings, num_speakers)
+    spans = speaker_spans(found.windows, speaker_of, found.n_samples)
+    vectors_of = {
+        k: found.embeddings[[i for i, p in enumerate(found.pieces) if speaker_of.get((p.window, p.local)) == k]] for k in spans
+    }
     return _result(spans, vectors_of, METHOD, forced=num_speakers is not None)
-
-
-def _embedded_pieces(samples: np.ndarray, models: _Models) -> tuple[list[Window], list[_Piece], np.ndarray]:
-    """The segmentation windows, each local speaker's piece of speech and its voice vector (one row
-    per piece). Pieces are embedded PENDING at a time, so only their audio is held."""
-    windows: list[Window] = []
-    pieces: list[_Piece] = []
-    vectors: list[np.ndarray] = []
-    pending: list[np.ndarray] = []
-    for window in models.segmenter.windows(samples):
-        for local, (piece, seconds) in _window_pieces(samples, window).items():
-            pieces.append(_Piece(len(windows), local, seconds))
-            pending.append(piece)
-        windows.append(window)
-        if len(pending) >= PENDING:
-            vectors.append(models.encoder.embed(pending))
-            pending = []
-    if pending:
-        vectors.append(models.encoder.embed(pending))
-    return windows, pieces, (np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32))
-
-
-def _speakers_of_pieces(pieces: list[_Piece], embeddings: np.ndarray, num_speakers: int | None) -> dict[tuple[int, int], int]:
-    """(window, local speaker) -> speaker index, from clustering the pieces with enough speech."""
-    shaping = np.array([p.seconds >= CLUSTER_SECONDS for p in pieces])
-    if shaping.sum() < max(2, num_speakers or 0):  # a forced count needs that many pieces to split
-        shaping[:] = True
-    labels = clustering.cluster(embeddings[shaping], num_speakers=num_speakers)
-    means = clustering.centroids(embeddings[shaping], labels)
-    # Each piece keeps its cluster; pieces that did not shape the clusters, and windows where two
-    # local speakers landed in one cluster, are matched to the nearest distinct speakers instead.
-    label_of = np.full(len(pieces), -1)
-    label_of[shaping] = labels
-    similarity = embeddings @ means.T
-    speaker_of: dict[tuple[int, int], int] = {}
-    by_window: dict[int, list[int]] = {}
-    for i, item in enumerate(pieces):
-        by_window.setdefault(item.window, []).append(i)
-    for w, members in by_window.items():
-        chosen = label_of[members]
-        if (chosen < 0).any() or len(set(chosen.tolist())) < len(members):
-            chosen = clustering.match_window(similarity[members])
-        for i, speaker in zip(members, chosen):
-            speaker_of[(w, pieces[i].local)] = int(speaker)
-    return speaker_of
-
-
-def _speaker_spans(windows: list[Window], speaker_of: dict[tuple[int, int], int], n_samples: int) -> dict[int, list[list[float]]]:
-    """Speaker index -> [start, end] seconds of each run of its frames, window by window."""
-    spans: dict[int, list[list[float]]] = {}
-    for w, window in enumerate(windows):
-        start = window.start / SAMPLE_RATE
-        # The last window may start inside the one before: it only speaks for the part after it.
-        floor = (windows[w - 1].start + WINDOW) / SAMPLE_RATE if w else 0.0
-        end = min(start + WINDOW / SAMPLE_RATE, n_samples / SAMPLE_RATE)
-        for local in range(3):
-            speaker = speaker_of.get((w, local))
-            if speaker is None:
-                continue
-            for first, last in _runs(window.active[:, local]):
-                # Speech running into the window's edge runs to the edge: the next window goes on.
-                a = max(floor, start if first == 0 else start + frame_seconds(first) - FRAME_STEP / 2)
-                b = min(end, end if last == FRAMES else start + frame_seconds(last - 1) + FRAME_STEP / 2)
-                if b > a:
-                    spans.setdefault(speaker, []).append([a, b])
-    return spans
-
-
-def _window_pieces(samples: np.ndarray, window: Window) -> dict[int, tuple[np.ndarray, float]]:
-    """Local speaker -> (up to PIECE_SECONDS of its speech, preferring frames where it talks alone; its speech seconds)."""
-    active = window.active
-    alone = active & (active.sum(axis=1, keepdims=True) == 1)
-    out = {}
-    for local in range(3):
-        seconds = float(active[:, local].sum() * FRAME_STEP)
-        if seconds < MIN_PIECE_SECONDS:
-            continue
-        mask = alone[:, local] if alone[:, local].sum() * FRAME_STEP >= MIN_PIECE_SECONDS else active[:, local]
-        parts = []
-        for first, last in _runs(mask):
-            a = window.start + int((frame_seconds(first) - 0.01) * SAMPLE_RATE)
-            b = window.start + int((frame_seconds(last - 1) + 0.01) * SAMPLE_RATE)
-            parts.append(samples[max(a, 0) : min(b, len(samples))])
-        piece = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        cap = int(PIECE_SECONDS * SAMPLE_RATE)
-        if len(piece) > cap:  # the middle: the edges of a turn carry the neighbours' voices most
-            piece = piece[(len(piece) - cap) // 2 :][:cap]
-        if len(piece) >= MIN_PIECE_SECONDS * SAMPLE_RATE:
-            out[local] = (piece, seconds)
-    return out
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, end) index ranges where mask is True."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def _result(
@@ -255,6 +163,13 @@ BLOCK = SAMPLE_RATE // 10  # 100 ms energy blocks
 LEAD_DB = 10.0
 # Channels are separate people when each leads in at least this share of the blocks with sound.
 LEAD_SHARE = 0.1
+# A channel's speech does not count where the other channel is this much louder (its person's voice
+# leaking in, or the line's echo), nor for ECHO_TAIL_BLOCKS after. A DEV interview as a phone call
+# (8 kHz mu-law, echo 60 ms late): echo at -25 dB / -12 dB gave DER 0.18 / 1.00 when only blocks
+# where the other led by 10 dB were dropped (the level flickers within a word, and one person's
+# pauses are filled up to 1 s); 0.06 / 0.07 with this (docs/benchmarks.md, "Stereo phone calls").
+ECHO_DB = 6.0
+ECHO_TAIL_BLOCKS = 2
 
 
 def _block_db(channel: np.ndarray) -> np.ndarray:
@@ -302,12 +217,12 @@ def _by_channel(channels: np.ndarray, models: _Models) -> Diarization:
         speech = np.zeros(len(own), dtype=bool)  # per 100 ms block
         for window in models.segmenter.windows(channels[side]):
             start = window.start / SAMPLE_RATE
-            for first, last in _runs(np.asarray(window.active.any(axis=1))):  # frames where anyone speaks
+            for first, last in runs(np.asarray(window.active.any(axis=1))):  # frames where anyone speaks
                 a, b = start + frame_seconds(first) - FRAME_STEP / 2, start + frame_seconds(last - 1) + FRAME_STEP / 2
                 speech[int(a * 10) : int(np.ceil(b * 10))] = True
-        speech &= other - own <= LEAD_DB
+        speech &= ~_echo(own, other)
         pieces: list[np.ndarray] = []
-        for first, last in _runs(speech):
+        for first, last in runs(speech):
             spans.setdefault(side, []).append([first / 10, last / 10])
             if len(pieces) < 10 and last - first >= 10:  # up to ten 1.5 s pieces of its voice
                 pieces.append(channels[side][first * BLOCK : first * BLOCK + int(PIECE_SECONDS * SAMPLE_RATE)])
@@ -315,6 +230,18 @@ def _by_channel(channels: np.ndarray, models: _Models) -> Diarization:
     if not spans:
         return Diarization([], confident=False, reason="no speech found", method=CHANNELS_METHOD)
     return _result(spans, vectors_of, CHANNELS_METHOD, forced=True)
+
+
+def _echo(own: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """100 ms blocks where this channel only hears the other person (bleed, line echo): the other
+    channel is ECHO_DB louder, over the block and its neighbours (levels flicker within a word), and
+    ECHO_TAIL_BLOCKS after (an echo arrives late and rings on)."""
+    lead = other - own
+    smooth = np.maximum(lead, np.minimum(np.roll(lead, 1), np.roll(lead, -1)))
+    echo: np.ndarray = smooth > ECHO_DB
+    for shift in range(1, ECHO_TAIL_BLOCKS + 1):
+        echo[shift:] |= echo[:-shift].copy()
+    return echo
 
 
 # --- the ingest step -------------------------------------------------------------------------------
@@ -328,6 +255,7 @@ def ensure_diarized(
     threads: int = 1,
     samples: np.ndarray | None = None,
     channels: np.ndarray | None = None,
+    windows: list[Window] | None = None,
 ) -> bool:
     """Diarize the transcript's audio unless done with the same requested count; True if it changed.
 
@@ -348,7 +276,7 @@ def ensure_diarized(
         assert audio_path is not None  # returned above otherwise
         samples, channels = split_stereo(audio.decode_audio(audio_path, stereo=True))
     try:
-        result = diarize(samples, num_speakers=num_speakers, threads=threads, channels=channels)
+        result = diarize(samples, num_speakers=num_speakers, threads=threads, channels=channels, windows=windows)
     except HeardError:
         raise
     except Exception as exc:  # odd audio must not stop the other recordings; the transcript is kept

@@ -48,6 +48,12 @@ class VoiceBook:
     def split(self, voice: str, recording_id: str, label: str | None = None) -> str:
         return decisions.split(self._book, voice, recording_id, label)
 
+    def remember(self) -> decisions.Remembered:
+        return decisions.remember(self._book)
+
+    def undo(self, before: decisions.Remembered) -> None:
+        decisions.undo(self._book, before)
+
     # reading (lookups.py, listing.py)
 
     def voices(self) -> list[Voice]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
+from pipeline.databases import storage_fault
 from pipeline.errors import ConfigError, HeardError, IndexDamagedError, IndexMissingError, StorageError
 
 # The database Chroma keeps in a local index folder; a write of chunks always changes it.
@@ -38,7 +39,13 @@ def chroma_errors(where: Path | str) -> Iterator[None]:
     except BaseException as exc:  # noqa: BLE001 - pyo3's PanicException derives from BaseException
         text = first_line(exc)
         lowered = text.lower()
-        if "disk is full" in lowered or "no space left" in lowered or "readonly" in lowered or "read-only" in lowered:
+        # A local index on a nearly full disk: Chroma's own words for it vary ("Error in compaction:
+        # Failed to apply logs to the metadata segment" reads like damage), so the disk decides.
+        local = "://" not in str(where)
+        fault = storage_fault(Path(where), text, "index") if local else None
+        if fault is not None:
+            raise fault from exc
+        if any(word in lowered for word in ("disk is full", "no space left", "readonly", "read-only")):
             raise StorageError(f"{where}: cannot write the index ({text}); free disk space and rerun") from exc
         if isinstance(exc, Exception) and not any(sign in lowered for sign in _DAMAGE_SIGNS):
             raise

@@ -173,6 +173,12 @@ class Store:
             return chunks, np.zeros((0, self.recipe().dimension or 0), dtype=np.float32)
         return chunks, np.stack(vectors)
 
+    def recording_chunks(self, recording_id: str) -> tuple[list[Chunk], np.ndarray]:
+        """One recording's live chunks in their order in the recording, with their stored vectors."""
+        chunks, vectors = self.chunks_with_vectors(schema.of_recording(recording_id))
+        order = sorted(range(len(chunks)), key=lambda i: chunks[i].index)
+        return [chunks[i] for i in order], vectors[order] if order else vectors
+
     def fingerprint_lines(self) -> list[str]:
         """One line per live chunk (id, text, metadata), sorted: equal lists mean an unchanged index,
         whatever order it was written in. Cheaper than the chunks themselves: no vectors."""

@@ -5,6 +5,12 @@ httpx rather than urllib (scripts/compare_http_clients.py): urllib's redirect ha
 302 to ftp:// (it allows http, https and ftp); httpx has separate connect and read timeouts and
 reuses connections. Redirects are followed here, one hop at a time, so each target's scheme is
 checked: only http and https, at most MAX_REDIRECTS hops.
+
+Every fetch also has a total deadline (feeds.feed_deadline for a feed and its small files,
+feeds.download_deadline for an enclosure): read_timeout bounds the gap between two bytes, so a
+server that sends one byte every few seconds would otherwise hold a nightly run, and its lock,
+forever. At the deadline a timer shuts the connection's socket down (deadline.py), which ends a
+blocked read whether the server trickles headers or body.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from pipeline import __version__
+from pipeline.sources.feeds import identity
+from pipeline.sources.feeds.deadline import Deadline
 from pipeline.sources.feeds.parse import FeedError
 
 if TYPE_CHECKING:
@@ -37,6 +45,8 @@ class Limits:
     max_feed_bytes: int = 50 << 20
     max_file_bytes: int = 5 << 20  # transcripts, chapters
     max_episode_bytes: int = 2 << 30
+    feed_deadline: float = 120.0  # seconds for a feed's XML (or a transcript, chapters), in all
+    download_deadline: float = 3600.0  # seconds for one enclosure, in all
 
 
 @dataclass
@@ -73,7 +83,14 @@ class Client:
         self.limits = limits or Limits()
         timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         # trust_env: proxies from HTTPS_PROXY etc. as users expect; redirects are ours (see module doc).
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+        # No kept-alive connections: the deadline's timer must know the socket of every request, and
+        # only a new connection tells it (a feed run talks to each host a few times at most).
+        self._http = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -85,21 +102,51 @@ class Client:
         self.close()
 
     @contextlib.contextmanager
-    def _get(self, url: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
-        """A streamed GET after following http(s) redirects; network faults become FeedError."""
+    def _get(self, url: str, deadline: Deadline, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
+        """A streamed GET after following http(s) redirects, all within `deadline`; network faults
+        become FeedError."""
+        import httpx
+
+        with deadline:
+            try:
+                with self._follow(url, deadline, headers or {}) as response:
+                    yield response
+                if deadline.expired:
+                    # A body without a length ends when the connection closes: the deadline's shutdown
+                    # looks like its end. Cut short is not complete.
+                    raise deadline.error(url)
+            except httpx.HTTPError as exc:
+                if deadline.expired:
+                    raise deadline.error(url) from None
+                if isinstance(exc, httpx.TimeoutException):
+                    raise FeedError(url, f"stalled: no data for {self.limits.read_timeout:.0f} s") from None
+                raise FeedError(url, f"the transfer broke off ({_reason(exc)})") from None
+            except FeedError:
+                if deadline.expired:
+                    raise deadline.error(url) from None
+                raise
+
+    @contextlib.contextmanager
+    def _follow(self, url: str, deadline: Deadline, headers: dict[str, str]) -> Iterator[httpx.Response]:
         import httpx
 
         current = check_url(url)
+        extensions = {"trace": deadline.trace}
         for _hop in range(MAX_REDIRECTS + 1):
             try:
-                response = self._http.send(self._http.build_request("GET", current, headers=headers or {}), stream=True)
+                request = self._http.build_request("GET", current, headers=headers, extensions=extensions)
+                response = self._http.send(request, stream=True)
             except httpx.TimeoutException:
+                if deadline.expired:
+                    raise deadline.error(url) from None
                 raise FeedError(
                     url,
                     f"timed out (no answer within {self.limits.connect_timeout:.0f} s to connect "
                     f"or {self.limits.read_timeout:.0f} s to read); is the server up?",
                 ) from None
             except httpx.HTTPError as exc:
+                if deadline.expired:
+                    raise deadline.error(url) from None
                 raise FeedError(url, f"cannot connect ({_reason(exc)}); check the URL and the network") from None
             if not response.has_redirect_location:
                 break
@@ -113,12 +160,11 @@ class Client:
             raise FeedError(url, f"more than {MAX_REDIRECTS} redirects; check the URL")
         try:
             yield response
-        except httpx.TimeoutException:
-            raise FeedError(url, f"stalled: no data for {self.limits.read_timeout:.0f} s") from None
-        except httpx.HTTPError as exc:
-            raise FeedError(url, f"the transfer broke off ({_reason(exc)})") from None
         finally:
             response.close()
+
+    def _feed_deadline(self) -> Deadline:
+        return Deadline(self.limits.feed_deadline, "feeds.feed_deadline", "the server is too slow or keeps the connection open")
 
     def fetch_feed(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FeedResponse:
         """The feed's bytes, or status 304 (no body) when the server says it has not changed."""
@@ -127,7 +173,7 @@ class Client:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        with self._get(url, headers) as response:
+        with self._get(url, self._feed_deadline(), headers) as response:
             if response.status_code == 304:
                 return FeedResponse(304, None, etag, last_modified, str(response.url))
             _check_status(url, response)
@@ -136,7 +182,7 @@ class Client:
 
     def fetch_file(self, url: str) -> bytes:
         """A small file (a transcript, chapters), whole."""
-        with self._get(url) as response:
+        with self._get(url, self._feed_deadline()) as response:
             _check_status(url, response)
             return _read_capped(url, response, self.limits.max_file_bytes, "file")
 
@@ -144,7 +190,8 @@ class Client:
         """The enclosure at `target`, written to a hidden .part file first and renamed when complete.
 
         A .part file left by an interrupted run is resumed with a Range request, when the server
-        validates it (If-Range with the ETag or Last-Modified it gave); otherwise it starts over.
+        validates it (If-Range with the ETag or Last-Modified it gave); otherwise it starts over, and
+        a failed download the server could not resume leaves no .part file behind.
         """
         part = target.with_name(f".{target.name}.part")
         state_file = target.with_name(f".{target.name}.part.json")
@@ -153,49 +200,89 @@ class Client:
         headers = {"Accept-Encoding": "identity"}
         if kept and validator:
             headers.update({"Range": f"bytes={kept}-", "If-Range": validator})
-        with self._get(url, headers) as response:
-            if response.status_code == 416 and kept:  # nothing left to send: what we have is all of it
-                part.unlink(missing_ok=True)
-                state_file.unlink(missing_ok=True)
-                raise FeedError(url, "the server refused to resume the download; the next run starts over")
-            _check_status(url, response)
-            content_type = (response.headers.get("content-type") or "").split(";")[0].strip().lower() or None
-            if content_type and content_type.startswith(NOT_AUDIO_TYPES):
-                raise FeedError(
-                    url, f"the enclosure is not audio (the server sent {content_type}); check the episode's enclosure URL"
-                )
-            resumed = response.status_code == 206 and _range_start(response) == kept
-            if not resumed:
-                kept = 0
-            total = kept + int(response.headers.get("content-length") or 0)
-            if total > self.limits.max_episode_bytes:
-                raise FeedError(
-                    url,
-                    f"the enclosure is {total / 1e6:.0f} MB, over feeds.max_episode_mb "
-                    f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
-                )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            new_validator = response.headers.get("etag") or response.headers.get("last-modified")
-            if not resumed:
-                state_file.write_text(json.dumps({"url": url, "validator": new_validator}), encoding="utf-8")
-            try:
-                size = _write_body(response, part, append=resumed, start=kept, cap=self.limits.max_episode_bytes)
-            except _TooBig:
-                part.unlink(missing_ok=True)
-                state_file.unlink(missing_ok=True)
-                raise FeedError(
-                    url,
-                    f"the enclosure grew past feeds.max_episode_mb "
-                    f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
-                ) from None
+        deadline = Deadline(self.limits.download_deadline, "feeds.download_deadline", "the next run resumes the download")
+        receiving = _Receiving(part, state_file)
+        try:
+            with self._get(url, deadline, headers) as response:
+                if response.status_code == 416 and kept:  # nothing left to send: what we have is all of it
+                    receiving.discard()
+                    raise FeedError(url, "the server refused to resume the download; the next run starts over")
+                _check_status(url, response)
+                resumed = response.status_code == 206 and _range_start(response) == kept
+                content_type = self._check_enclosure(url, response, kept if resumed else 0)
+                receiving.resumable = bool(response.headers.get("etag") or response.headers.get("last-modified"))
+                if not receiving.resumable:
+                    deadline.hint = "the server cannot resume a download, so the next run starts it over"
+                size = self._receive(url, response, receiving, resumed=resumed, kept=kept)
+        except BaseException:
+            # What was written stays only if the next run can resume it (the server gave a
+            # validator); else it would only hold the space and be fetched again anyway.
+            if receiving.started and not receiving.resumable:
+                receiving.discard()
+            raise
         os.chmod(part, 0o644)
         os.replace(part, target)
         state_file.unlink(missing_ok=True)
         return Download(target, size, content_type, kept if resumed else 0)
 
+    def _receive(self, url: str, response: httpx.Response, receiving: _Receiving, *, resumed: bool, kept: int) -> int:
+        """The body into the .part file (appended when resumed); its size in all."""
+        part, state_file = receiving.part, receiving.state_file
+        part.parent.mkdir(parents=True, exist_ok=True)
+        receiving.started = True
+        if not resumed:
+            validator = response.headers.get("etag") or response.headers.get("last-modified")
+            state = {"url": identity.public_url(url), "validator": validator}
+            state_file.write_text(json.dumps(state), encoding="utf-8")
+        try:
+            return _write_body(response, part, append=resumed, start=kept if resumed else 0, cap=self.limits.max_episode_bytes)
+        except OSError as exc:  # a full disk: the one line names the file
+            raise OSError(exc.errno, exc.strerror, str(part)) from exc
+        except _TooBig:
+            receiving.discard()
+            raise FeedError(
+                url,
+                f"the enclosure grew past feeds.max_episode_mb "
+                f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
+            ) from None
+
+    def _check_enclosure(self, url: str, response: httpx.Response, kept: int) -> str | None:
+        """The enclosure's MIME type; FeedError when it is a page or a document, or over the size cap."""
+        content_type = (response.headers.get("content-type") or "").split(";")[0].strip().lower() or None
+        if content_type and content_type.startswith(NOT_AUDIO_TYPES):
+            raise FeedError(
+                url, f"the enclosure is not audio (the server sent {content_type}); check the episode's enclosure URL"
+            )
+        total = kept + int(response.headers.get("content-length") or 0)
+        if total > self.limits.max_episode_bytes:
+            raise FeedError(
+                url,
+                f"the enclosure is {total / 1e6:.0f} MB, over feeds.max_episode_mb "
+                f"({self.limits.max_episode_bytes / 1e6:.0f} MB); raise it to fetch this episode",
+            )
+        return content_type
+
 
 class _TooBig(Exception):
     pass
+
+
+@dataclass
+class _Receiving:
+    """A download's hidden files, and whether a failed one may stay for the next run to resume."""
+
+    part: Path
+    state_file: Path
+    started: bool = False
+    resumable: bool = False
+
+    def discard(self) -> None:
+        self.part.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
+
+
+class FileTooBig(FeedError):
+    """A feed or a small file over its size cap."""
 
 
 def _write_body(response: httpx.Response, part: Path, *, append: bool, start: int, cap: int) -> int:
@@ -222,7 +309,7 @@ def _resumable(part: Path, state_file: Path, url: str) -> tuple[int, str | None]
         state = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return 0, None
-    if _without_query(state.get("url", "")) != _without_query(url):
+    if _without_query(state.get("url", "")) != _without_query(identity.public_url(url)):
         return 0, None
     return part.stat().st_size, state.get("validator")
 
@@ -249,12 +336,12 @@ def _check_status(url: str, response: httpx.Response) -> None:
 
 def _read_capped(url: str, response: httpx.Response, cap: int, what: str) -> bytes:
     if int(response.headers.get("content-length") or 0) > cap:
-        raise FeedError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
+        raise FileTooBig(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
     blocks, size = [], 0
     for block in response.iter_bytes(1 << 16):
         size += len(block)
         if size > cap:
-            raise FeedError(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
+            raise FileTooBig(url, f"the {what} is over {cap / 1e6:.0f} MB; is the URL right?")
         blocks.append(block)
     return b"".join(blocks)
 

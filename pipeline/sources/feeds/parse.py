@@ -1,4 +1,6 @@
-"""A podcast feed's XML -> Feed and Episodes: RSS 2.0 and Atom, with the itunes: and podcast: namespaces.
+"""A podcast feed's XML -> Feed and Episodes: RSS 2.0 and Atom, with the itunes: and podcast: namespaces,
+and the older formats feed readers still read: Atom 0.3, RSS 1.0 (rdf:RDF, with enc:enclosure) and
+RSS 2.0 in the userland namespace. The bytes are decoded first as feed readers do (decode.py).
 
 Parsed with the standard library's ElementTree (expat), not feedparser or podcastparser:
 scripts/compare_feed_parsers.py measured what each keeps on the sample feeds in
@@ -16,7 +18,6 @@ anything. A malformed feed fails with the line and column expat reports.
 from __future__ import annotations
 
 import datetime
-import email.utils
 import functools
 import html
 import pyexpat
@@ -25,10 +26,16 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from pipeline.errors import HeardError
+from pipeline.messages import redact
+from pipeline.sources.feeds import values
+from pipeline.sources.feeds.decode import decode_feed
+from pipeline.sources.feeds.errors import FeedError
+
+__all__ = ["FeedError", "parse_feed"]
 
 NAMESPACES = {
-    "atom": {"http://www.w3.org/2005/atom"},
+    # Atom 1.0, and Atom 0.3 (the same element names; dates in issued / created / modified).
+    "atom": {"http://www.w3.org/2005/atom", "http://purl.org/atom/ns#"},
     "itunes": {"http://www.itunes.com/dtds/podcast-1.0.dtd", "https://www.itunes.com/dtds/podcast-1.0.dtd"},
     # The spec's URI, and the GitHub one that early Podcasting 2.0 feeds (and podcastparser) use.
     "podcast": {
@@ -38,20 +45,21 @@ NAMESPACES = {
     },
     "media": {"http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss"},
     "dc": {"http://purl.org/dc/elements/1.1/"},
-    "": {""},
+    "rdf": {"http://www.w3.org/1999/02/22-rdf-syntax-ns#"},
+    "enc": {"http://purl.oclc.org/net/rss_2.0/enc#"},
+    # RSS 2.0 and its relatives are read by their element names: no namespace, RSS 1.0's and 0.9's
+    # (under rdf:RDF), and the userland and Harvard URIs some RSS 2.0 feeds declare as the default.
+    "": {
+        "",
+        "http://purl.org/rss/1.0/",
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://backend.userland.com/rss2",
+        "http://blogs.law.harvard.edu/tech/rss",
+    },
 }
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
-
-
-class FeedError(HeardError):
-    """A feed, or an episode's file, cannot be fetched or read; the run goes on with the others."""
-
-    exit_code = 1
-
-    def __init__(self, url: str, reason: str):
-        self.url = url
-        self.reason = reason
-        super().__init__(f"{url}: {reason}")
+# An entry's date: Atom 1.0's, then Atom 0.3's.
+ATOM_DATES = ("published", "updated", "issued", "created", "modified")
 
 
 @dataclass(frozen=True)
@@ -99,19 +107,22 @@ class Feed:
 
 def parse_feed(data: bytes, url: str) -> Feed:
     """The feed in `data`, fetched from `url` (the base for relative links); raises FeedError."""
+    text = decode_feed(data, url)
     try:
-        root = _parse_xml(data, url, namespaces=True)
+        root = _parse_xml(text, url, namespaces=True)
     except _UnboundPrefix:
         # Real feeds use itunes: or podcast: without declaring them (podcastparser keeps a test of
         # it): read those by their conventional prefixes instead of failing the feed.
-        root = _parse_xml(data, url, namespaces=False)
+        root = _parse_xml(text, url, namespaces=False)
     base = urljoin(url, _xml_base(root))
     key = _key(root.tag)
-    if key == ("", "rss"):
-        channel = _one(_grouped(root), "", "channel")
+    if key in (("", "rss"), ("rdf", "RDF")):
+        top = _grouped(root)
+        channel = _one(top, "", "channel")
         if channel is None:
             raise FeedError(url, "an RSS document without a <channel>; check the feed URL")
-        return _rss(channel, base, url)
+        # RSS 1.0 and 0.9 put the items beside the channel, RSS 2.0 inside it.
+        return _rss(channel, base, url, outside=_all(top, "", "item"))
     if key == ("atom", "feed"):
         return _atom(root, base, url)
     raise FeedError(url, f"not an RSS or Atom feed (the document is <{root.tag.rpartition('}')[2]}>); check the feed URL")
@@ -121,7 +132,7 @@ class _UnboundPrefix(Exception):
     pass
 
 
-def _parse_xml(data: bytes, url: str, *, namespaces: bool) -> ET.Element:
+def _parse_xml(text: str, url: str, *, namespaces: bool) -> ET.Element:
     """ElementTree's tree, built from pyexpat directly so that entity declarations can be refused
     (ElementTree's own parser does not expose that hook). Without `namespaces`, tags keep their
     prefixes ('itunes:duration')."""
@@ -140,8 +151,9 @@ def _parse_xml(data: bytes, url: str, *, namespaces: bool) -> ET.Element:
     parser.EntityDeclHandler = refuse_entities
     parser.buffer_text = True
     # Leading whitespace before the XML declaration is an expat error, and common enough in real feeds.
+    # Given text, expat reads it as UTF-8 whatever the declaration says (decode.py decoded it).
     try:
-        parser.Parse(data.lstrip(b"\xef\xbb\xbf").lstrip(), True)
+        parser.Parse(text.lstrip("\ufeff \t\r\n"), True)
         return builder.close()
     except pyexpat.ExpatError as exc:
         reason = pyexpat.errors.messages[exc.code]
@@ -161,21 +173,21 @@ def _clark(name: str) -> str:
     return "{" + name if "}" in name else name
 
 
-def _rss(channel: ET.Element, base: str, url: str) -> Feed:
+def _rss(channel: ET.Element, base: str, url: str, *, outside: list[ET.Element]) -> Feed:
     base = urljoin(base, _xml_base(channel))
     show = _grouped(channel)
     feed = Feed(
         url=url,
-        title=_text(_one(show, "", "title")) or url,
+        title=_text(_one(show, "", "title")) or redact(url),
         link=_page(base, _text(_one(show, "", "link"))),
         author=_text(_one(show, "itunes", "author")),
         persons=_persons(show, base),
     )
-    for item in _all(show, "", "item"):
+    for item in _all(show, "", "item") + outside:
         item_base = urljoin(base, _xml_base(item))
         fields = _grouped(item)
         guid_element = _one(fields, "", "guid")
-        guid = _text(guid_element)
+        guid = _text(guid_element) or _attribute(item, "rdf", "about")  # RSS 1.0 names an item by its URI
         link = _page(item_base, _text(_one(fields, "", "link")))
         permalink = guid_element is not None and guid_element.get("isPermaLink", "true").strip().lower() != "false"
         if link is None and permalink and guid and guid.startswith(("http://", "https://")):
@@ -184,10 +196,14 @@ def _rss(channel: ET.Element, base: str, url: str) -> Feed:
             guid=guid,
             title=_text(_one(fields, "", "title")) or "",
             link=link,
-            published=_date(_text(_one(fields, "", "pubDate")) or _text(_one(fields, "dc", "date"))),
+            published=values.date(_text(_one(fields, "", "pubDate")) or _text(_one(fields, "dc", "date"))),
         )
         enclosures = [(e.get("url"), e.get("type"), e.get("length")) for e in _all(fields, "", "enclosure")]
         enclosures += [(e.get("url"), e.get("type"), e.get("fileSize")) for e in _all(fields, "media", "content")]
+        enclosures += [
+            (_attribute(e, "rdf", "resource"), _attribute(e, "enc", "type"), _attribute(e, "enc", "length"))
+            for e in _all(fields, "enc", "enclosure")
+        ]
         _set_enclosure(episode, enclosures, item_base)
         _podcast_fields(episode, fields, item_base, feed)
         feed.episodes.append(episode)
@@ -199,7 +215,7 @@ def _atom(root: ET.Element, base: str, url: str) -> Feed:
     author = _one(show, "atom", "author")
     feed = Feed(
         url=url,
-        title=_atom_text(_one(show, "atom", "title")) or url,
+        title=_atom_text(_one(show, "atom", "title")) or redact(url),
         link=_atom_link(show, base),
         author=_text(_one(_grouped(author), "atom", "name")) if author is not None else None,
         persons=_persons(show, base),
@@ -207,12 +223,12 @@ def _atom(root: ET.Element, base: str, url: str) -> Feed:
     for entry in _all(show, "atom", "entry"):
         entry_base = urljoin(base, _xml_base(entry))
         fields = _grouped(entry)
-        published = _text(_one(fields, "atom", "published")) or _text(_one(fields, "atom", "updated"))
+        published = next(filter(None, (_text(_one(fields, "atom", name)) for name in ATOM_DATES)), None)
         episode = Episode(
             guid=_text(_one(fields, "atom", "id")),
             title=_atom_text(_one(fields, "atom", "title")) or "",
             link=_atom_link(fields, entry_base),
-            published=_date(published),
+            published=values.date(published),
         )
         enclosures = [
             (e.get("href"), e.get("type"), e.get("length")) for e in _all(fields, "atom", "link") if e.get("rel") == "enclosure"
@@ -224,9 +240,10 @@ def _atom(root: ET.Element, base: str, url: str) -> Feed:
 
 
 def _podcast_fields(episode: Episode, fields: Children, base: str, feed: Feed) -> None:
-    episode.duration = _duration(_text(_one(fields, "itunes", "duration")))
-    episode.season = _int(_text(_one(fields, "itunes", "season"))) or _int(_text(_one(fields, "podcast", "season")))
-    episode.number = _number(_text(_one(fields, "itunes", "episode")) or _text(_one(fields, "podcast", "episode")))
+    episode.duration = values.duration(_text(_one(fields, "itunes", "duration")))
+    season = _text(_one(fields, "itunes", "season")) or _text(_one(fields, "podcast", "season"))
+    episode.season = values.integer(season)
+    episode.number = values.number(_text(_one(fields, "itunes", "episode")) or _text(_one(fields, "podcast", "episode")))
     for element in _all(fields, "podcast", "transcript"):
         link = _url(base, element.get("url"))
         if link:
@@ -264,7 +281,7 @@ def _set_enclosure(episode: Episode, enclosures: list[tuple[str | None, str | No
     chosen_url, chosen_type, length = ranked[0]
     episode.enclosure_url = _url(base, chosen_url)
     episode.enclosure_type = chosen_type or None
-    episode.enclosure_length = _int(length)
+    episode.enclosure_length = values.integer(length)
 
 
 _PREFIX_OF = {uri: prefix for prefix, uris in NAMESPACES.items() for uri in uris}
@@ -294,6 +311,15 @@ def _grouped(element: ET.Element) -> Children:
     return grouped
 
 
+def _attribute(element: ET.Element, prefix: str, local: str) -> str | None:
+    """A namespaced attribute ('rdf:about'), by the namespace's URI or, read without namespaces, its prefix."""
+    for uri in NAMESPACES[prefix]:
+        value = element.get(f"{{{uri}}}{local}")
+        if value is not None:
+            return value
+    return element.get(f"{prefix}:{local}")
+
+
 def _all(children: Children, prefix: str, local: str) -> list[ET.Element]:
     return children.get((prefix, local), [])
 
@@ -313,7 +339,8 @@ def _text(element: ET.Element | None) -> str | None:
 def _atom_text(element: ET.Element | None) -> str | None:
     """Atom text constructs: type="html" holds escaped markup, shown here as its text."""
     text = _text(element)
-    if text and element is not None and element.get("type") == "html":
+    # Atom 0.3 says mode="escaped" for the same.
+    if text and element is not None and (element.get("type") == "html" or element.get("mode") == "escaped"):
         text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>", "", text))).strip()
     return text
 
@@ -335,51 +362,3 @@ def _page(base: str, value: str | None) -> str | None:
     """A link shown to people (the show's or episode's page): http(s) only, never javascript: or data:."""
     url = _url(base, value)
     return url if url and url.lower().startswith(("http://", "https://")) else None
-
-
-def _date(value: str | None) -> datetime.datetime | None:
-    """RFC 822 (RSS), ISO 8601 (Atom, and RSS feeds that use it); None when neither reads."""
-    if not value:
-        return None
-    parsed: datetime.datetime | None = None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        try:
-            parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.astimezone(datetime.timezone.utc)
-
-
-def _duration(value: str | None) -> float | None:
-    """itunes:duration as seconds: "45:10", "1:02:03", "2710", "2710.5"."""
-    if not value:
-        return None
-    parts = value.strip().split(":")
-    if len(parts) > 3:
-        return None
-    try:
-        seconds = 0.0
-        for part in parts:
-            seconds = seconds * 60 + float(part)
-    except ValueError:
-        return None
-    return seconds if seconds > 0 else None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(str(value).strip()) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        number = float(str(value).strip()) if value is not None else None
-    except ValueError:
-        return None
-    return number

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pipeline.sources.feeds.parse import TranscriptLink
+from pipeline.sources.importers import MAX_CUES_PER_SECOND, too_many_cues
 
 # format -> (MIME types, URL suffix), in order of preference.
 TIMED_FORMATS = {
@@ -65,10 +66,13 @@ def read_chapters(raw: bytes) -> list[Chapter]:
     return sorted(chapters, key=lambda c: c.start)
 
 
-def fits_audio(transcript_end: float, audio_seconds: float) -> str | None:
-    """None when a transcript ending at `transcript_end` fits audio of `audio_seconds`, else why not."""
+def fits_audio(transcript_end: float, audio_seconds: float, *, cues: int = 0) -> str | None:
+    """None when a transcript ending at `transcript_end`, of `cues` cues (or timed words), fits audio
+    of `audio_seconds`, else why not."""
     if audio_seconds <= 0:
         return None
+    if too_many_cues(cues, audio_seconds):
+        return f"{cues} cues for {audio_seconds:.0f} s of audio (at most {MAX_CUES_PER_SECOND} a second)"
     if transcript_end > audio_seconds * (1 + OVERRUN_SHARE) + OVERRUN_SECONDS:
         return f"the transcript runs to {transcript_end:.0f} s but the audio is {audio_seconds:.0f} s long"
     if transcript_end < audio_seconds * MIN_COVERAGE:

@@ -5,23 +5,30 @@
         name: Builders & Buyers        # optional: the show name hits carry (default: the feed's title)
         added: 2026-11-28
 
-Written atomically; `heard ingest --feeds` reads it at the start of a run.
+Written atomically, and changed under a lock (<data dir>/feeds/.feeds.yaml.lock): six `heard feeds
+add` at once keep all six. Owner-only (0600): a feed URL may carry a password, and this is the only
+file that keeps it. `heard ingest --feeds` reads it at the start of a run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
-from pipeline.files import write_text_atomically
+from pipeline.files import LockTimeout, changing, write_text_atomically
+from pipeline.messages import name_problem, redact
+from pipeline.sources.feeds import identity
 from pipeline.sources.feeds.fetch import Client, check_url
-from pipeline.sources.feeds.parse import FeedError
+from pipeline.sources.feeds.parse import Feed, FeedError
 
 SUBSCRIPTIONS_FILE = "feeds.yaml"
+LOCK_FILE = "feeds/.feeds.yaml.lock"  # in feeds/, which a repository's .gitignore already leaves out
 
 
 @dataclass
@@ -57,11 +64,23 @@ def load(data_dir: Path) -> list[Subscription]:
             check_url(entry["url"])
         except FeedError as exc:
             raise ConfigError(f"{path}: feed {number}: {exc}") from None
-        name = entry.get("name")
-        found.append(
-            Subscription(entry["url"].strip(), str(name) if name else None, str(entry["added"]) if entry.get("added") else None)
-        )
+        name = str(entry["name"]).strip() if entry.get("name") is not None else ""
+        problem = name_problem(name) if name else None
+        if problem:
+            raise ConfigError(f"{path}: feed {number}: the name {problem}; fix the file")
+        found.append(Subscription(entry["url"].strip(), name or None, str(entry["added"]) if entry.get("added") else None))
     return found
+
+
+def checked_name(name: str | None) -> str | None:
+    """A show name as given to --name, trimmed; ConfigError when it breaks the one rule for names
+    (messages.name_problem: one line, no control character, at most 200 characters)."""
+    if name is None:
+        return None
+    problem = name_problem(name)
+    if problem:
+        raise ConfigError(f"--name: {problem}")
+    return name.strip()
 
 
 def save(data_dir: Path, subscriptions: list[Subscription]) -> None:
@@ -73,31 +92,47 @@ def save(data_dir: Path, subscriptions: list[Subscription]) -> None:
         subscriptions_path(data_dir),
         "# heard's podcast subscriptions: heard feeds add/list/remove, heard ingest --feeds\n"
         + yaml.safe_dump({"feeds": entries}, sort_keys=False, allow_unicode=True),
+        mode=0o600,
     )
+
+
+@contextlib.contextmanager
+def _changing(data_dir: Path) -> Iterator[None]:
+    """The lock every read-change-write of feeds.yaml holds."""
+    try:
+        with changing(data_dir / LOCK_FILE):
+            yield
+    except LockTimeout:
+        raise ConfigError(
+            f"{subscriptions_path(data_dir)}: another heard has been changing the subscriptions for 30 s; try again"
+        ) from None
 
 
 def add(data_dir: Path, url: str, *, name: str | None = None) -> tuple[Subscription, bool]:
     """Subscribe (or rename an existing subscription); returns it and whether it is new."""
     check_url(url)
-    subscriptions = load(data_dir)
-    for existing in subscriptions:
-        if existing.url == url.strip():
-            if name and name != existing.name:
-                existing.name = name
-                save(data_dir, subscriptions)
-            return existing, False
-    subscription = Subscription(url.strip(), name, datetime.date.today().isoformat())
-    save(data_dir, subscriptions + [subscription])
+    name = checked_name(name)
+    with _changing(data_dir):
+        subscriptions = load(data_dir)
+        for existing in subscriptions:
+            if existing.url == url.strip():
+                if name and name != existing.name:
+                    existing.name = name
+                    save(data_dir, subscriptions)
+                return existing, False
+        subscription = Subscription(url.strip(), name, datetime.date.today().isoformat())
+        save(data_dir, subscriptions + [subscription])
     return subscription, True
 
 
 def remove(data_dir: Path, url: str) -> Subscription:
     """Unsubscribe; what was indexed from the feed stays. ConfigError if it is not subscribed."""
-    subscriptions = load(data_dir)
-    kept = [s for s in subscriptions if s.url != url.strip()]
-    if len(kept) == len(subscriptions):
-        raise ConfigError(f"{url}: not subscribed; `heard feeds list` shows the subscriptions")
-    save(data_dir, kept)
+    with _changing(data_dir):
+        subscriptions = load(data_dir)
+        kept = [s for s in subscriptions if s.url != url.strip()]
+        if len(kept) == len(subscriptions):
+            raise ConfigError(f"{url}: not subscribed; `heard feeds list` shows the subscriptions")
+        save(data_dir, kept)
     return next(s for s in subscriptions if s.url == url.strip())
 
 
@@ -108,6 +143,7 @@ def subscribe(url: str, settings: Settings, *, name: str | None = None) -> tuple
     from pipeline.sources.feeds.parse import parse_feed
     from pipeline.sources.feeds.sync import limits_of
 
+    name = checked_name(name)  # before anything is fetched
     try:
         check_url(url)
         with Client(limits_of(settings)) as client:
@@ -115,7 +151,26 @@ def subscribe(url: str, settings: Settings, *, name: str | None = None) -> tuple
     except FeedError as exc:
         raise ConfigError(f"{exc}; nothing was subscribed") from None
     subscription, new = add(settings.data_dir, url, name=name)
+    _remember_check(settings.data_dir, url, feed)
     return subscription, new, feed.title, sum(1 for e in feed.episodes if e.enclosure_url)
+
+
+def _remember_check(data_dir: Path, url: str, feed: Feed) -> None:
+    """What `feeds add` saw, in the feed's state, so that `feeds list` shows it (its title, when it
+    was checked, its episodes as pending); only for a feed no ingest has fetched yet, read and written
+    under the state's lock that every ingest save takes. No ETag: the first ingest reads the whole feed."""
+    from pipeline.sources.feeds.merge import merge_episodes
+    from pipeline.sources.feeds.state import FeedState, changing_state, feed_folder
+
+    folder = feed_folder(data_dir, url)
+    with changing_state(folder):  # an ingest saving meanwhile writes before this read or after this write
+        state = FeedState.load(folder, identity.public_url(url))
+        if state.checked_at is not None:
+            return
+        state.title = feed.title
+        state.checked_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        merge_episodes(state, url, feed.episodes)
+        state.save(folder, locked=True)
 
 
 def unsubscribe(url: str, settings: Settings) -> tuple[str, Path]:
@@ -124,13 +179,13 @@ def unsubscribe(url: str, settings: Settings) -> tuple[str, Path]:
 
     subscription = remove(settings.data_dir, url)
     folder = feed_folder(settings.data_dir, url)
-    return subscription.name or FeedState.load(folder, url).title or url, folder
+    return subscription.name or FeedState.load(folder, url).title or redact(url), folder
 
 
 class SubscriptionRow(TypedDict):
     """One line of `heard feeds list` (its JSON form has these keys)."""
 
-    url: str
+    url: str  # without its password (http://***@host/...)
     name: str | None
     title: str | None
     added: str | None
@@ -152,7 +207,7 @@ def describe(settings: Settings) -> list[SubscriptionRow]:
         statuses = [e.status for e in state.episodes.values()]
         rows.append(
             {
-                "url": subscription.url,
+                "url": redact(subscription.url),
                 "name": subscription.name or state.title,
                 "title": state.title,
                 "added": subscription.added,

@@ -18,6 +18,7 @@ episode that leaves the feed keeps its files and so its chunks.
 from __future__ import annotations
 
 import datetime
+import errno
 import glob
 import os
 from collections.abc import Callable
@@ -25,15 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from pipeline.errors import HeardError, RecordingError
+from pipeline.errors import HeardError, RecordingError, StorageError
 from pipeline.files import JsonObject, write_text_atomically
+from pipeline.sources import importers
 from pipeline.sources.feeds import identity, published
-from pipeline.sources.feeds.fetch import Client, Limits
-from pipeline.sources.feeds.parse import Episode, FeedError, Person, parse_feed
-from pipeline.sources.feeds.state import DONE, FAILED, PENDING, EpisodeRecord, FeedState, feed_folder
+from pipeline.sources.feeds.fetch import Client, FileTooBig, Limits
+from pipeline.sources.feeds.merge import merge_episodes
+from pipeline.sources.feeds.parse import Episode, FeedError, parse_feed
+from pipeline.sources.feeds.state import DONE, FAILED, EpisodeRecord, FeedState, adopt_legacy_folder, feed_folder
+from pipeline.sources.importers import ImplausibleTranscript
 
 if TYPE_CHECKING:
     from pipeline.config import Settings
+    from pipeline.transcripts import Transcript
 
 
 class FeedLog(Protocol):
@@ -45,8 +50,6 @@ class FeedLog(Protocol):
 
 
 TRANSCRIPT_SUFFIXES = (".json", ".vtt", ".srt", ".txt")
-# podcast:person roles that speak on the episode, as heard's roles.
-SPEAKING_ROLES = {"host": "host", "co-host": "host", "cohost": "host", "guest": "guest"}
 
 
 @dataclass
@@ -75,6 +78,8 @@ def limits_of(settings: Settings) -> Limits:
         read_timeout=feeds.read_timeout,
         max_feed_bytes=int(feeds.max_feed_mb * 1e6),
         max_episode_bytes=int(feeds.max_episode_mb * 1e6),
+        feed_deadline=feeds.feed_deadline,
+        download_deadline=feeds.download_deadline,
     )
 
 
@@ -90,7 +95,16 @@ def sync_feeds(
     result = SyncResult()
     with Client(limits_of(settings)) as client:
         for url, name in feeds:
-            _FeedSync(url, name, settings, client, log, result, audio_seconds).run()
+            sync = _FeedSync(url, name, settings, client, log, result, audio_seconds)
+            try:
+                sync.run()
+            except OSError as exc:
+                # No feed causes this: the data dir cannot be written (full, read-only). The run stops.
+                raise storage_error(exc, sync.folder) from exc
+            except HeardError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one feed's surprise must not skip the other feeds
+                sync.feed_failed(f"{type(exc).__name__}: {exc} (heard could not handle this feed; please report it)")
     return result
 
 
@@ -107,15 +121,17 @@ class _FeedSync:
     ):
         self.url, self.name, self.settings, self.client = url, name, settings, client
         self.log, self.result, self.audio_seconds = log, result, audio_seconds
+        adopt_legacy_folder(settings.data_dir, url)
         self.folder = feed_folder(settings.data_dir, url)
-        self.state = FeedState.load(self.folder, url)
+        # The state, like every file but feeds.yaml, holds URLs without their password (identity.public_url).
+        self.state = FeedState.load(self.folder, identity.public_url(url))
 
     def run(self) -> None:
         self.result.checked += 1
         try:
             response = self.client.fetch_feed(self.url, etag=self.state.etag, last_modified=self.state.last_modified)
         except FeedError as exc:
-            return self._feed_failed(exc.reason)
+            return self.feed_failed(exc.reason)
         self.state.checked_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         if response.status == 304:
             self.result.unchanged += 1
@@ -123,9 +139,9 @@ class _FeedSync:
             try:
                 feed = parse_feed(response.body or b"", self.url)
             except FeedError as exc:
-                return self._feed_failed(exc.reason)
+                return self.feed_failed(exc.reason)
             self.state.title = feed.title
-            self._merge(feed.episodes)
+            merge_episodes(self.state, self.url, feed.episodes)
             self.state.etag, self.state.last_modified = response.etag, response.last_modified
         self.folder.mkdir(parents=True, exist_ok=True)
         self.state.save(self.folder)  # before any download: a killed run resumes from here
@@ -146,7 +162,7 @@ class _FeedSync:
             self._episode(record)
             self.state.save(self.folder)
 
-    def _feed_failed(self, reason: str) -> None:
+    def feed_failed(self, reason: str) -> None:
         failure = EpisodeFailure(self.url, None, reason)
         self.result.failures.append(failure)
         self.log.failure(f"[feed] FAILED: {failure.line()}")
@@ -154,43 +170,8 @@ class _FeedSync:
             # Still index what earlier runs brought in: a feed that is down today keeps its episodes.
             self.result.folders.append(self.folder)
 
-    def _merge(self, episodes: list[Episode]) -> None:
-        """New episodes become pending; a guid whose enclosure changed is fetched again; the others
-        take the feed's current details (title, persons, ...)."""
-        seen: set[str] = set()
-        for episode in episodes:
-            key = identity.episode_key(self.url, episode)
-            if key is None or key in seen or not episode.enclosure_url:
-                continue  # no audio (a text post), or a duplicate item: the first one counts
-            seen.add(key)
-            choice = published.choose_transcript(episode.transcripts)
-            record = self.state.episodes.get(key)
-            fresh = EpisodeRecord(
-                key=key,
-                title=episode.title or identity.title_from_url(episode.enclosure_url),
-                enclosure_url=episode.enclosure_url,
-                enclosure_type=episode.enclosure_type,
-                guid=episode.guid,
-                published=episode.published.date().isoformat() if episode.published else None,
-                link=episode.link,
-                season=episode.season,
-                number=episode.number,
-                transcript=[choice[0].url, choice[1]] if choice else None,
-                chapters_url=episode.chapters_url,
-                speakers=_speakers(episode.persons),
-            )
-            if record is None:
-                self.state.episodes[key] = fresh
-                continue
-            fresh.file, fresh.holds, fresh.status, fresh.error = record.file, record.holds, record.status, record.error
-            if record.holds != identity.without_query(episode.enclosure_url):
-                fresh.status = PENDING  # new audio for the same episode: fetched and transcribed again
-            self.state.episodes[key] = fresh
-        for key in [k for k, r in self.state.episodes.items() if k not in seen and r.status != DONE]:
-            del self.state.episodes[key]  # left the feed before it was fetched: nothing to keep or retry
-
     def _show(self) -> str:
-        return self.name or self.state.title or self.url
+        return self.name or self.state.title or identity.public_url(self.url)
 
     def _episode(self, record: EpisodeRecord) -> None:
         try:
@@ -215,10 +196,10 @@ class _FeedSync:
         _inside(audio, self.settings.data_dir)
         # The complete download waits under a hidden name until its transcript is checked.
         staged = audio.with_name(f".{audio.name}.download")
-        self.client.download(record.enclosure_url, staged)
+        self.client.download(self._authorized(record.enclosure_url), staged)
         self.result.downloaded += 1
         seconds = self.audio_seconds(staged)
-        transcript = self._transcript(record, staged, seconds)
+        transcript = self._transcript(record, seconds)
         chapters = self._chapters(record)
         self._write_sidecar(record, chapters)
         for suffix in TRANSCRIPT_SUFFIXES:
@@ -228,34 +209,52 @@ class _FeedSync:
         if transcript is not None:
             os.replace(self.folder / f".{transcript.name}.check", transcript)
         os.replace(staged, audio)
-        record.holds = identity.without_query(record.enclosure_url)
+        record.holds, record.holds_length = identity.without_query(record.enclosure_url), record.enclosure_length
         self.log.info(
             f'[feed] {self.url}: episode "{record.title}": downloaded {"with its transcript" if transcript else "for Whisper"}'
         )
 
-    def _transcript(self, record: EpisodeRecord, audio: Path, seconds: float) -> Path | None:
+    def _transcript(self, record: EpisodeRecord, seconds: float) -> Path | None:
         """Where the publisher's timed transcript goes, once fetched into a hidden file and checked
-        against the audio; None to let Whisper transcribe."""
+        against the audio; None to let Whisper transcribe: there is none, or it is over the size cap
+        or does not fit the audio (times, cue count). A malformed one fails the episode (RecordingError)."""
         if not record.transcript or not self.settings.feeds.publisher_transcripts:
             return None
         url, kind = record.transcript
         final = (self.folder / (record.file or "")).with_suffix("." + kind)
         checked = self.folder / f".{final.name}.check"
-        write_bytes_atomically(checked, self.client.fetch_file(url))
-        end = transcript_end(checked, kind)
-        problem = published.fits_audio(end, seconds)
+        try:
+            write_bytes_atomically(checked, self.client.fetch_file(self._authorized(url)))
+        except FileTooBig:
+            cap = self.client.limits.max_file_bytes / 1e6
+            self._to_whisper(record, f"the publisher's transcript {url} is over {cap:.0f} MB")
+            return None
+        try:
+            transcript = read_publisher_transcript(checked, kind)
+        except ImplausibleTranscript as exc:  # too many cues for its own times, so for the audio too
+            problem: str | None = published.fits_audio(seconds, seconds, cues=exc.cues) or exc.reason
+        except RecordingError as exc:
+            raise RecordingError(checked, f"the publisher's transcript {url}: {exc.reason}") from None
+        else:
+            problem = published.fits_audio(transcript.duration, seconds, cues=importers.cue_count(transcript.segments))
         if problem:
-            raise ValueError(
-                f"{problem}: its transcript {url} is not for this audio "
-                "(set feeds.publisher_transcripts: false to transcribe such episodes with Whisper)"
-            )
+            checked.unlink(missing_ok=True)
+            self._to_whisper(record, f"the publisher's transcript {url} does not fit the audio ({problem})")
+            return None
         return final
+
+    def _authorized(self, url: str) -> str:
+        """A URL the state keeps (without password), with the feed's credentials when on its server."""
+        return identity.with_credentials(url, self.url)
+
+    def _to_whisper(self, record: EpisodeRecord, why: str) -> None:
+        self.log.info(f'[feed] {self.url}: episode "{record.title}": {why}; Whisper transcribes the episode')
 
     def _chapters(self, record: EpisodeRecord) -> list[published.Chapter]:
         if not record.chapters_url:
             return []
         try:
-            return published.read_chapters(self.client.fetch_file(record.chapters_url))
+            return published.read_chapters(self.client.fetch_file(self._authorized(record.chapters_url)))
         except (FeedError, ValueError) as exc:
             # Chapters are a nicety: the episode is indexed without them.
             self.log.info(f'[feed] {self.url}: episode "{record.title}": chapters not used ({exc})')
@@ -280,18 +279,15 @@ class _FeedSync:
             write_text_atomically(path, text)
 
 
-def transcript_end(path: Path, kind: str) -> float:
-    """Where a publisher's transcript ends (seconds), read exactly as ingest will import it (kind:
-    json, vtt or srt); RecordingError with the line or segment at fault if it cannot be read."""
-    from pipeline.sources import importers
-
+def read_publisher_transcript(path: Path, kind: str) -> Transcript:
+    """A publisher's transcript (kind: json, vtt or srt), read exactly as ingest will import it;
+    RecordingError with the line or segment at fault if it cannot be read."""
     copy = path.with_name(path.name + "." + kind)  # the importers go by suffix
     os.replace(path, copy)
     try:
-        transcript = importers.import_transcript(copy, recording_id="check", sha256="", source=copy, title="")
+        return importers.import_transcript(copy, recording_id="check", sha256="", source=copy, title="")
     finally:
         os.replace(copy, path)
-    return transcript.duration
 
 
 def write_bytes_atomically(path: Path, data: bytes) -> None:
@@ -299,6 +295,17 @@ def write_bytes_atomically(path: Path, data: bytes) -> None:
 
     with atomic_path(path) as staging:
         staging.write_bytes(data)
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def storage_error(exc: OSError, folder: Path) -> StorageError:
+    """One line naming the file that could not be written and what to do (exit 2)."""
+    where = exc.filename or folder
+    if exc.errno in FULL_ERRNOS:
+        return StorageError(f"{where}: cannot write ({exc.strerror}); free disk space and rerun")
+    return StorageError(f"{where}: cannot write ({exc.strerror or exc}); check the folder's permissions")
 
 
 def _inside(path: Path, data_dir: Path) -> None:
@@ -310,10 +317,6 @@ def _inside(path: Path, data_dir: Path) -> None:
 
 def _episodes(count: int) -> str:
     return f"{count} episode" if count == 1 else f"{count} episodes"
-
-
-def _speakers(persons: list[Person]) -> list[dict[str, str]]:
-    return [{"name": p.name, "role": SPEAKING_ROLES[p.role]} for p in persons if p.group == "cast" and p.role in SPEAKING_ROLES]
 
 
 def _sidecar_fields(record: EpisodeRecord, show: str) -> JsonObject:

@@ -1,0 +1,129 @@
+"""One speech detector for words and speakers: where the speaker model (segmentation-3.0) hears
+someone and Whisper (after its Silero VAD) wrote nothing, Whisper listens again without its VAD.
+
+Silero VAD and segmentation-3.0 disagree on far-field and quiet speech: two far-field meeting
+clips failed with "no speech found" while the speaker model heard people in them. `unheard`
+gives the stretches the speaker model hears that no word covers; `transcribe_regions` decodes
+just those (joined into one stream, so Whisper's fixed cost per 30 s window is paid once, and
+the times mapped back), and `reconcile` adds what it finds to the transcript's segments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.transcripts import Segment
+
+if TYPE_CHECKING:
+    from pipeline.hearing.speakers.segmentation import Window
+    from pipeline.hearing.transcribe import Transcriber
+
+SAMPLE_RATE = 16_000
+# Speech the speaker model hears is listened to again when no word of Whisper's lies within it
+# for at least this long: shorter stretches are a breath or the edge of a word.
+MIN_UNHEARD_SECONDS = 1.0
+PAD_SECONDS = 0.2  # each stretch is decoded with this much audio either side
+GAP_SECONDS = 0.5  # silence put between stretches when they are joined into one stream
+Region = tuple[float, float]
+
+
+def speech_regions(windows: Iterable[Window]) -> list[Region]:
+    """(start, end) seconds where the segmentation model hears anyone, touching runs joined."""
+    from pipeline.hearing.speakers.pieces import runs
+    from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, WINDOW, frame_seconds
+
+    regions: list[Region] = []
+    for window in windows:
+        start = window.start / SAMPLE_RATE
+        for first, last in runs(np.asarray(window.active.any(axis=1))):
+            # Speech running into the window's edge runs to the edge: the next window goes on.
+            a = start if first == 0 else start + frame_seconds(first) - FRAME_STEP / 2
+            b = start + WINDOW / SAMPLE_RATE if last == FRAMES else start + frame_seconds(last - 1) + FRAME_STEP / 2
+            regions.append((a, b))
+    return _joined(sorted(regions), 0.0)
+
+
+def unheard(regions: list[Region], segments: list[Segment], *, at_least: float = MIN_UNHEARD_SECONDS) -> list[Region]:
+    """The parts of `regions`, at least `at_least` seconds long, that no word (or, without word
+    timings, no segment) of `segments` overlaps."""
+    said = sorted([(w.start, w.end) for s in segments for w in s.words] + [(s.start, s.end) for s in segments if not s.words])
+    out: list[Region] = []
+    for a, b in regions:
+        cursor = a
+        for start, end in said:
+            if end <= cursor or start >= b:
+                continue
+            if start > cursor and start - cursor >= at_least:
+                out.append((cursor, start))
+            cursor = max(cursor, end)
+        if b > cursor and b - cursor >= at_least:
+            out.append((cursor, b))
+    return out
+
+
+def transcribe_regions(transcriber: Transcriber, samples: np.ndarray, regions: list[Region]) -> list[Segment]:
+    """Whisper's segments of just these regions (VAD off: the speaker model already said they hold
+    speech), with times in the recording."""
+    pad, gap = int(PAD_SECONDS * SAMPLE_RATE), np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    offsets: list[tuple[float, float, float]] = []  # start in the stream, end in it, shift to the recording
+    at = 0
+    for a, b in _joined(regions, 2 * PAD_SECONDS):
+        first, last = max(int(a * SAMPLE_RATE) - pad, 0), min(int(b * SAMPLE_RATE) + pad, len(samples))
+        parts += [samples[first:last], gap]
+        offsets.append((at / SAMPLE_RATE, (at + last - first) / SAMPLE_RATE, (first - at) / SAMPLE_RATE))
+        at += last - first + len(gap)
+    if not parts:
+        return []
+    found, _ = transcriber.transcribe(np.concatenate(parts), vad_filter=False)
+    return [s for s in (_moved(segment, offsets) for segment in found) if s is not None]
+
+
+def reconcile(
+    segments: list[Segment], samples: np.ndarray, windows: Iterable[Window], transcriber: Transcriber
+) -> tuple[list[Segment], float]:
+    """The segments with what Whisper hears in the speaker model's speech that they missed, in time
+    order; and the seconds of speech listened to again. With no word at all, every stretch the
+    speaker model hears is listened to, however short: a lone far-field "okay" (0.7 s, AMI trn02)
+    is then the only speech there is, not a breath between words."""
+    said = any(s.text for s in segments)
+    missing = unheard(speech_regions(windows), segments, at_least=MIN_UNHEARD_SECONDS if said else 0.0)
+    if not missing:
+        return segments, 0.0
+    found = [s for s in transcribe_regions(transcriber, samples, missing) if s.text]
+    return sorted(segments + found, key=lambda s: s.start), sum(b - a for a, b in missing)
+
+
+def _moved(segment: Segment, offsets: list[tuple[float, float, float]]) -> Segment | None:
+    """The segment with its stream times turned into recording times; words in the silence between
+    two regions are dropped (None when nothing is left)."""
+
+    def shift(t: float) -> float | None:
+        return next((t + d for a, b, d in offsets if a - 0.05 <= t <= b + 0.05), None)
+
+    words = []
+    for word in segment.words:
+        start, end = shift(word.start), shift(word.end)
+        if start is not None and end is not None:
+            words.append(dataclasses.replace(word, start=round(start, 3), end=round(end, 3)))
+    if segment.words and not words:
+        return None
+    start, end = (words[0].start, words[-1].end) if words else (shift(segment.start), shift(segment.end))
+    if start is None or end is None:
+        return None
+    text = "".join(w.text for w in words).strip() if words else segment.text
+    return dataclasses.replace(segment, start=round(start, 3), end=round(end, 3), text=text, words=words)
+
+
+def _joined(regions: list[Region], within: float) -> list[Region]:
+    out: list[Region] = []
+    for a, b in regions:
+        if out and a <= out[-1][1] + within:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
