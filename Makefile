@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUERY ?= what do customers say about exporting data
 
-.PHONY: demo serve test test-fast lint bench chromium espeak examples eval eval-multilingual screenshot clean mpnet multilingual
+.PHONY: demo serve test test-fast lint bench chromium espeak examples eval eval-models eval-multilingual screenshot clean mpnet multilingual
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -103,7 +103,9 @@ multilingual: $(VENV)/.installed-runtime
 # ingested into build/devset-hard-data/ (about 20 min the first time on a busy machine), then each
 # half is measured in all three modes. Report the held-out half; tune on the other.
 # EVAL_CONFIG=path/to/config.yaml measures another configuration (e.g. embedding.model:
-# all-mpnet-base-v2) in its own data dirs and result files, build/<config name>-devset*/.
+# all-mpnet-base-v2) in its own data dirs and result files, build/<config name>-devset*/. Its data
+# dirs start from the default run's transcripts when those exist (copied once): every model is
+# measured on the same words, and Whisper does not run again.
 # Then heard themes on both (scripts/themes_eval.py, docs/benchmarks.md "Themes"): ARI against the
 # labeled topics, topics held by one theme, topics named by their theme's label, answers left out.
 # Then heard ask's extractive answer on the hard set's halves (scripts/eval_ask.py, docs/ask.md): the
@@ -113,8 +115,11 @@ DEVSET_HARD := build/devset-hard
 EVAL_CONFIG ?=
 EVAL_DATA := $(if $(EVAL_CONFIG),build/$(basename $(notdir $(EVAL_CONFIG)))-,build/)
 HEARD_EVAL := $(BIN)/heard $(if $(EVAL_CONFIG),--config $(EVAL_CONFIG))
+SEED_TRANSCRIPTS = if [ -n "$(EVAL_CONFIG)" ] && [ -d build/$(1)/transcripts ] && [ ! -d $(EVAL_DATA)$(1)/transcripts ]; then \
+	  mkdir -p $(EVAL_DATA)$(1) && cp -r build/$(1)/transcripts $(EVAL_DATA)$(1)/; fi
 eval: $(VENV)/.installed-test
 	$(BIN)/python scripts/make_devset.py --out $(DEVSET)
+	$(call SEED_TRANSCRIPTS,devset-data)
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data ingest $(DEVSET)/recordings --quiet
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data reindex  # from the kept transcripts: chunking changes count
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data eval $(DEVSET)/queries.yaml --mode all
@@ -122,6 +127,7 @@ eval: $(VENV)/.installed-test
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-data eval $(DEVSET)/queries.yaml --mode all --answers --format json \
 	  > $(EVAL_DATA)devset/eval-all.json
 	$(BIN)/python scripts/make_devset.py --spec scripts/devset_hard --out $(DEVSET_HARD)
+	$(call SEED_TRANSCRIPTS,devset-hard-data)
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data ingest $(DEVSET_HARD)/recordings --quiet
 	$(HEARD_EVAL) --data-dir $(EVAL_DATA)devset-hard-data reindex
 	for split in tune heldout; do \
@@ -157,6 +163,15 @@ eval-multilingual: $(VENV)/.installed-test espeak
 	    $(HEARD_EVAL) --data-dir $$data eval $(DEVSET_ML)/queries-$$version-$$asked-$$split.yaml --mode all --format json \
 	      > $(EVAL_DATA)devset-multilingual/eval-$$version-$$asked-$$split.json || exit 1; done; done; done
 	$(BIN)/python scripts/multilingual_report.py $(EVAL_DATA)devset-multilingual
+
+# Every offline embedding model on both dev sets, then one table of them side by side
+# (docs/models.md, "Choosing a model"): make eval with the default and with each of EVAL_MODELS,
+# then scripts/models_report.py over their result files. What each costs: scripts/bench_models.py.
+EVAL_MODELS ?= scripts/configs/mpnet.yaml scripts/configs/multilingual-e5.yaml
+eval-models: $(VENV)/.installed-test
+	$(MAKE) eval
+	for config in $(EVAL_MODELS); do $(MAKE) eval EVAL_CONFIG=$$config || exit 1; done
+	$(BIN)/python scripts/models_report.py build/ $(foreach c,$(EVAL_MODELS),build/$(basename $(notdir $(c)))-)
 
 clean:
 	rm -rf index index.rebuild index.old catalog.sqlite3* voices.sqlite3* collections.sqlite3* ingest.lock themes-cache answers-cache transcripts/*.json transcripts/*.md

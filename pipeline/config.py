@@ -77,6 +77,10 @@ class EmbeddingSettings:
     # How an answer's vector carries the question before it: text (one text) or vector (mixed in).
     question: str = setting("text", choices=("text", "vector"))
     question_weight: float = setting(0.5, low=0, high=1)
+    # Text put before each query / each document (chunk, sentence) before encoding; None: the model's
+    # own (`prompts` in its config_sentence_transformers.json), else none. "" sets none.
+    query_prompt: str | None = setting(None, length=(0, 1000))
+    document_prompt: str | None = setting(None, length=(0, 1000))
 
 
 @dataclass

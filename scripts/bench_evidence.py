@@ -150,7 +150,7 @@ def time_reports(settings, out: Path, runs: int) -> dict[str, object]:
 
     taken: dict[str, list[float]] = {}
     with Searcher(settings) as searcher:
-        searcher.embedder.encode(["warm up"])  # loaded once, as the page's server holds it
+        searcher.embedder.encode_queries(["warm up"])  # loaded once, as the page's server holds it
         collection_report(settings, "bench", searcher=searcher)  # and scikit-learn imported, as after a first themes page
         for _ in range(runs):
             report, *build = timed(collection_report, settings, "bench", searcher=searcher)

@@ -239,12 +239,12 @@ def bench_embedding(count: int, runs: int) -> dict:
 
     texts = synthetic_texts(count)
     onnx, torch_st = Embedder(EmbeddingSettings()), Embedder(EmbeddingSettings(runtime="sentence-transformers"))
-    onnx.encode(texts[:8]), torch_st.encode(texts[:8])  # load outside the timing
+    onnx.encode_documents(texts[:8]), torch_st.encode_documents(texts[:8])  # load outside the timing
     rows = {"onnx": [], "st": [], "upsert": []}
     for run in range(runs):
         for key, embedder in (("onnx", onnx), ("st", torch_st)):
             started = time.perf_counter()
-            vectors = embedder.encode(texts)
+            vectors = embedder.encode_documents(texts)
             rows[key].append(time.perf_counter() - started)
         # A new folder per run: Chroma keeps a client per path alive in the process, and a deleted
         # and recreated folder under a live client reads as a read-only database.
@@ -323,7 +323,7 @@ def bench_search_model(model: str, sizes: list[int], warm_queries: int, cold_run
 
     embedder = Embedder(EmbeddingSettings(model=model))
     pool_texts = synthetic_texts(2000, seed=1)
-    pool_vectors = embedder.encode(pool_texts)
+    pool_vectors = embedder.encode_documents(pool_texts)
     config = WORK / f"search-config-{model}.yaml"
     config.write_text(f"embedding:\n  model: {model}\n")
     out = {}
@@ -352,9 +352,9 @@ def bench_search(sizes: list[int], warm_queries: int, cold_runs: int) -> dict:
 
     pool_texts = synthetic_texts(2000, seed=1)
     onnx = Embedder(EmbeddingSettings())
-    pool_vectors = onnx.encode(pool_texts)
+    pool_vectors = onnx.encode_documents(pool_texts)
     torch_st = Embedder(EmbeddingSettings(runtime="sentence-transformers"))
-    torch_st.encode(["warm up"])
+    torch_st.encode_documents(["warm up"])
     config = WORK / "search-config.yaml"
     config.write_text("embedding:\n  model: all-MiniLM-L6-v2\n")
     out = {}

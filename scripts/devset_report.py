@@ -4,8 +4,9 @@
     python scripts/devset_report.py build/devset/eval-all.json build/devset-hard/eval-tune.json build/devset-hard/eval-heldout.json
 
 Each file is named after its split (`eval-<split>.json`) in its dev set's folder. Prints recall@5,
-recall@10 and MRR for every kind and, where `heard eval --answers` measured it, `search --all`'s
-precision, recall and hits per query, as a Markdown table for docs/benchmarks.md. For the hard set
+recall@10, MRR and the quotes' length (seconds and sentences of the top 5 hits) for every kind and,
+where `heard eval --answers` measured it, `search --all`'s precision, recall, hits per query and
+seconds per hit, as a Markdown table for docs/benchmarks.md. For the hard set
 the held-out split is the one to report; tune on the other.
 """
 import argparse
@@ -17,7 +18,11 @@ METRICS = ("recall@5", "recall@10", "mrr")
 
 def cells(values: dict, every: dict | None) -> str:
     out = [f"{values[m]:.3f}" for m in METRICS]
-    out += [f"{every['precision']:.3f}", f"{every['recall']:.3f}", f"{every['hits']:.1f}"] if every else ["", "", ""]
+    out += [f"{values.get('quote_seconds', 0):.1f}", f"{values.get('quote_sentences', 0):.2f}"]
+    if every:
+        out += [f"{every['precision']:.3f}", f"{every['recall']:.3f}", f"{every['hits']:.1f}", f"{every.get('quote_seconds', 0):.1f}"]
+    else:
+        out += ["", "", "", ""]
     return " | ".join(out)
 
 
@@ -37,8 +42,9 @@ def main():
     parser.add_argument("results", nargs="+", help="`heard eval --format json` output, one file per split")
     args = parser.parse_args()
     lines = [
-        "| dev set / split | mode | kind | recall@5 | recall@10 | MRR | --all precision | --all recall | --all hits |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| dev set / split | mode | kind | recall@5 | recall@10 | MRR | quote s (top 5) | sentences | --all precision "
+        "| --all recall | --all hits | --all quote s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for path in map(Path, args.results):
         name = f"{path.parent.name}/{path.stem.removeprefix('eval-')}"

@@ -127,12 +127,12 @@ def main():
     for model in MODELS:
         embedder = Embedder(EmbeddingSettings(model=model))
         encoded[model] = {
-            "alone": embedder.encode([c.text for c in chunks]),
-            "text": embedder.encode([t for _, cs in recordings for t in embedding_texts(cs)]),
-            "context": embedder.encode(
+            "alone": embedder.encode_documents([c.text for c in chunks]),
+            "text": embedder.encode_documents([t for _, cs in recordings for t in embedding_texts(cs)]),
+            "context": embedder.encode_documents(
                 [f"{m.get('company', '')} ({', '.join(m.get('tags') or [])}): {t}" for m, cs in recordings for t in embedding_texts(cs)]
             ),
-            "query": embedder.encode([topic(q.query) for q in queries]),
+            "query": embedder.encode_queries([topic(q.query) for q in queries]),
             "embedder": embedder,
         }
 
@@ -198,7 +198,7 @@ def main():
         for n, q in enumerate(queries):
             parts = alternatives(topic(q.query))
             if parts:
-                split[n] = np.maximum(base[n], (e["embedder"].encode(parts) @ vectors.T).max(0))
+                split[n] = np.maximum(base[n], (e["embedder"].encode_queries(parts) @ vectors.T).max(0))
         count = sum(bool(alternatives(topic(q.query))) for q in queries)
         measure(f"{model}: alternatives split into sub-queries (max), {count} queries split", split)
         measure(f"{model}: company and industry in the chunk text", e["query"] @ e["context"].T)

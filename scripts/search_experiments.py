@@ -51,7 +51,7 @@ def build_index(source: Path, target: Path, settings, embedder) -> None:
     store.check_recipe(recipe_of(embedder), record=True)
     for transcript in transcripts.load_all(source / "transcripts"):
         chunks = chunking.chunk_transcript(transcript, settings.chunking)
-        store.replace_recording(transcript.recording_id, chunks, embedder.encode([c.text for c in chunks]))
+        store.replace_recording(transcript.recording_id, chunks, embedder.encode_documents([c.text for c in chunks]))
 
 
 def main():

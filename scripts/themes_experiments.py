@@ -70,7 +70,7 @@ def heard_default(vectors, settings, **_):
     from pipeline.finding.themes import grouping
 
     out = -np.ones(len(vectors), dtype=int)
-    for number, rows in enumerate(grouping.group(vectors, settings.themes)):
+    for number, rows in enumerate(grouping.group(vectors, settings.themes, attach=settings.themes.attach_similarity)):
         out[rows] = number
     return out
 

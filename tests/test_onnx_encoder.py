@@ -41,8 +41,8 @@ def test_onnx_vectors_match_sentence_transformers_within_1e_4_cosine(cache):
     settings = EmbeddingSettings()
     onnx_file = ensure_export(settings)
     assert onnx_file is not None and onnx_file.is_relative_to(cache)
-    fast = Embedder(settings).encode(TEXTS)
-    reference = Embedder(EmbeddingSettings(runtime="sentence-transformers")).encode(TEXTS)
+    fast = Embedder(settings).encode_documents(TEXTS)
+    reference = Embedder(EmbeddingSettings(runtime="sentence-transformers")).encode_documents(TEXTS)
     assert fast.shape == reference.shape == (len(TEXTS), 384)
     cosines = np.sum(fast * reference, axis=1)
     assert np.all(cosines > 1 - 1e-4), cosines
@@ -64,7 +64,7 @@ def test_a_model_that_is_not_a_plain_mean_pooled_transformer_is_left_to_sentence
     from pipeline.errors import ConfigError
 
     with pytest.raises(ConfigError, match="cls-model"):
-        Embedder(EmbeddingSettings(model=str(odd))).encode(["x"])
+        Embedder(EmbeddingSettings(model=str(odd))).encode_documents(["x"])
 
 
 def test_heard_search_in_a_fresh_process_never_imports_torch(indexed_examples, test_config, cache):

@@ -174,13 +174,13 @@ def test_transcripts_ready_together_are_embedded_in_one_pass(tmp_path, heard, mo
     from pipeline.indexing.embed import Embedder
 
     calls = []
-    real_encode = Embedder.encode
+    real_encode = Embedder._encode
 
-    def encode(self, texts):
+    def encode(self, texts, prompt):
         calls.append(len(texts))
-        return real_encode(self, texts)
+        return real_encode(self, texts, prompt)
 
-    monkeypatch.setattr(Embedder, "encode", encode)
+    monkeypatch.setattr(Embedder, "_encode", encode)
     folder = tmp_path / "notes"
     folder.mkdir()
     for n, topic in enumerate(["pricing", "exports", "onboarding"]):

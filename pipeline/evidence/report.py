@@ -243,7 +243,9 @@ def _themes_of(quotes: list[ReportQuote], settings: Settings, searcher: Searcher
     from pipeline.finding.themes import grouping, labels
 
     texts = [q.text for q in quotes]
-    groups = grouping.group(searcher.embedder.encode(texts), settings.themes)
+    # attach_similarity is in all-MiniLM-L6-v2's cosines: moved into this index's spread.
+    attach = searcher.scale.cosine(settings.themes.attach_similarity)
+    groups = grouping.group(searcher.embedder.encode_documents(texts), settings.themes, attach=attach)
     names = labels.labels(texts, groups, [q.recording_id for q in quotes], terms=settings.themes.label_terms)
     found = [
         ReportTheme(label, len({quotes[row].recording_id for row in rows}), sorted(quotes[row].number for row in rows))

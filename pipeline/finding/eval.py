@@ -14,6 +14,9 @@ Metrics, averaged over queries:
 For `search_all` (every passage that answers, cut by score rather than count), uncapped:
   precision  relevant hits / hits returned (0 when nothing is returned)
   recall     spans found / all labeled spans
+
+And how long the quotes are (seconds, sentences): of the top QUOTE_K hits, and of every --all hit.
+A model whose cosines spread otherwise must not make quotes longer or shorter (issue 21).
 """
 
 from __future__ import annotations
@@ -39,6 +42,19 @@ def cutoffs_with(k: int) -> tuple[int, ...]:
 
 
 MIN_OVERLAP = 0.5  # of the hit's duration
+QUOTE_K = 5  # quote length is measured over this many top hits
+
+
+def quote_length(hits: list[Hit]) -> dict[str, float]:
+    """Mean duration (seconds) and sentences of `hits`' quotes; zeros without hits."""
+    from pipeline.finding.fusion import sentences_of
+
+    if not hits:
+        return {"seconds": 0.0, "sentences": 0.0}
+    return {
+        "seconds": sum(h.end - h.start for h in hits) / len(hits),
+        "sentences": sum(len(sentences_of(h.text)) or 1 for h in hits) / len(hits),
+    }
 
 
 @dataclass
@@ -66,7 +82,8 @@ class QueryResult:
     def metrics(self, ks: tuple[int, ...] = KS) -> dict[str, float]:
         n = len(self.query.relevant)
         first = min(self.relevant_ranks, default=None)
-        out = {"mrr": 1.0 / first if first else 0.0}
+        length = quote_length(self.hits[:QUOTE_K])
+        out = {"mrr": 1.0 / first if first else 0.0, "quote_seconds": length["seconds"], "quote_sentences": length["sentences"]}
         for k in ks:
             top = self.found[:k]
             newly = sum(f is not None for f in top)
@@ -142,6 +159,7 @@ class AllReport:
                 "precision": sum(r.precision for r in rs) / len(rs),
                 "recall": sum(r.recall for r in rs) / len(rs),
                 "hits": sum(len(r.hits) for r in rs) / len(rs),
+                **{f"quote_{key}": value for key, value in quote_length([h for r in rs for h in r.hits]).items()},
             }
             for kind, rs in kinds.items()
             if rs
@@ -169,7 +187,8 @@ def all_answers_line(report: AllReport) -> str:
     counts = {kind: sum((r.query.kind or "all") == kind for r in report.results) for kind in kinds}
     counts["all"] = len(report.results)
     return f"{report.mode} --all (cutoff {report.cutoff}): " + "; ".join(
-        f"{kind} ({counts[kind]}) precision {m['precision']:.3f} recall {m['recall']:.3f} hits {m['hits']:.1f}"
+        f"{kind} ({counts[kind]}) precision {m['precision']:.3f} recall {m['recall']:.3f} hits {m['hits']:.1f} "
+        f"quote {m['quote_seconds']:.1f} s"
         for kind, m in kinds.items()
     )
 
@@ -248,11 +267,16 @@ def summary_table(reports: list[EvalReport], k: int = 5) -> str:
     """A Markdown table, one row per report."""
     cols = list(dict.fromkeys(["success@1", f"success@{k}", f"recall@{k}", "mrr", f"ndcg@{k}"]))  # -k 1: once
     lines = [
-        "| mode | queries | " + " | ".join(c.replace("mrr", "MRR").replace("ndcg", "nDCG") for c in cols) + " |",
-        "|---|---:|" + "---:|" * len(cols),
+        "| mode | queries | "
+        + " | ".join(c.replace("mrr", "MRR").replace("ndcg", "nDCG") for c in cols)
+        + f" | quote s (top {QUOTE_K}) | sentences |",
+        "|---|---:|" + "---:|" * (len(cols) + 2),
     ]
     for report in reports:
-        lines.append(f"| {report.mode} | {len(report.results)} | " + " | ".join(f"{report.averages[c]:.3f}" for c in cols) + " |")
+        length = f" | {report.averages['quote_seconds']:.1f} | {report.averages['quote_sentences']:.2f}"
+        lines.append(
+            f"| {report.mode} | {len(report.results)} | " + " | ".join(f"{report.averages[c]:.3f}" for c in cols) + length + " |"
+        )
     return "\n".join(lines)
 
 

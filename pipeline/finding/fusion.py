@@ -44,9 +44,14 @@ def score_fusion(
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!…])\s+")
 
 
+def sentences_of(text: str) -> list[str]:
+    """The sentences of a chunk's or a quote's text, split after . ? ! or …."""
+    return [p for p in _SENTENCE_SPLIT.split(text.strip()) if p]
+
+
 def question_share(text: str) -> float:
     """Share of the words of `text` that are in sentences ending with a question mark."""
-    parts = [p for p in _SENTENCE_SPLIT.split(text.strip()) if p]
+    parts = sentences_of(text)
     total = sum(len(p.split()) for p in parts)
     return sum(len(p.split()) for p in parts if p.rstrip().endswith("?")) / total if total else 0.0
 

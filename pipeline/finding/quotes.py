@@ -20,14 +20,18 @@ from pipeline.config import Settings
 from pipeline.indexing import chunking
 from pipeline.indexing.chunking import Chunk
 from pipeline.indexing.keyword_index import terms
+from pipeline.indexing.spread import Scale
 
 if TYPE_CHECKING:
     from pipeline.indexing.embed import Embedder
 
 # A sentence this short ("Sure.", "Honestly, they were great.") rarely stands alone as a quote.
 MIN_QUOTE_WORDS = 8
-# A neighbouring sentence joins the quote when it scores within this much of the best one.
+# A neighbouring sentence joins the quote when it scores within this much of the best one, and a
+# sentence's score gains this much per share of the query's words it holds. Both in
+# all-MiniLM-L6-v2's cosines; moved into the index's own spread (Scale.margin).
 JOIN_MARGIN = 0.1
+SHARED_WORDS_WEIGHT = 0.1
 CONTEXT_WORDS = 25
 # Sentences and sentence vectors of recently quoted recordings: a web server or an eval run
 # quotes the same recordings again and again, and encoding sentences is most of a search's time.
@@ -35,7 +39,7 @@ CONTEXT_WORDS = 25
 CACHE_RECORDINGS = 256
 CACHE_SENTENCES = 20000
 _SENTENCES: LRUCache[tuple[str, int], list[chunking.Sentence]] = LRUCache(maxsize=CACHE_RECORDINGS)
-_VECTORS: LRUCache[tuple[str, str], np.ndarray] = LRUCache(maxsize=CACHE_SENTENCES)
+_VECTORS: LRUCache[tuple[tuple[str, str], str], np.ndarray] = LRUCache(maxsize=CACHE_SENTENCES)
 
 
 @dataclass
@@ -57,8 +61,19 @@ def _stem(word: str) -> str:
 
 class QuoteFinder:
     def __init__(
-        self, settings: Settings, embedder: Embedder, query_vector: np.ndarray, subject: str, *, max_sentences: int | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        query_vector: np.ndarray,
+        subject: str,
+        *,
+        scale: Scale | None = None,
+        max_sentences: int | None = None,
     ):
+        """`scale`: the index's spread, which the join margin and the shared-words weight follow."""
+        scale = scale or Scale()
+        self.join_margin = scale.margin(JOIN_MARGIN)
+        self.shared_words_weight = scale.margin(SHARED_WORDS_WEIGHT)
         self.transcripts_dir = settings.transcripts_dir
         self.embedder = embedder
         self.query_vector = query_vector
@@ -78,12 +93,12 @@ class QuoteFinder:
         return found
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        model = self.embedder.model_name
+        model = self.embedder.key
         # Looked up once each into a local dict: the cache may drop any entry while new ones go in.
         found = {t: v for t in dict.fromkeys(texts) if (v := _VECTORS.get((model, t))) is not None}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            for text, vector in zip(missing, self.embedder.encode(missing)):
+            for text, vector in zip(missing, self.embedder.encode_documents(missing)):
                 found[text] = _VECTORS[(model, text)] = vector
         return np.stack([found[t] for t in texts])
 
@@ -95,7 +110,7 @@ class QuoteFinder:
         if not self.query_stems:
             return np.asarray(cosine)
         shared = np.array([len(self.query_stems & {_stem(t) for t in terms(text)}) / len(self.query_stems) for text in texts])
-        return np.asarray(cosine + 0.1 * shared)
+        return np.asarray(cosine + self.shared_words_weight * shared)
 
     def _inside(self, chunk: Chunk) -> tuple[list[chunking.Sentence], list[int]]:
         sentences = self.sentences(chunk.recording_id) or []
@@ -132,7 +147,7 @@ class QuoteFinder:
                 break
             pick = max(options, key=scores.__getitem__)
             words = sum(len(sentences[i].text.split()) for i in range(first, last + 1))
-            if scores[pick] < scores[best] - JOIN_MARGIN and words >= MIN_QUOTE_WORDS:
+            if scores[pick] < scores[best] - self.join_margin and words >= MIN_QUOTE_WORDS:
                 break
             first, last = min(first, pick), max(last, pick)
         return self.span(chunk.recording_id, first, last)

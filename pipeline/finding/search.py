@@ -23,6 +23,7 @@ from pipeline.indexing.chunking import Chunk
 if TYPE_CHECKING:
     from pipeline.finding.quotes import Quote, QuoteFinder
     from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.spread import Scale
     from pipeline.indexing.store import Store
 
 
@@ -40,20 +41,22 @@ def rank(
     settings: Settings,
     store: Store,
     embedder: Embedder,
+    scale: Scale,
     pool: int,
     where: dict[str, Any] | None,
     mode: str | None,
 ) -> Ranking:
     """Chunks ranked for `query`: dense and keyword rankings of `pool` chunks each, fused, weighted.
-    `mode` (hybrid, dense or keyword) defaults to search.mode. Pipeline.finding.searcher calls this."""
+    `mode` (hybrid, dense or keyword) defaults to search.mode; `scale` moves the quotes' score cuts
+    into the model's spread (pipeline/indexing/spread.py). Pipeline.finding.searcher calls this."""
     from pipeline.finding.query import topic
     from pipeline.finding.quotes import QuoteFinder
 
     options = settings.search
     mode = mode or options.mode
     subject = topic(query)
-    vector = embedder.encode([subject])[0]
-    quotes = QuoteFinder(settings, embedder, vector, subject)
+    vector = embedder.encode_queries([subject])[0]
+    quotes = QuoteFinder(settings, embedder, vector, subject, scale=scale)
 
     chunks: dict[str, Chunk] = {}
     dense = _dense(store, vector, pool, where, quotes, chunks, options) if mode in ("hybrid", "dense") else {}

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pipeline.finding.themes import Theme
     from pipeline.finding.translation import QuoteTranslator
     from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.spread import Scale
     from pipeline.indexing.store import Store
 
 
@@ -32,6 +33,7 @@ class Searcher:
         self._embedder = embedder
         self._owns_store = store is None
         self._checked = False
+        self._scale: Scale | None = None
         self._translator: QuoteTranslator | None = None  # Whisper, loaded at the first --translate
 
     @property
@@ -58,11 +60,24 @@ class Searcher:
         """The store, once checked to hold vectors made by this embedding recipe (ConfigError if not)."""
         store = self.store
         if not self._checked:
-            from pipeline.indexing.recipe import recipe_of
+            from pipeline.indexing.recipe import configured_recipe, recipe_of
 
+            # What the settings and the model's folder say first: a changed prompt or new weights are
+            # refused before the model loads; then what only the loaded model knows (its size).
+            store.check_recipe(configured_recipe(self.settings.embedding))
             store.check_recipe(recipe_of(self.embedder))
             self._checked = True
         return store
+
+    @property
+    def scale(self) -> Scale:
+        """The score cuts of this index's model and corpus (pipeline/indexing/spread.py): measured
+        when the index was written, read once."""
+        if self._scale is None:
+            from pipeline.indexing.spread import scale_of
+
+            self._scale = scale_of(self.checked_store().recipe().measured)
+        return self._scale
 
     def close(self) -> None:
         """Let go of the store if this Searcher opened it (the embedder stays loaded)."""
@@ -70,6 +85,7 @@ class Searcher:
             self._store.close()
             self._store = None
             self._checked = False
+            self._scale = None
 
     def __enter__(self) -> Searcher:
         return self
@@ -153,7 +169,16 @@ class Searcher:
             raise UsageError(f"{QUERY.name}: {QUERY.missing}")
         where = self._resolved(filters).where() if filters else None
         store = self.checked_store()
-        return ranking.rank(query, settings=self.settings, store=store, embedder=self.embedder, pool=pool, where=where, mode=mode)
+        return ranking.rank(
+            query,
+            settings=self.settings,
+            store=store,
+            embedder=self.embedder,
+            scale=self.scale,
+            pool=pool,
+            where=where,
+            mode=mode,
+        )
 
     def _resolved(self, filters: SearchFilters) -> SearchFilters:
         """`filters` with a recording given by its path turned into its id, from the index."""

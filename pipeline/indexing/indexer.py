@@ -42,8 +42,8 @@ def embed_chunks(chunked: Sequence[list[Chunk]], embedder: Embedder) -> np.ndarr
     better with all-mpnet-base-v2, docs/benchmarks.md)."""
     settings = embedder.settings
     if settings.question == "text":
-        return embedder.encode([text for chunks in chunked for text in embedding_texts(chunks)])
-    vectors = embedder.encode([c.text for chunks in chunked for c in chunks])
+        return embedder.encode_documents([text for chunks in chunked for text in embedding_texts(chunks)])
+    vectors = embedder.encode_documents([c.text for chunks in chunked for c in chunks])
     mixed = vectors.copy()
     at = 0
     for chunks in chunked:

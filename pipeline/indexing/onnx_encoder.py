@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 from pipeline.config import EmbeddingSettings
 from pipeline.files import atomic_path
 from pipeline.indexing.embedding_models import resolve_embedding_model
+from pipeline.indexing.model_files import weights_hash
 from pipeline.model_cache import cache_dir
 from pipeline.threads import onnx_session_options
 
@@ -47,18 +47,17 @@ def model_folder(settings: EmbeddingSettings) -> Path | None:
         return None
     config = json.loads((folder / pooling["path"] / "config.json").read_text())
     modes = [key for key, on in config.items() if key.startswith("pooling_mode") and on]
-    return folder if modes == ["pooling_mode_mean_tokens"] else None
+    # A model that pools without its prompt's tokens: sentence-transformers knows how, this path does not.
+    prompt_pooled = config.get("include_prompt", True) is not False
+    return folder if modes == ["pooling_mode_mean_tokens"] and prompt_pooled else None
 
 
 def cached_export(folder: Path) -> Path:
-    """Where the ONNX export of `folder` lives; keyed by the weights file, so new weights re-export."""
-    stamp = []
-    for name in sorted(os.listdir(folder)):
-        if name.endswith((".safetensors", ".bin")):
-            stat = (folder / name).stat()
-            stamp.append(f"{name}:{stat.st_size}:{int(stat.st_mtime)}")
-    key = hashlib.sha256(f"{folder.resolve()}|{'|'.join(stamp)}".encode()).hexdigest()[:16]
-    return cache_dir() / "onnx" / f"{folder.name}-{key}" / ONNX_FILE
+    """Where the ONNX export of `folder` lives: keyed by its weights' hash and its config.json, so
+    new weights re-export, and a copy of a model (another path, other prompts) reuses the export."""
+    config = (folder / "config.json").read_bytes()
+    key = hashlib.sha256(f"{weights_hash(folder)}|".encode() + config).hexdigest()[:16]
+    return cache_dir() / "onnx" / key / ONNX_FILE
 
 
 def ensure_export(settings: EmbeddingSettings) -> Path | None:

@@ -19,6 +19,11 @@ from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from pipeline.indexing.embed import Embedder
+    from pipeline.indexing.model_files import Prompts
+
+
+# Every vector heard stores or compares is scaled to unit length (cosine = dot product; embed.py).
+NORMALISATION = "unit"
 
 
 @dataclass(frozen=True)
@@ -29,29 +34,40 @@ class EmbeddingRecipe:
     setting that changes it (metadata "setting"), for the error message."""
 
     model: str | None = field(default=None, metadata={"setting": "embedding.model"})
+    # SHA-256 of the model folder's weight files (model_files.weights_hash): new weights under the
+    # same name or path (a fine-tune copied over, another release) make other vectors.
+    weights: str | None = field(default=None, metadata={"setting": "the model's weights"})
     dimension: int | None = field(default=None, metadata={"setting": "the model's vector size"})
-    # Text put before a query or a chunk before encoding (e5's "query: " / "passage: "); empty for
-    # now: issue 21 reads them from the model's own sentence-transformers config.
-    query_prefix: str | None = field(default=None, metadata={"setting": "the query prefix"})
-    document_prefix: str | None = field(default=None, metadata={"setting": "the document prefix"})
+    # Text put before a query or a document before encoding (e5's "query: " / "passage: "): the
+    # model's own prompts (config_sentence_transformers.json) unless the settings give them.
+    query_prompt: str | None = field(default=None, metadata={"setting": "embedding.query_prompt (or the model's own)"})
+    document_prompt: str | None = field(default=None, metadata={"setting": "embedding.document_prompt (or the model's own)"})
     # How an answer's vector carries the question before it (pipeline/indexing/indexer.py).
     question: str | None = field(default=None, metadata={"setting": "embedding.question"})
     # Only `vector` mixes by a weight: None (not used) with `text`.
     question_weight: float | None = field(default=None, metadata={"setting": "embedding.question_weight"})
-    # Figures measured on the corpus at index time (issue 21: the similarity spread), not compared.
+    # How vectors are scaled before they are stored and compared (NORMALISATION).
+    normalisation: str | None = field(default=None, metadata={"setting": "the vectors' normalisation"})
+    # Figures measured on the corpus at index time (pipeline/indexing/spread.py: how the model's
+    # cosines spread here, which the score cuts follow), not compared.
     measured: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def configured(cls, settings: EmbeddingSettings, dimension: int | None) -> EmbeddingRecipe:
-        """The recipe `settings` ask for; `dimension` None when the model was not loaded (unknown)."""
+    def configured(
+        cls, settings: EmbeddingSettings, dimension: int | None, *, weights: str | None = None, prompts: Prompts | None = None
+    ) -> EmbeddingRecipe:
+        """The recipe `settings` ask for; `dimension`, `weights` and `prompts` None when not known
+        (the model not loaded, its folder not on disk): unknown fields match anything."""
         vector_mix = settings.question == "vector"
         return cls(
             model=settings.model,
+            weights=weights,
             dimension=dimension,
-            query_prefix="",
-            document_prefix="",
+            query_prompt=prompts.query if prompts else None,
+            document_prompt=prompts.document if prompts else None,
             question=settings.question,
             question_weight=float(settings.question_weight) if vector_mix else None,
+            normalisation=NORMALISATION,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,7 +77,8 @@ class EmbeddingRecipe:
     def from_dict(cls, data: Mapping[str, Any]) -> EmbeddingRecipe:
         """A stored recipe; fields it lacks are unknown, fields this heard does not know are dropped."""
         known = {f.name for f in _FIELDS}
-        values = {key: value for key, value in data.items() if key in known}
+        renamed = {LEGACY_NAMES.get(key, key): value for key, value in data.items()}
+        values = {key: value for key, value in renamed.items() if key in known}
         values["measured"] = dict(values.get("measured") or {})
         return cls(**values)
 
@@ -72,6 +89,8 @@ class EmbeddingRecipe:
 
 
 _FIELDS = dataclasses.fields(EmbeddingRecipe)
+# Stored names of fields an earlier heard called otherwise (always empty then: no prompts were used).
+LEGACY_NAMES = {"query_prefix": "query_prompt", "document_prefix": "document_prompt"}
 
 
 def compared_fields() -> tuple[dataclasses.Field[Any], ...]:
@@ -81,7 +100,21 @@ def compared_fields() -> tuple[dataclasses.Field[Any], ...]:
 
 def recipe_of(embedder: Embedder) -> EmbeddingRecipe:
     """The recipe `embedder` encodes with (loads the model to learn its dimension)."""
-    return EmbeddingRecipe.configured(embedder.settings, embedder.dimension)
+    return EmbeddingRecipe.configured(embedder.settings, embedder.dimension, weights=embedder.weights, prompts=embedder.prompts)
+
+
+def configured_recipe(settings: EmbeddingSettings) -> EmbeddingRecipe:
+    """The recipe `settings` ask for, known without loading the model: its prompts and weights are
+    read from its folder when that is on disk; its dimension is unknown."""
+    from pipeline.indexing.model_files import configured_prompts, local_folder, weights_hash
+
+    folder = local_folder(settings.model)
+    return EmbeddingRecipe.configured(
+        settings,
+        None,
+        weights=weights_hash(folder) if folder is not None else None,
+        prompts=configured_prompts(settings, folder),
+    )
 
 
 def differences(built: EmbeddingRecipe, configured: EmbeddingRecipe) -> list[str]:
@@ -104,6 +137,11 @@ def check_recipe(where: str, built: EmbeddingRecipe, configured: EmbeddingRecipe
         raise ConfigError(
             f"{where}: the index holds vectors of '{built.model}' but embedding.model is '{configured.model}'; run "
             "`heard reindex` to rebuild it with the new model, or change the setting back"
+        )
+    if "weights" in differing:
+        raise ConfigError(
+            f"{where}: the weights of '{configured.model}' are not those the index was built with (hash "
+            f"{built.weights}, now {configured.weights}); run `heard reindex` to rebuild it with these weights"
         )
     if "dimension" in differing:
         raise ConfigError(

@@ -30,7 +30,7 @@ from pipeline.crash import crash_point
 from pipeline.errors import HeardError
 from pipeline.hearing.speakers.diarize import METHOD as DIARIZER
 from pipeline.indexing.indexer import ToIndex
-from pipeline.indexing.recipe import EmbeddingRecipe, check_recipe
+from pipeline.indexing.recipe import EmbeddingRecipe, check_recipe, configured_recipe
 from pipeline.indexing.store import index_exists
 from pipeline.jobs import changes
 from pipeline.jobs.catalog import INDEXED, MISSING, Catalog, Entry, catalog_path, now
@@ -146,6 +146,10 @@ class Run:
                         self._write_batch()
             self._write_batch()
             remove_missing(state, roots, {str(p) for p in files}, unreadable=found.unreadable)
+            if state.summary.chunks_written or state.summary.chunks_removed:
+                from pipeline.indexing.spread import remeasure
+
+                remeasure(state.store, state.indexer.embedder)  # the model's spread over this corpus, which the score cuts follow
         except HeardError as exc:
             _end_run_quietly(state.catalog, run_id, f"error: {exc}", self._finish(started))
             raise
@@ -171,7 +175,7 @@ class Run:
         settings = state.settings
         recover_interrupted_swap(settings.index_dir)
         counts = state.catalog.counts()
-        configured = EmbeddingRecipe.configured(settings.embedding, None)  # the model is not loaded: its size unknown
+        configured = configured_recipe(settings.embedding)  # the model is not loaded: its size unknown
         if index_exists(settings):
             # Opening the store costs a second or two, even when no file changed, and is what
             # detects a damaged one, or one built with other embedding settings, before the run

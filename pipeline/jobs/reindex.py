@@ -131,6 +131,7 @@ def _build(
     of the index (`heard reindex` is what is running)."""
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.indexer import Indexer
+    from pipeline.indexing.spread import remeasure
     from pipeline.indexing.store import Store, forget_cached_client
 
     try:
@@ -142,6 +143,7 @@ def _build(
             kept = _keep_previous(settings, indexer, summary, reporter)
             if not written and not kept:
                 store.rebuild_keywords()  # an empty index is a whole one: its keyword file exists
+            remeasure(store, indexer.embedder)  # the model's spread over this corpus, which the score cuts follow
         finally:
             store.close()
     except BaseException as exc:

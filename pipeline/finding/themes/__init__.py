@@ -55,11 +55,11 @@ def find_themes(
     `filters`, by how many recordings mention them; those in fewer than `min_recordings` are left out.
     Searcher.themes calls this."""
     from pipeline.finding.themes import cache
-    from pipeline.indexing.recipe import EmbeddingRecipe
+    from pipeline.indexing.recipe import configured_recipe
 
     settings = searcher.settings
     # Before the cache: an answer kept from before a settings change is refused like a fresh one.
-    searcher.store.check_recipe(EmbeddingRecipe.configured(settings.embedding, None))
+    searcher.store.check_recipe(configured_recipe(settings.embedding))
     where = filters.where() if filters else None
     name = cache.key(settings, searcher.store, query=query, where=where)
     found = cache.read(settings, name)
@@ -87,10 +87,14 @@ def _compute(searcher: Searcher, *, query: str | None, filters: SearchFilters | 
     # Ids are content hashes and chunk numbers: this order does not depend on the order of ingest.
     keep.sort(key=lambda i: (chunks[i].recording_id, chunks[i].index))
     chunks, vectors = [chunks[i] for i in keep], vectors[keep] if keep else vectors[:0]
-    talk = units.small_talk(chunks, vectors, embedder, similarity=options.small_talk_similarity, min_words=options.min_words)
+    # The two similarities are in all-MiniLM-L6-v2's cosines: moved into this index's spread.
+    scale = searcher.scale
+    talk = units.small_talk(
+        chunks, vectors, embedder, similarity=scale.cosine(options.small_talk_similarity), min_words=options.min_words
+    )
     substantive = np.flatnonzero(~talk).tolist()
     chunks, vectors = [chunks[i] for i in substantive], vectors[substantive]
-    groups = grouping.group(vectors, options)
+    groups = grouping.group(vectors, options, attach=scale.cosine(options.attach_similarity))
     names = labels.labels(
         [c.text for c in chunks],
         groups,

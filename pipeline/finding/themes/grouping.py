@@ -16,10 +16,11 @@ import numpy as np
 from pipeline.config import ThemesSettings
 
 
-def group(vectors: np.ndarray, settings: ThemesSettings) -> list[list[int]]:
+def group(vectors: np.ndarray, settings: ThemesSettings, *, attach: float) -> list[list[int]]:
     """Rows of `vectors` (unit length) grouped; each group holds at least `min_quotes` rows, best
     first by closeness to the group's centre. Rows of groups too small join the closest group when
-    their cosine to its centre reaches `attach_similarity`; the others are in no group."""
+    their cosine to its centre reaches `attach` (attach_similarity in the index's spread); the
+    others are in no group."""
     if len(vectors) < max(3, settings.min_quotes):
         return [list(range(len(vectors)))] if len(vectors) >= settings.min_quotes else []
     # The usual rule of thumb for a number of clusters, sqrt(rows / 2), as the floor (see _kmeans).
@@ -35,7 +36,7 @@ def group(vectors: np.ndarray, settings: ThemesSettings) -> list[list[int]]:
         closeness = vectors[loose] @ centres.T
         for row, scores in zip(loose, closeness):
             best = int(np.argmax(scores))
-            if scores[best] >= settings.attach_similarity:
+            if scores[best] >= attach:
                 groups[best].append(row)
     return [_by_closeness(vectors, rows) for rows in groups]
 

@@ -34,7 +34,7 @@ SMALL_TALK = (
     "We are a small business with three locations and about a hundred staff.",
     "My role is head of customer success; I've been here four years.",
 )
-_SMALL_TALK_VECTORS: dict[str, np.ndarray] = {}
+_SMALL_TALK_VECTORS: dict[tuple[str, str], np.ndarray] = {}
 
 
 def is_answer(chunk: Chunk) -> bool:
@@ -50,8 +50,8 @@ def small_talk(chunks: list[Chunk], vectors: np.ndarray, embedder: Embedder, *, 
     if not chunks:
         return np.zeros(0, dtype=bool)
     short = np.array([len(c.text.split()) < min_words for c in chunks])
-    key = embedder.model_name
+    key = embedder.key
     if key not in _SMALL_TALK_VECTORS:
-        _SMALL_TALK_VECTORS[key] = embedder.encode(list(SMALL_TALK))
+        _SMALL_TALK_VECTORS[key] = embedder.encode_documents(list(SMALL_TALK))
     closeness = (vectors @ _SMALL_TALK_VECTORS[key].T).max(axis=1)
     return np.asarray(short | (closeness >= similarity))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,6 +107,23 @@ class Store:
         wanted = built.filled_from(configured) if count else configured
         if wanted != built or schema.RECIPE not in stored:
             self.set_recipe(wanted)
+
+    def set_measured(self, measured: dict[str, float]) -> None:
+        """Record figures measured on the collection's vectors with its recipe (pipeline/indexing/spread.py)."""
+        self.set_recipe(dataclasses.replace(self.recipe(), measured=measured))
+
+    def vector_sample(self, size: int) -> np.ndarray:
+        """The vectors of up to `size` live chunks drawn at random (the same ones for the same index)."""
+        ids = sorted(self.ids_where(None))
+        if len(ids) > size:
+            picked = np.random.default_rng(0).choice(len(ids), size=size, replace=False)
+            ids = [ids[i] for i in sorted(picked.tolist())]
+        rows = [
+            np.asarray(e, dtype=np.float32)
+            for first in range(0, len(ids), PAGE)
+            for e in self._collection.get(ids=ids[first : first + PAGE], include=["embeddings"])["embeddings"]
+        ]
+        return np.stack(rows) if rows else np.zeros((0, self.recipe().dimension or 0), dtype=np.float32)
 
     # Reads ----------------------------------------------------------------------------------
 
