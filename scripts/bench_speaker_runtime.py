@@ -35,6 +35,8 @@ from bench_speed import write_section  # noqa: E402
 from pipeline.hearing.speakers import diarize as diarize_module  # noqa: E402
 from pipeline.hearing.speakers.der import diarization_error_rate  # noqa: E402
 from pipeline.hearing.speakers.features import fbank  # noqa: E402
+from pipeline.hearing.speakers.pieces import window_pieces  # noqa: E402
+from pipeline.hearing.speakers.segmentation import WINDOW  # noqa: E402
 
 START, END = "<!-- bench:speaker-runtime:start -->", "<!-- bench:speaker-runtime:end -->"
 QUICK = os.environ.get("HEARD_BENCH_QUICK", "") not in ("", "0")
@@ -45,12 +47,12 @@ def output_differences(samples: np.ndarray, models: dict) -> tuple[float, float]
     """Largest |onnx - torch| of the segmentation log-probabilities and of the CAM++ outputs on this clip."""
     onnx, torch = models["onnx"], models["torch"]
     windows = list(onnx.segmenter.windows(samples))
-    audio = np.zeros((len(windows), 1, diarize_module.WINDOW), dtype=np.float32)
+    audio = np.zeros((len(windows), 1, WINDOW), dtype=np.float32)
     pieces = []
     for row, window in enumerate(windows):
-        piece = samples[window.start : window.start + diarize_module.WINDOW]
+        piece = samples[window.start : window.start + WINDOW]
         audio[row, 0, : len(piece)] = piece
-        pieces += [p for p, _ in diarize_module._window_pieces(samples, window).values()]
+        pieces += [p for p, _ in window_pieces(samples, window).values()]
     segmentation = float(np.abs(onnx.segmenter.network(audio) - torch.segmenter.network(audio)).max())
     campplus = 0.0
     for piece in pieces:

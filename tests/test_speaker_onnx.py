@@ -74,10 +74,11 @@ def test_the_exports_are_checked_against_torch_and_kept_in_the_cache(models, cac
 def test_onnx_gives_torchs_outputs_and_diarization_on_a_real_phone_call(models, phone_call):
     from pipeline.hearing.speakers import diarize as diarize_module
     from pipeline.hearing.speakers.features import fbank
+    from pipeline.hearing.speakers.segmentation import WINDOW
 
     samples = phone_call.samples
     onnx, torch = models["onnx"], models["torch"]
-    windows = np.stack([samples[i : i + diarize_module.WINDOW] for i in (0, diarize_module.WINDOW)])[:, None, :]
+    windows = np.stack([samples[i : i + WINDOW] for i in (0, WINDOW)])[:, None, :]
     log_probabilities = onnx.segmenter.network(windows)
     assert log_probabilities.shape == (2, 589, 7)
     assert np.abs(log_probabilities - torch.segmenter.network(windows)).max() < 1e-3  # measured 7e-5

@@ -45,9 +45,9 @@ def watched_ingest(tmp_path_factory, test_config):
 
     real_by_voice = diarize_module._by_voice
 
-    def by_voice(samples, num_speakers, models):  # the speaker models at work: their sessions' options
+    def by_voice(samples, num_speakers, models, windows=None):  # the speaker models at work: their sessions' options
         seen["speaker_sessions"] = [n.session.get_session_options() for n in (models.segmenter.network, models.encoder.network)]
-        return real_by_voice(samples, num_speakers, models)
+        return real_by_voice(samples, num_speakers, models, windows)
 
     folder = tmp_path_factory.mktemp("two")
     for name in ("acme-export.mp3", "northwind-pricing.ogg"):
