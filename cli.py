@@ -834,7 +834,9 @@ def report(ctx: click.Context, /, output_format: str, **given: Any) -> None:
     themes = f", {len(found.themes)} theme{'s' * (len(found.themes) != 1)}" if shown else ""
     from pipeline.messages import printable
 
-    click.echo(printable(f"wrote {output} ({written.size / 1e6:.1f} MB): {found.count_line}{themes}, {written.clips} clips"))
+    size = f"{written.size / 1e6:.1f} MB" if written.size >= 100_000 else f"{max(1, round(written.size / 1000))} KB"
+    clips = f"{written.clips} clip{'s' * (written.clips != 1)}"
+    click.echo(printable(f"wrote {output} ({size}): {found.count_line}{themes}, {clips}"))
     for line in found.left_out:
         click.echo(printable(line), err=True)
 

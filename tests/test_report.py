@@ -86,7 +86,9 @@ def test_a_markdown_report_writes_a_folder_of_clips_beside_it(indexed_examples, 
 def test_without_clips_the_report_says_so_and_holds_no_audio(indexed_examples, test_config, tmp_path):
     out = tmp_path / "plain.html"
     result = run_heard(["report", QUERY, "-o", out, "--no-clips"], indexed_examples[0], test_config)
-    assert result.exit_code == 0 and result.stdout.startswith(f"wrote {out} (0.0 MB): pricing: ")
+    kilobytes = round(out.stat().st_size / 1000)
+    assert result.exit_code == 0 and result.stdout.startswith(f"wrote {out} ({kilobytes} KB): pricing: ")
+    assert result.stdout.rstrip().endswith(", 0 clips")
     assert "<audio" not in out.read_text() and "Each clip is" not in out.read_text()
 
 
