@@ -46,6 +46,9 @@ class TranscribeSettings:
     beam_size: int = setting(5, low=1, high=100)
     language: str | None = None
     vad_filter: bool = True
+    # Listen again where the speaker model hears speech beside Whisper's words (speech.reconcile).
+    # Off: +4-9% words on far-field meetings cost +70% ingest CPU (docs/benchmarks.md).
+    rehear: bool = False
     threads: int = setting(0, low=0, high=1024)
     batch_size: int = setting(0, low=0, high=1024)
     workers: int = setting(1, low=1, high=1024)

@@ -13,8 +13,8 @@ missing is skipped with a note. For each model:
 - reindex: `heard reindex` of a copy of the hard set's data dir (every chunk embedded again, what an
   ingest adds to Whisper's time).
 Rounds interleave the models, so each figure has the default's beside it from the same minutes;
-ratios to the first model are printed. Run it under the shared lock (`flock /work/helpers/bench.lock`
-on the project's machines) and say how busy the machine was: the load average is printed.
+ratios to the first model are printed. Run it alone (no other benchmark at the same time) and say
+how busy the machine was: the load average is printed.
 """
 
 from __future__ import annotations

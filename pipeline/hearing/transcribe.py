@@ -65,13 +65,14 @@ def transcribe_recording(
     samples: np.ndarray | None = None,
     on_progress: Progress | None = None,
     speech: Callable[[np.ndarray], Iterable[Window]] | None = None,
+    rehear: bool = False,
 ) -> Transcript:
     """The recording's transcript; `samples` are its decoded audio when the caller has them already.
 
-    Speech the speaker model hears where Whisper wrote nothing is listened to again without the VAD
-    (speech.reconcile): always when `speech` (the segmentation windows of the samples) is given,
-    else only when Whisper found nothing, so a recording fails for "no speech" only when neither
-    hears anyone."""
+    Speech the speaker model hears (`speech`: the segmentation windows of the samples, computed
+    here when not given) where Whisper wrote nothing is listened to again without the VAD
+    (speech.reconcile): when Whisper found no word at all, so a recording fails for "no speech" only
+    when neither hears anyone, and beside Whisper's words too with `rehear` (transcribe.rehear)."""
     if samples is None:
         samples = audio.decode_audio(recording.path)
     duration = len(samples) / audio.SAMPLE_RATE
@@ -80,7 +81,7 @@ def transcribe_recording(
         report(0.0)
     try:
         segments, language = transcribe_in_windows(transcriber, samples, report)
-        if speech is not None or not any(s.text for s in segments):
+        if (rehear and speech is not None) or not any(s.text for s in segments):
             segments, _ = reconcile(segments, samples, (speech or _speaker_model_speech)(samples), transcriber)
     except (ConfigError, RecordingError):
         raise

@@ -106,6 +106,7 @@ class ThreadExecutor:
             samples=samples,
             on_progress=on_progress,
             speech=None if windows is None else lambda _: windows,
+            rehear=self._settings.rehear,
         )
         return Heard(transcript, samples, channels, windows)
 
