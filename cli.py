@@ -18,7 +18,7 @@ from pipeline.evidence import options as evidence_options
 from pipeline.finding.options import SEARCH, THEMES
 from pipeline.indexing.role_names import ROLES
 from pipeline.jobs.options import INGEST_SETTINGS
-from pipeline.messages import safe
+from pipeline.messages import counted, safe
 from pipeline.options import Option, parse_all
 
 if TYPE_CHECKING:
@@ -586,16 +586,12 @@ def _print_change(change: VoiceChange, what: str) -> None:
     if change.waiting:
         click.echo(
             safe(
-                f"{what}; {changed} recording{'s' * (changed != 1)} to re-index, not done now ({change.waiting}); the next "
+                f"{what}; {counted(changed, 'recording')} to re-index, not done now ({change.waiting}); the next "
                 "`heard ingest` of their folders, or `heard reindex`, does it"
             )
         )
     else:
-        done = (
-            f"re-indexed {change.reindexed} recording{'s' * (change.reindexed != 1)}"
-            if changed
-            else "no indexed recording changed"
-        )
+        done = f"re-indexed {counted(change.reindexed, 'recording')}" if changed else "no indexed recording changed"
         click.echo(safe(f"{what}; {done}"))
     for failure in change.failures:
         click.echo(safe(f"not re-indexed: {failure}"), err=True)
@@ -620,7 +616,7 @@ def speakers_name(ctx: click.Context, /, voice: str, name: str, role: str | None
     with user_errors():
         change = name_voice(settings, voice, name, role=role.lower() if role else None)
     recordings = change.voice.recordings
-    _print_change(change, f"{change.voice.id} is {_who(change.voice)} in {recordings} recording{'s' * (recordings != 1)}")
+    _print_change(change, f"{change.voice.id} is {_who(change.voice)} in {counted(recordings, 'recording')}")
 
 
 @speakers.command("merge")
@@ -684,7 +680,7 @@ def save(ctx: click.Context, /, output_format: str, **given: Any) -> None:
         click.echo(json.dumps({**quote.to_dict(), "new": saved.new, "collection_quotes": saved.collection_quotes}))
         return
     what = "saved to" if saved.new else "updated in"
-    count = f"{saved.collection_quotes} quote{'s' * (saved.collection_quotes != 1)}"
+    count = counted(saved.collection_quotes, "quote")
     click.echo(
         printable(
             f"{what} {quote.collection} ({count}): “{quote.text}” — {_who_said(quote.speaker, quote.role)}, "
@@ -727,8 +723,8 @@ def collections(ctx: click.Context, /, output_format: str) -> None:
     if not found:
         click.echo('no collections yet: `heard save QUOTE_ID --to "Pricing pain"` keeps a quote from a search in one')
     for collection in found:
-        quotes = f"{collection.quotes} quote{'s' * (collection.quotes != 1)}"
-        recordings = f"{collection.recordings} recording{'s' * (collection.recordings != 1)}"
+        quotes = counted(collection.quotes, "quote")
+        recordings = counted(collection.recordings, "recording")
         last = f", last saved {collection.updated_at[:10]}" if collection.updated_at else ""
         click.echo(printable(f"{collection.name}: {quotes} from {recordings}{last}"))
 
@@ -777,7 +773,7 @@ def collections_remove(ctx: click.Context, /, **given: Any) -> None:
     settings = _settings(ctx)
     with user_errors():
         name, count = remove(settings, parsed(evidence_options.REMOVE, given)["name"])
-    click.echo(printable(f"removed {name} and its {count} saved quote{'s' * (count != 1)}"))
+    click.echo(printable(f"removed {name} and its {counted(count, 'saved quote')}"))
 
 
 @main.command()
@@ -831,11 +827,11 @@ def report(ctx: click.Context, /, output_format: str, **given: Any) -> None:
         return
     found = written.report
     shown = found.themes and found.kind != "themes"  # a themes report's count line names them already
-    themes = f", {len(found.themes)} theme{'s' * (len(found.themes) != 1)}" if shown else ""
+    themes = f", {counted(len(found.themes), 'theme')}" if shown else ""
     from pipeline.messages import printable
 
     size = f"{written.size / 1e6:.1f} MB" if written.size >= 100_000 else f"{max(1, round(written.size / 1000))} KB"
-    clips = f"{written.clips} clip{'s' * (written.clips != 1)}"
+    clips = counted(written.clips, "clip")
     click.echo(printable(f"wrote {output} ({size}): {found.count_line}{themes}, {clips}"))
     for line in found.left_out:
         click.echo(printable(line), err=True)

@@ -51,3 +51,8 @@ def name_problem(text: str) -> str | None:
     if len(name) > NAME_MAX:
         return f"{len(name)} characters; give at most {NAME_MAX}"
     return None
+
+
+def counted(count: int, noun: str) -> str:
+    """`count` and `noun`, plural unless it is one: "1 quote", "3 quotes" (never "1 episodes", issue 25)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

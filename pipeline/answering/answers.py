@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pipeline.answering.chat import Usage
 from pipeline.answering.replies import Dropped
 from pipeline.finding.hits import Hit
+from pipeline.messages import counted
 
 Mode = Literal["llm", "extractive"]
 HitJson = Callable[[Hit], dict[str, Any]]
@@ -58,7 +59,7 @@ class Answer:
             return None
         reasons = "; ".join(dict.fromkeys(d.reason for d in self.dropped))
         count = len(self.dropped)
-        return f"{count} sentence{'s' * (count != 1)} dropped: {reasons}"
+        return f"{counted(count, 'sentence')} dropped: {reasons}"
 
     def to_dict(self, hit_json: HitJson = Hit.to_dict) -> dict[str, Any]:
         """The JSON of `heard ask --format json` and POST /api/ask (hits as `hit_json` gives them)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.answering.endpoint import Deadline, Endpoint
-from pipeline.messages import safe
+from pipeline.messages import counted, safe
 
 MAX_REPLY_BYTES = 8 << 20  # a chat reply is a few kB; a server sending more is answering something else
 _GRACE = 0.05  # seconds the worker's own timeout runs past the caller's, so the caller's fires first
@@ -52,7 +52,7 @@ class Usage:
 
     def line(self) -> str:
         about = "about " if self.estimated else ""
-        requests = f"{self.requests} request{'s' * (self.requests != 1)}"
+        requests = counted(self.requests, "request")
         return f"tokens: {about}{self.sent:,} sent, {about}{self.received:,} received ({requests})"
 
 

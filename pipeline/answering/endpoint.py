@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pipeline.config import LlmSettings
 from pipeline.errors import ConfigError, HeardError
-from pipeline.messages import safe
+from pipeline.messages import counted, safe
 
 HOW_TO = (
     "set llm.base_url and llm.model (e.g. HEARD_LLM_BASE_URL=http://localhost:11434/v1 HEARD_LLM_MODEL=llama3.1:8b "
@@ -120,6 +120,6 @@ def announcement(endpoint: Endpoint, quotes: int) -> str | None:
     _ANNOUNCED.add(endpoint.base_url)
     host = urlsplit(endpoint.base_url).hostname
     return (
-        f"sending the question and {quotes} quote{'s' * (quotes != 1)} to {host} ({endpoint.shown}, model "
+        f"sending the question and {counted(quotes, 'quote')} to {host} ({endpoint.shown}, model "
         f"{endpoint.model}): it is not on this machine"
     )

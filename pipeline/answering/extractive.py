@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pipeline.answering.answers import Answer, Claim
 from pipeline.finding.hits import Answers, Hit
 from pipeline.finding.options import ThemesRequest
+from pipeline.messages import counted
 
 if TYPE_CHECKING:
     from pipeline.answering.options import AskRequest
@@ -42,8 +43,8 @@ def theme_claim(theme: Theme, searched: int, choose: Choose) -> Claim:
     """'renewal, per seat, budget: 5 of 34 recordings, 3 companies, 7 quotes' and its first quotes."""
     companies = f", {theme.companies} compan{'ies' if theme.companies != 1 else 'y'}" if theme.companies else ""
     quotes = len(theme.quotes)
-    recordings = f"{theme.recordings} of {searched} recording{'s' * (searched != 1)}"
-    line = f"{theme.label}: {recordings}{companies}, {quotes} quote{'s' * (quotes != 1)}"
+    recordings = f"{theme.recordings} of {counted(searched, 'recording')}"
+    line = f"{theme.label}: {recordings}{companies}, {counted(quotes, 'quote')}"
     return Claim(line, choose(theme.quotes), label=theme.label)
 
 

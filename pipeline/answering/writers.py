@@ -11,6 +11,7 @@ import textwrap
 from pipeline.answering.answers import Answer
 from pipeline.finding.formats.escaping import code_span, markdown_text, terminal_text, who
 from pipeline.finding.hits import Hit
+from pipeline.messages import counted
 from pipeline.transcripts import format_timestamp
 
 
@@ -24,7 +25,7 @@ def provenance(answer: Answer) -> str:
     if answer.mode == "extractive":
         sent = "; nothing was sent"
         if answer.error:  # the LLM was asked, and may have read the quotes, before it failed
-            quotes = f"{answer.sent} quote{'s' * (answer.sent != 1)}"
+            quotes = counted(answer.sent, "quote")
             sent = f"; the question and {quotes} went to {answer.model} at {answer.endpoint}, which gave no answer"
             sent += f" ({answer.tokens.line()} before it failed)" if answer.tokens.requests else ""
         themed = sum(len(claim.quotes) for claim in answer.claims)
@@ -34,7 +35,7 @@ def provenance(answer: Answer) -> str:
     counts = f"{answer.candidates} answering quotes found, {answer.sent} sent, {answer.used} judged answering"
     counts += f", {len(answer.cited())} cited"
     cost = "a cached answer: no tokens" if answer.cached else answer.tokens.line()
-    redacted = f"; {answer.redacted} name{'s' * (answer.redacted != 1)}, e-mail address(es) or phone number(s) redacted"
+    redacted = f"; {counted(answer.redacted, 'name')}, e-mail address(es) or phone number(s) redacted"
     redacted = redacted if answer.redacted else ""
     return f"{answer.model} at {answer.endpoint}: {counts}; {cost}{redacted}"
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from pipeline.evidence.saved import SavedQuote
 from pipeline.finding.formats.escaping import code_span, markdown_text
-from pipeline.messages import printable
+from pipeline.messages import counted, printable
+
+
+class HasRecording(Protocol):
+    @property
+    def recording_id(self) -> str: ...
 
 
 def _who(quote: SavedQuote) -> str:
@@ -17,11 +25,16 @@ def _where(quote: SavedQuote) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def collection_headline(name: str, quotes: Sequence[HasRecording]) -> str:
+    """The line "Pricing pain: 2 quotes from 1 recording": a collection's line in listings and its reports."""
+    recordings = len({quote.recording_id for quote in quotes})
+    return f"{name}: {counted(len(quotes), 'quote')} from {counted(recordings, 'recording')}"
+
+
 def collection_text(name: str, quotes: list[SavedQuote], *, markdown: bool = False) -> str:
     """Each quote with who said it (as named now), where and when, its note, tags and quote id, and
     a line when its recording was transcribed again or is gone."""
-    recordings = len({q.recording_id for q in quotes})
-    head = f"{name}: {len(quotes)} quote{'s' * (len(quotes) != 1)} from {recordings} recording{'s' * (recordings != 1)}"
+    head = collection_headline(name, quotes)
     if markdown:
         return "\n".join([f"## {markdown_text(head)}", "", *[line for q in quotes for line in _markdown(q)]])
     lines = [printable(head)]

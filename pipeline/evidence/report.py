@@ -18,12 +18,14 @@ from pipeline import __version__
 from pipeline.errors import UsageError
 from pipeline.evidence.clips import ClipSource, source_of
 from pipeline.evidence.highlights import show
+from pipeline.evidence.listing import collection_headline
 from pipeline.evidence.saved import SavedQuote
 from pipeline.evidence.spans import Recordings
 from pipeline.finding.filters import SearchFilters
 from pipeline.finding.hits import Hit
 from pipeline.finding.options import FILTERS, ThemesRequest
 from pipeline.indexing.role_names import ASKER_ROLES
+from pipeline.messages import counted
 from pipeline.transcripts import format_timestamp
 
 if TYPE_CHECKING:
@@ -152,10 +154,10 @@ def _other_roles(hits: list[Hit], role: str | None, query: str) -> list[str]:
     every = shlex.join(["heard", "search", "--all", query])
     lines = []
     if asked:
-        lines.append(f"{asked} answering quote{'s' * (asked != 1)} by the interviewer or host left out ({every} lists them)")
+        lines.append(f"{counted(asked, 'answering quote')} by the interviewer or host left out ({every} lists them)")
     if unknown:
         lines.append(
-            f"{unknown} answering quote{'s' * (unknown != 1)} by speakers not known to be {role}s left out "
+            f"{counted(unknown, 'answering quote')} by speakers not known to be {role}s left out "
             f"(speakers' roles unknown, or another role; {every} lists them)"
         )
     return lines
@@ -174,8 +176,8 @@ def themes_report(
         themes.append(ReportTheme(theme.label, theme.recordings, list(range(first, len(quotes) + 1))))
     heard_in = len({q.recording_id for q in quotes})
     count = (
-        f"{len(themes)} theme{'s' * (len(themes) != 1)} in what customers said in {heard_in} "
-        f"recording{'s' * (heard_in != 1)}, {len(quotes)} quote{'s' * (len(quotes) != 1)}"
+        f"{counted(len(themes), 'theme')} in what customers said in {counted(heard_in, 'recording')}, "
+        f"{counted(len(quotes), 'quote')}"
     )
     pairs = filter_pairs(filters)
     command = shlex.join(["heard", "themes", *_flags(pairs)])
@@ -205,14 +207,13 @@ def collection_report(settings: Settings, name: str, *, searcher: Searcher, reco
     kept = [quote for quote in saved if quote.role not in ASKER_ROLES]
     asked = len(saved) - len(kept)
     left_out = (
-        [f"{asked} saved quote{'s' * (asked != 1)} by the interviewer or host left out: a report holds the customers' own words"]
+        [f"{counted(asked, 'saved quote')} by the interviewer or host left out: a report holds the customers' own words"]
         if asked
         else []
     )
     quotes = [_from_saved(number, quote) for number, quote in enumerate(kept, 1)]
     _attach_clips(quotes, recordings, settings.evidence.clip_pad)
-    heard_in = len({q.recording_id for q in quotes})
-    count = f"{name}: {len(quotes)} quote{'s' * (len(quotes) != 1)} from {heard_in} recording{'s' * (heard_in != 1)}"
+    count = collection_headline(name, quotes)
     command = shlex.join(["heard", "collections", "show", name])
     return Report(name, "collection", count, [], command, quotes, _themes_of(quotes, settings, searcher), left_out)
 

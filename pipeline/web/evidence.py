@@ -17,6 +17,7 @@ from pipeline.errors import HeardError, UsageError
 from pipeline.evidence import highlights
 from pipeline.evidence import options as evidence_options
 from pipeline.finding.hits import make_quote_id
+from pipeline.messages import counted
 from pipeline.options import Option, parse_all
 from pipeline.web import params, views
 from pipeline.web.auth import same_origin
@@ -108,7 +109,7 @@ async def save_quote(request: Request) -> Response:
         return refusal(request, exc.status, str(exc))
     except HeardError as exc:
         return refusal(request, 400, str(exc))
-    count = f"{saved.collection_quotes} quote{'s' * (saved.collection_quotes != 1)}"
+    count = counted(saved.collection_quotes, "quote")
     link = collection_url(saved.quote.collection, saved.quote.quote_id)
     payload = {
         "quote_id": saved.quote.quote_id,

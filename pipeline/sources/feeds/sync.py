@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pipeline.errors import HeardError, RecordingError, StorageError
 from pipeline.files import JsonObject, write_text_atomically
+from pipeline.messages import counted
 from pipeline.sources import importers
 from pipeline.sources.feeds import identity, published
 from pipeline.sources.feeds.fetch import Client, FileTooBig, Limits
@@ -157,7 +158,7 @@ class _FeedSync:
             wanted = {r.key for r in newest[: self.settings.feeds.max_episodes]}
             todo = [r for r in todo if r.key in wanted]
         unchanged = "not modified (304)" if response.status == 304 else "fetched"
-        self.log.info(f"[feed] {self.url}: {unchanged}; {_episodes(len(todo))} to fetch")
+        self.log.info(f"[feed] {self.url}: {unchanged}; {counted(len(todo), 'episode')} to fetch")
         for record in todo:
             self._episode(record)
             self.state.save(self.folder)
@@ -313,10 +314,6 @@ def _inside(path: Path, data_dir: Path) -> None:
     dir must be impossible whatever a name turns out to be."""
     if not path.resolve().is_relative_to(data_dir.resolve()):
         raise HeardError(f"{path}: outside the data dir {data_dir}; refusing to write it")
-
-
-def _episodes(count: int) -> str:
-    return f"{count} episode" if count == 1 else f"{count} episodes"
 
 
 def _sidecar_fields(record: EpisodeRecord, show: str) -> JsonObject:
