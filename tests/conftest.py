@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import json
 import os
@@ -217,3 +218,20 @@ def multilingual_e5() -> Path:
         except ConfigError as exc:
             pytest.skip(f"multilingual-e5-small could not be built: {exc}")
     return folder
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: str):
+    """A real file system of `size` (tmpfs, e.g. "100k") mounted on `folder` while the block runs:
+    a disk that fills up. Skips the test where this machine does not allow mounting."""
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+

@@ -11,7 +11,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import EXAMPLES, last_json_line, run_heard
+from conftest import EXAMPLES, last_json_line, run_heard, small_tmpfs
 from feed_server import FeedServer
 
 NAMES = {"interviewer": "Dana Whitfield", "customer": "Priya Shah"}
@@ -375,17 +375,8 @@ def test_a_trickling_feed_or_enclosure_fails_alone_at_its_deadline_and_the_run_g
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 100 KB file system (tmpfs) mounted as the data dir's feeds/ folder. Needs mount rights."""
-    import subprocess
-
-    disk = tmp_path / "data" / "feeds"
-    disk.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100k", "tmpfs", str(disk)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "data" / "feeds", "100k") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_a_full_disk_while_downloading_stops_with_one_line_and_leaves_only_a_resumable_partial(

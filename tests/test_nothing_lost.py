@@ -10,11 +10,11 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, last_json_line
+from conftest import EXAMPLES, last_json_line, small_tmpfs
+from voice_helpers import hits, voice_of, voices
 from web_fixtures import RunningServer
 
 QUOTE = "the download of our records kept failing for big accounts"  # acme-export.mp3's customer
@@ -27,22 +27,6 @@ def data(indexed_examples, tmp_path):
     copy = tmp_path / "data"
     shutil.copytree(source, copy)
     return copy
-
-
-def voices(heard, data_dir) -> dict[str, dict]:
-    result = heard(["speakers", "--format", "json"], data_dir)
-    assert result.exit_code == 0, result.output
-    return {v["id"]: v for v in json.loads(result.stdout)}
-
-
-def voice_of(listing: dict[str, dict], label: str) -> str:
-    return next(v for v, found in listing.items() if {h["label"] for h in found["heard"]} == {label})
-
-
-def hits(heard, data_dir, query: str, *args) -> list[dict]:
-    result = heard(["search", query, "--format", "json", "-k", "20", *args], data_dir)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def chunk_texts(data_dir: Path, test_config, recording_id: str) -> list[str]:
@@ -184,15 +168,8 @@ def _fill(disk: Path, leave: int) -> None:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    disk = tmp_path / "small-disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small-disk", "48m") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def _one_storage_line(result) -> None:

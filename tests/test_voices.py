@@ -11,6 +11,7 @@ import wave
 import numpy as np
 import pytest
 from conftest import EXAMPLES, last_json_line
+from voice_helpers import hits, voice_of, voices
 
 from pipeline.indexing.identities import Identity
 from pipeline.indexing.roles import people
@@ -24,23 +25,6 @@ def data(indexed_examples, tmp_path):
     copy = tmp_path / "data"
     shutil.copytree(source, copy)
     return copy
-
-
-def voices(heard, data_dir) -> dict[str, dict]:
-    result = heard(["speakers", "--format", "json"], data_dir)
-    assert result.exit_code == 0, result.output
-    return {v["id"]: v for v in json.loads(result.stdout)}
-
-
-def voice_of(listing: dict[str, dict], label: str) -> str:
-    """The voice whose speakers are `label` in every recording (S1: the interviewer opens each example)."""
-    return next(v for v, found in listing.items() if {h["label"] for h in found["heard"]} == {label})
-
-
-def hits(heard, data_dir, query: str, *args) -> list[dict]:
-    result = heard(["search", query, "--format", "json", "-k", "20", *args], data_dir)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def test_speakers_lists_each_voice_once_across_the_examples(data, heard):
