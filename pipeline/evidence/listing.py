@@ -51,16 +51,20 @@ def collection_text(name: str, quotes: list[SavedQuote], *, markdown: bool = Fal
     return "\n".join(lines)
 
 
+def markdown_annotations(note: str, tags: Sequence[str], status: str, *, indent: str) -> list[str]:
+    """A saved quote's note, tags and status as Markdown lines under it (listings and reports)."""
+    lines = [f"{indent}Note: {markdown_text(note)}"] if note else []
+    if tags:
+        lines.append(f"{indent}Tags: " + " ".join(f"#{markdown_text(tag)}" for tag in tags))
+    if status:
+        lines.append(f"{indent}*{markdown_text(status)}*")
+    return lines
+
+
 def _markdown(quote: SavedQuote) -> list[str]:
     lines = [
         f"- > {markdown_text(quote.text)}",
         f"  — {markdown_text(_who(quote))}, *{markdown_text(quote.title)}*{markdown_text(_where(quote))} at "
         f"{quote.timestamp} · {code_span(quote.quote_id)}",
     ]
-    if quote.note:
-        lines.append(f"  Note: {markdown_text(quote.note)}")
-    if quote.tags:
-        lines.append("  Tags: " + " ".join(f"#{markdown_text(tag)}" for tag in quote.tags))
-    if quote.status_text:
-        lines.append(f"  *{markdown_text(quote.status_text)}*")
-    return [*lines, ""]
+    return [*lines, *markdown_annotations(quote.note, quote.tags, quote.status_text, indent="  "), ""]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.errors import RecordingError
 from pipeline.evidence.clips import CLIP_FORMATS, cut_audio
+from pipeline.evidence.listing import markdown_annotations
 from pipeline.evidence.report import Report, ReportQuote
 from pipeline.files import atomic_path
 from pipeline.finding.formats.escaping import code_span, markdown_link, markdown_text
@@ -99,10 +100,4 @@ def _quote(quote: ReportQuote, clip: str | None, *, clips_wanted: bool) -> list[
         lines.append(f"   {markdown_link('▶ clip', clip)}")
     elif clips_wanted and quote.no_clip:
         lines.append(f"   No clip: {markdown_text(quote.no_clip)}")
-    if quote.note:
-        lines.append(f"   Note: {markdown_text(quote.note)}")
-    if quote.tags:
-        lines.append("   Tags: " + " ".join(f"#{markdown_text(tag)}" for tag in quote.tags))
-    if quote.status:
-        lines.append(f"   *{markdown_text(quote.status)}*")
-    return [*lines, ""]
+    return [*lines, *markdown_annotations(quote.note, quote.tags, quote.status, indent="   "), ""]
