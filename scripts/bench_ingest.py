@@ -260,7 +260,9 @@ def worker_profile(corpus: Path) -> None:
     timed("import faster_whisper (bare pays it too)", lambda: __import__("faster_whisper"))
     timed("import onnxruntime (bare pays it too: Silero VAD)", lambda: __import__("onnxruntime"))
     timed("import scipy (speaker clustering)", lambda: (__import__("scipy.cluster.hierarchy"), __import__("scipy.optimize")))
-    timed("import chromadb (the index)", lambda: __import__("chromadb"))
+    from pipeline.indexing.store.client import import_chromadb
+
+    timed("import chromadb (the index)", import_chromadb)  # as the store imports it
     from pipeline import threads
     from pipeline.config import ChunkingSettings, EmbeddingSettings, SpeakersSettings, TranscribeSettings
     from pipeline.hearing import audio, transcribe
@@ -526,7 +528,8 @@ def profile_table(q: dict, l: dict) -> list[str]:
 
 
 def render_long(long: dict) -> list[str]:
-    q, l = long["quiet"], long["loaded"]
+    q = long["quiet"]
+    l = long.get("loaded") or q  # a run cut short before its loaded condition: the quiet one's twice, said so
     lines = [
         "",
         f"### One long interview ({long['audio_s'] / 60:.1f} min)",
@@ -552,7 +555,8 @@ def render_long(long: dict) -> list[str]:
                       ("share", "Whisper then diarizer, models preloaded (`worker-share`)")):
         lines.append(f"| {name} | {q['median'][key]['wall']:.1f} s | {q['median'][key]['cpu']:.1f} s | "
                      f"{l['median'][key]['wall']:.1f} s | {l['median'][key]['cpu']:.1f} s |")
-    lines += ["", f"Rounds: {q['rounds']} quiet (load average after: {q['load']}), {l['rounds']} loaded ({l['load']})."]
+    lines += ["", f"Rounds: {q['rounds']} quiet (load average after: {q['load']}), "
+              + (f"{l['rounds']} loaded ({l['load']})." if "loaded" in long else "**loaded not run** (its columns repeat quiet).")]
     lines += spread(q, l)
     lines += ["", "Where the CPU goes on the long interview (`worker-profile`, as above):", ""]
     return lines + profile_table(q, l)
