@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+from pipeline.files import write_text_atomically
+
+# Hashes of weight files, keyed by their paths, sizes and modification times (remembered_hash).
+HASH_CACHE = "weights-hashes.json"
 
 
 def cache_dir() -> Path:
@@ -52,3 +58,34 @@ def staging_dir(target: Path, prefix: str) -> Iterator[Path]:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remembered_hash(key: str, compute: Callable[[], str]) -> str:
+    """`compute()`, a hash of weight files, made once per `key` (their paths, sizes and modification
+    times) and then read from a small cache: a run pays a few stat calls, not a read of the weights
+    (the speaker models' 34 MB took 0.04 s of CPU on every `heard ingest`, the text models' hundreds
+    of MB more on every search)."""
+    cache = cache_dir() / HASH_CACHE
+    known = _read_hashes(cache)
+    if key in known:
+        return known[key]
+    value = compute()
+    try:
+        write_text_atomically(cache, json.dumps({**known, key: value}, sort_keys=True))
+    except OSError:
+        pass  # a read-only cache: hashed again next time, same answer
+    return value
+
+
+def file_stamp(path: Path) -> str:
+    """A file's resolved path, size and modification time: what a remembered hash is keyed by."""
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _read_hashes(cache: Path) -> dict[str, str]:
+    try:
+        found = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}

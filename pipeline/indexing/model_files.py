@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import EmbeddingSettings
-from pipeline.files import write_text_atomically
 from pipeline.indexing.embedding_models import resolve_embedding_model
-from pipeline.model_cache import cache_dir
+from pipeline.model_cache import remembered_hash
 
 # The prompt names sentence-transformers' encode_query / encode_document look for, in its order.
 QUERY_NAMES = ("query",)
@@ -24,7 +23,6 @@ DOCUMENT_NAMES = ("document", "passage", "corpus")
 # Weight files; folders beside the model's own that hold other formats of the same weights are skipped.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 OTHER_FORMATS = {"onnx", "openvino"}
-HASH_CACHE = "weights-hashes.json"
 
 
 @dataclass(frozen=True)
@@ -104,28 +102,14 @@ def weights_hash(folder: Path) -> str | None:
     if not files:
         return None
     stamp = "|".join(f"{f.relative_to(folder)}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
-    key = f"{folder.resolve()}|{stamp}"
-    cache = cache_dir() / HASH_CACHE
-    known = _read_cache(cache)
-    if key in known:
-        return known[key]
+    return remembered_hash(f"{folder.resolve()}|{stamp}", lambda: _hash_files(folder, files))
+
+
+def _hash_files(folder: Path, files: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(folder)).encode() + b"\0")
         with open(path, "rb") as handle:
             while block := handle.read(1 << 22):
                 digest.update(block)
-    value = digest.hexdigest()[:16]
-    try:
-        write_text_atomically(cache, json.dumps({**known, key: value}, sort_keys=True))
-    except OSError:
-        pass  # a read-only cache: hashed again next time, same answer
-    return value
-
-
-def _read_cache(cache: Path) -> dict[str, str]:
-    try:
-        found = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    return digest.hexdigest()[:16]

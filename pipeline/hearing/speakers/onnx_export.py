@@ -32,7 +32,7 @@ from pipeline.errors import ConfigError
 from pipeline.hearing.speakers.features import N_MELS, fbank
 from pipeline.hearing.speakers.networks import Network, OnnxNetwork, TorchNetwork, torch_module
 from pipeline.hearing.speakers.segmentation import SAMPLE_RATE, WINDOW
-from pipeline.model_cache import cache_dir, staging_dir
+from pipeline.model_cache import cache_dir, file_stamp, remembered_hash, staging_dir
 
 if TYPE_CHECKING:
     import torch
@@ -58,8 +58,13 @@ SPECS = {
 
 
 def weights_hash(weights: Path) -> str:
+    """SHA-256 of the weights file, read once per path, size and time (model_cache.remembered_hash)."""
+    return remembered_hash(f"sha256|{file_stamp(weights)}", lambda: _sha256(weights))
+
+
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(weights, "rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
