@@ -260,9 +260,7 @@ def worker_profile(corpus: Path) -> None:
     timed("import faster_whisper (bare pays it too)", lambda: __import__("faster_whisper"))
     timed("import onnxruntime (bare pays it too: Silero VAD)", lambda: __import__("onnxruntime"))
     timed("import scipy (speaker clustering)", lambda: (__import__("scipy.cluster.hierarchy"), __import__("scipy.optimize")))
-    from pipeline.indexing.store.client import import_chromadb
-
-    timed("import chromadb (the index)", import_chromadb)  # as the store imports it
+    timed("import chromadb (the index)", lambda: __import__("chromadb"))
     from pipeline import threads
     from pipeline.config import ChunkingSettings, EmbeddingSettings, SpeakersSettings, TranscribeSettings
     from pipeline.hearing import audio, transcribe

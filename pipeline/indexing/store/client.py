@@ -54,46 +54,9 @@ def chroma_errors(where: Path | str) -> Iterator[None]:
         ) from exc
 
 
-def import_chromadb() -> Any:
-    """The chromadb module. Its classes' methods carry the `overrides` package's @override, which
-    checks each method's signature against its base class's as the class is made: about a quarter
-    of chromadb's import, 0.18 s of CPU on every `heard ingest` and `heard search` (0.71 s against
-    0.53 s, mean of 5). Those checks find mistakes in chromadb's own code, so while chromadb is
-    imported the decorators only mark the methods (what EnforceOverrides looks for); they are put
-    back afterwards, so other code that uses `overrides` keeps its checks."""
-    import sys
-
-    if "chromadb" in sys.modules:
-        return sys.modules["chromadb"]
-    try:
-        import overrides
-    except ImportError:  # a chromadb that no longer uses it
-        import chromadb
-
-        return chromadb
-
-    kept = overrides.override, overrides.overrides
-    overrides.override = overrides.overrides = _mark_override
-    try:
-        import chromadb
-    finally:
-        overrides.override, overrides.overrides = kept
-    return chromadb
-
-
-def _mark_override(method: Any = None, **_: Any) -> Any:
-    """@override / @override(...) without the signature check: the mark EnforceOverrides reads."""
-
-    def mark(function: Any) -> Any:
-        function.__override__ = True
-        return function
-
-    return mark(method) if method is not None else mark
-
-
 def local_client(index_dir: Path) -> Any:
     """Chroma's persistent client for the folder `index_dir` (created when missing)."""
-    chromadb = import_chromadb()
+    import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     try:
@@ -109,7 +72,7 @@ def http_client(url: str, token: str | None) -> Any:
     """A client of the Chroma server at `url`; ConfigError when it cannot be reached."""
     from urllib.parse import urlparse
 
-    chromadb = import_chromadb()
+    import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     parsed = urlparse(url if "://" in url else f"http://{url}")
