@@ -37,7 +37,7 @@ import numpy as np
 from pipeline.config import SearchSettings
 
 # Shares of a question's candidates at which the keeping score is measured: finely where cuts keep
-# a few percent (0.35 keeps 3.8% with all-MiniLM-L6-v2), coarsely below.
+# a few percent (0.35 keeps 3.9% with all-MiniLM-L6-v2), coarsely below.
 SHARES = (
     *(round(0.005 * n, 3) for n in range(1, 20)),
     *(round(0.02 * n, 2) for n in range(5, 10)),
