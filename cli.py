@@ -459,7 +459,7 @@ def eval_command(ctx: click.Context, /, queries_file: str, mode: str | None, k: 
 
 
 def _all_answers_json(report: AllReport) -> dict[str, Any]:
-    return {"cutoff": report.cutoff, "by_kind": report.by_kind()}
+    return {"cutoff": report.cutoff, "cut": report.cut, "by_kind": report.by_kind()}
 
 
 @main.command()

@@ -146,8 +146,9 @@ class AllResult:
 @dataclass
 class AllReport:
     mode: str
-    cutoff: float
+    cutoff: float  # search.all_cutoff, in all-MiniLM-L6-v2's units
     results: list[AllResult]
+    cut: float | None = None  # where it cut on this index's scores (pipeline/finding/all_cut.py)
 
     def by_kind(self) -> dict[str, dict[str, float]]:
         """precision, recall and hits per query, averaged over the queries of each kind (and "all")."""
@@ -178,7 +179,7 @@ def evaluate_all(
     settings = searcher.settings
     cutoff = settings.search.all_cutoff if cutoff is None else cutoff
     results = [judge_all(q, searcher.search_all(q.query, mode=mode, cutoff=cutoff)) for q in queries]
-    return AllReport(mode or settings.search.mode, cutoff, results)
+    return AllReport(mode or settings.search.mode, cutoff, results, searcher.all_cut(cutoff, mode=mode).in_use)
 
 
 def all_answers_line(report: AllReport) -> str:
@@ -186,7 +187,8 @@ def all_answers_line(report: AllReport) -> str:
     kinds = report.by_kind()
     counts = {kind: sum((r.query.kind or "all") == kind for r in report.results) for kind in kinds}
     counts["all"] = len(report.results)
-    return f"{report.mode} --all (cutoff {report.cutoff}): " + "; ".join(
+    moved = f", cuts at {report.cut:.3f} on this index" if report.cut is not None and report.cut != report.cutoff else ""
+    return f"{report.mode} --all (cutoff {report.cutoff}{moved}): " + "; ".join(
         f"{kind} ({counts[kind]}) precision {m['precision']:.3f} recall {m['recall']:.3f} hits {m['hits']:.1f} "
         f"quote {m['quote_seconds']:.1f} s"
         for kind, m in kinds.items()

@@ -17,6 +17,7 @@ from pipeline.finding.hits import Answers, Hit
 from pipeline.finding.options import QUERY, SearchRequest, ThemesRequest
 
 if TYPE_CHECKING:
+    from pipeline.finding.all_cut import AllCut
     from pipeline.finding.themes import Theme
     from pipeline.finding.translation import QuoteTranslator
     from pipeline.indexing.embed import Embedder
@@ -79,6 +80,24 @@ class Searcher:
             self._scale = scale_of(self.checked_store().recipe().measured)
         return self._scale
 
+    def all_cut(self, setting: float | None = None, *, mode: str | None = None) -> AllCut:
+        """Where `search --all` cuts on this index (pipeline/finding/all_cut.py): `setting`
+        (search.all_cutoff when None, all-MiniLM-L6-v2's units) moved to this model's scores."""
+        from pipeline.finding.all_cut import search_all_cut
+
+        return search_all_cut(self.settings.search, self.checked_store().recipe().measured, setting=setting, mode=mode)
+
+    def measure_all_cut(self) -> dict[str, float]:
+        """The levels `search --all`'s cut follows, measured on this index with the spread's probes
+        (ingest and reindex record them with the recipe); none unless hybrid search fuses scores."""
+        from pipeline.finding.all_cut import MIN_CHUNKS, measure_levels
+        from pipeline.indexing.spread import PROBES
+
+        if self.settings.search.fusion != "score" or self.checked_store().count() < MIN_CHUNKS:
+            return {}
+        pool = self.settings.search.all_candidates
+        return measure_levels(lambda probe: self._rank(probe, pool=pool, filters=None, mode="hybrid").scored.values(), PROBES)
+
     def close(self) -> None:
         """Let go of the store if this Searcher opened it (the embedder stays loaded)."""
         if self._owns_store and self._store is not None:
@@ -117,12 +136,13 @@ class Searcher:
         self, query: str, *, filters: SearchFilters | None = None, mode: str | None = None, cutoff: float | None = None
     ) -> list[Hit]:
         """Every passage that answers `query`, not a fixed k: each quote whose fused score reaches
-        `cutoff` (search.all_cutoff), best first, one hit per passage; the same hits `search` gives,
-        in the same order, only cut by score rather than count."""
+        `cutoff` (search.all_cutoff, all-MiniLM-L6-v2's units, moved to this model's scores: all_cut),
+        best first, one hit per passage; the same hits `search` gives, in the same order, only cut
+        by score rather than count."""
         options = self.settings.search
-        cutoff = options.all_cutoff if cutoff is None else cutoff
+        cut = self.all_cut(cutoff, mode=mode).in_use
         found = self._rank(query, pool=options.all_candidates, filters=filters, mode=mode)
-        found.ranked = [chunk_id for chunk_id in found.ranked if found.scored[chunk_id] >= cutoff]
+        found.ranked = [chunk_id for chunk_id in found.ranked if found.scored[chunk_id] >= cut]
         return ranking.quote_hits(found, k=len(found.ranked), per_recording=0, max_sentences=options.quote_sentences)
 
     def every_answer(self, query: str, *, filters: SearchFilters | None = None) -> Answers:

@@ -17,7 +17,7 @@ import numpy as np
 
 from pipeline import threads
 from pipeline.config import EmbeddingSettings
-from pipeline.indexing.embedding_models import cannot_load, resolve_embedding_model
+from pipeline.indexing.embedding_models import cannot_load, check_hub, resolve_embedding_model
 from pipeline.indexing.model_files import Prompts, configured_prompts, local_folder, weights_hash
 
 
@@ -59,6 +59,8 @@ class Embedder:
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
         source = resolve_embedding_model(self.settings.model)
+        if not Path(source).expanduser().exists() and self.folder is None:
+            check_hub(source)  # a name to download: a hub that fails says so at once, in one line
         try:
             return SentenceTransformer(source, device=device)
         except Exception as exc:  # hub and file errors have no common base

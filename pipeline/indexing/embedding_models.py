@@ -125,6 +125,44 @@ def resolve_embedding_model(model: str) -> str:
     return str(folder) if folder else known.hub
 
 
+def check_hub(model: str) -> None:
+    """Before sentence-transformers downloads `model` by name from the Hugging Face hub: one request
+    for its config.json, without retries, so that a hub that cannot be reached, does not know the
+    name or fails says so in one line at once (sentence-transformers retries each file for about 20 s,
+    then says only that it could not connect). Nothing to check in offline mode (HF_HUB_OFFLINE)."""
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RemoteEntryNotFoundError, RepositoryNotFoundError
+
+    if constants.HF_HUB_OFFLINE:
+        return
+    where = f"the Hugging Face hub ({constants.ENDPOINT})"
+    try:
+        get_hf_file_metadata(hf_hub_url(model, "config.json"), timeout=15)
+    except (RepositoryNotFoundError, GatedRepoError) as exc:
+        raise ConfigError(
+            f"embedding.model '{model}': {where} has no model of that name that heard may read (private or gated "
+            "ones need `hf auth login`); check the name (organisation/model) or give the path of a model folder"
+        ) from exc
+    except RemoteEntryNotFoundError as exc:
+        raise ConfigError(
+            f"embedding.model '{model}': {where} has it, but without a config.json: not a transformers model; "
+            "give a sentence-transformers model's name or folder"
+        ) from exc
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "an error"
+        raise ConfigError(
+            f"embedding.model '{model}': {where} answered {status}; try again later, or give the path of a "
+            "downloaded model folder"
+        ) from exc
+    except Exception as exc:  # connection refused, a name that does not resolve, a timeout: httpx's and OSError
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        names = ", ".join(m.name for m in OFFLINE_MODELS)
+        raise ConfigError(
+            f"embedding.model '{model}': cannot reach {where}: {reason}; offline, use {names} or give the "
+            "path of a sentence-transformers model folder"
+        ) from exc
+
+
 def cannot_load(model: str, exc: BaseException) -> ConfigError:
     """The one-line error for a model that did not load, with what to do offline."""
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

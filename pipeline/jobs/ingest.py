@@ -147,9 +147,9 @@ class Run:
             self._write_batch()
             remove_missing(state, roots, {str(p) for p in files}, unreadable=found.unreadable)
             if state.summary.chunks_written or state.summary.chunks_removed:
-                from pipeline.indexing.spread import remeasure
+                from pipeline.jobs.measure import measure_index
 
-                remeasure(state.store, state.indexer.embedder)  # the model's spread over this corpus, which the score cuts follow
+                measure_index(state.settings, state.store, state.indexer.embedder)  # what the score cuts follow
         except HeardError as exc:
             _end_run_quietly(state.catalog, run_id, f"error: {exc}", self._finish(started))
             raise

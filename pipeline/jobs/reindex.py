@@ -131,8 +131,8 @@ def _build(
     of the index (`heard reindex` is what is running)."""
     from pipeline.indexing.embed import Embedder
     from pipeline.indexing.indexer import Indexer
-    from pipeline.indexing.spread import remeasure
     from pipeline.indexing.store import Store, forget_cached_client
+    from pipeline.jobs.measure import measure_index
 
     try:
         store = Store(target, settings.store.collection)
@@ -143,7 +143,7 @@ def _build(
             kept = _keep_previous(settings, indexer, summary, reporter)
             if not written and not kept:
                 store.rebuild_keywords()  # an empty index is a whole one: its keyword file exists
-            remeasure(store, indexer.embedder)  # the model's spread over this corpus, which the score cuts follow
+            measure_index(settings, store, indexer.embedder)  # what the score cuts follow
         finally:
             store.close()
     except BaseException as exc:

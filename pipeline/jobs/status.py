@@ -37,6 +37,7 @@ def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
             "bytes": index_bytes(settings),
             "error": None,
             "recipe": None,  # what made its vectors and how their cosines spread (pipeline/indexing/recipe.py)
+            "all_cut": None,  # where `search --all` cuts on it (pipeline/finding/all_cut.py)
         },
         "catalog": str(catalog.path) if catalog else None,
         "partial_downloads": _partial_downloads(settings),
@@ -86,7 +87,9 @@ def _chunk_count(settings: Settings, index: dict[str, Any]) -> int:
         store = open_store(settings, create=False)
         try:
             count = store.count()
-            index["recipe"] = store.recipe().to_dict()
+            recipe = store.recipe()
+            index["recipe"] = recipe.to_dict()
+            index["all_cut"] = _all_cut(settings, recipe.measured)
             try:
                 index["error"] = store.keyword_problem()
             except HeardError as exc:  # a keyword file SQLite cannot read
@@ -99,6 +102,14 @@ def _chunk_count(settings: Settings, index: dict[str, Any]) -> int:
     except HeardError as exc:
         index["error"] = str(exc)
         return 0
+
+
+def _all_cut(settings: Settings, measured: Mapping[str, float]) -> dict[str, float | None]:
+    """Where `search --all` cuts on this index: the setting and the score it moved to."""
+    from pipeline.finding.all_cut import search_all_cut
+
+    cut = search_all_cut(settings.search, measured)
+    return {"setting": cut.setting, "in_use": cut.in_use, "share": cut.share}
 
 
 def format_status(status: dict[str, Any]) -> str:
@@ -136,6 +147,8 @@ def format_status(status: dict[str, Any]) -> str:
     lines.append(f"models in use: transcription {transcription}; embedding {', '.join(models['embedding']) or '-'}")
     if status["index"].get("recipe"):
         lines.append(_recipe_line(status["index"]["recipe"]))
+    if status["index"].get("all_cut"):
+        lines.append(_all_cut_line(status["index"]["all_cut"]))
     configured = status["configured"]
     lines.append(
         f"configured: transcription {configured['transcription']['backend']} "
@@ -163,6 +176,17 @@ def _recipe_line(recipe: dict[str, Any]) -> str:
             f"{measured['nearest']:.2f} ({int(measured['chunks'])} chunks)"
         )
     return line
+
+
+def _all_cut_line(cut: Mapping[str, Any]) -> str:
+    """'search --all cuts at 0.408 (search.all_cutoff 0.35 in all-MiniLM-L6-v2's units, at the same
+    place in this model's scores)', or 'search --all cuts at 0.35 (search.all_cutoff)' where it does not move."""
+    if cut["in_use"] == cut["setting"] and cut.get("share") is None:
+        return f"search --all cuts at {cut['setting']} (search.all_cutoff)"
+    return (
+        f"search --all cuts at {cut['in_use']:.3f} (search.all_cutoff {cut['setting']} in all-MiniLM-L6-v2's units, "
+        "at the same place in this model's scores)"
+    )
 
 
 def _transcriber(model: Mapping[str, object]) -> str:
