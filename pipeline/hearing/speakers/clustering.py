@@ -1,5 +1,6 @@
-"""Voices of all windows into speakers: agglomerative clustering of the CAM++ vectors, then each
-window's local speakers matched to distinct speakers.
+"""Voices of all windows into speakers: agglomerative clustering of the CAM++ vectors; a window's
+local speakers keep their clusters unless two whose voices point apart landed in one, then they are
+matched to distinct speakers.
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ def centroids(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def match_window(similarity: np.ndarray) -> np.ndarray:
     """Speaker index per local speaker of one window (rows), distinct while there are enough speakers.
 
-    The segmentation model already decided these are different voices; matching them one-to-one
-    (Hungarian) keeps two of them from collapsing into one speaker.
+    Used where the segmentation model's voices in a window point apart but landed in one speaker
+    (_apart_but_joined): matching them one-to-one (Hungarian) keeps two people from collapsing
+    into one speaker.
     """
     from scipy.optimize import linear_sum_assignment
 
