@@ -191,8 +191,8 @@ def split_people(units: dict[str, list[Unit]]) -> dict[str, list[str]]:
 
 
 class _Timeline:
-    def __init__(self, units: dict[str, list[Unit]], rng: np.random.Generator) -> None:
-        self.units, self.rng = units, rng
+    def __init__(self, units: dict[str, list[Unit]], rng: np.random.Generator, *, interviewing: bool = False) -> None:
+        self.units, self.rng, self.interviewing = units, rng, interviewing
         self.placed: list[tuple[float, Unit, float, bool]] = []  # start s, unit, gain, backchannel
         self.level = {p: float(np.median([_rms_db(u.samples) for u in us])) for p, us in units.items()}
 
@@ -201,24 +201,33 @@ class _Timeline:
         self.placed.append((at, unit, gain, backchannel))
         return at + unit.seconds
 
-    def pick(self, person: str, *, longest: float | None = None) -> Unit | None:
+    def pick(self, person: str, *, longest: float | None = None, asking: bool | None = None) -> Unit | None:
+        """One of the person's units (at most `longest` s); `asking` True: a question, False: no
+        question, where the person has both kinds (else any unit)."""
         pool = [u for u in self.units[person] if longest is None or u.seconds <= longest]
+        if asking is not None and self.interviewing:
+            kind = [u for u in pool if _is_question(u) == asking]
+            pool = kind or pool
         return pool[int(self.rng.integers(len(pool)))] if pool else None
 
-    def turn(self, person: str, at: float, seconds: float, listeners: list[str]) -> float:
+    def turn(self, person: str, at: float, seconds: float, listeners: list[str], *, asks: bool = False) -> float:
         """The person talks for about `seconds` from `at` (units with short pauses), listeners
-        backchanneling now and then over long stretches; returns the end."""
+        backchanneling now and then over long stretches; returns the end. In an interview the asker's
+        turn (`asks`) ends with one of their questions when they have one, and nobody else asks."""
         end, next_backchannel = at, at + self.rng.uniform(6, 20)
         while end - at < seconds:
-            unit = self.pick(person)
+            unit = self.pick(person, asking=False)
             assert unit is not None
             end = self.place(end, unit) + self.rng.uniform(0.15, 0.6)
             while listeners and next_backchannel < end - 1.5:
                 listener = listeners[int(self.rng.integers(len(listeners)))]
-                short = self.pick(listener, longest=BACKCHANNEL_SECONDS)
+                short = self.pick(listener, longest=BACKCHANNEL_SECONDS, asking=False)
                 if short is not None:
                     self.place(next_backchannel, short, backchannel=True)
                 next_backchannel += self.rng.uniform(6, 20)
+        question = self.pick(person, asking=True) if asks and any(_is_question(u) for u in self.units[person]) else None
+        if question is not None:
+            end = self.place(end, question) + self.rng.uniform(0.15, 0.6)
         return end
 
     def gap(self) -> float:
@@ -248,6 +257,11 @@ class _Timeline:
         return Conversation(name, part, kind, people, samples, reference, sorted(words), own)
 
 
+def _is_question(unit: Unit) -> bool:
+    """The unit's speech ends with a question (Whisper's text)."""
+    return bool(unit.words) and unit.words[-1][2].strip().endswith("?")
+
+
 def _rms_db(samples: np.ndarray) -> float:
     return float(10 * np.log10(np.square(samples).mean() + 1e-12))
 
@@ -266,11 +280,11 @@ def interview(
 ) -> Conversation:
     """people[0] interviews people[1]; `tracks` keeps each person's own audio too."""
     rng = np.random.default_rng(seed)
-    line = _Timeline({p: units[p] for p in people}, rng)
+    line = _Timeline({p: units[p] for p in people}, rng, interviewing=True)
     asker, answerer = people
     at = 0.5
     while at < minutes * 60:
-        at = max(0.0, line.turn(asker, at, rng.uniform(1.5, 6), []) + line.gap())
+        at = max(0.0, line.turn(asker, at, rng.uniform(1.5, 6), [], asks=True) + line.gap())
         at = max(0.0, line.turn(answerer, at, _answer_seconds(rng), [asker]) + line.gap())
     return line.mix(name, part, "interview", people, tracks=tracks)
 

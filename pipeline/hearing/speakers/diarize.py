@@ -3,8 +3,8 @@
 across windows into speakers, and assign.py gives each word its speaker.
 
 Measured on real recordings with references (scripts/bench_speakers.py, docs/benchmarks.md
-"Speakers"): DER 0.18 on the dev clips and 0.49 on the held-back ones (30 s each); on 5-60 min
-conversations of held-back people 0.15-0.17 at every length, with the right speaker count.
+"Speakers"): DER 0.18 on the dev clips and 0.48 on the held-back ones (30 s each); on 5-60 min
+conversations of held-back people 0.09-0.10 at every length, with the right speaker count.
 """
 
 from __future__ import annotations
