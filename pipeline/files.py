@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import tempfile
 import time
@@ -83,3 +84,12 @@ def is_file(path: Path) -> bool:
         if exc.errno == errno.ENAMETOOLONG:
             return False
         raise
+
+
+def hash_file(path: Path, block_size: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, read in blocks: a recording's content id, a model file's check."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(block_size):
+            digest.update(block)
+    return digest.hexdigest()

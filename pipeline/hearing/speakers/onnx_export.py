@@ -18,7 +18,6 @@ CPU). On real speech (the pyannote phone call and the AMI excerpts) the differen
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline.errors import ConfigError
+from pipeline.files import hash_file
 from pipeline.hearing.speakers.features import N_MELS, fbank
 from pipeline.hearing.speakers.networks import Network, OnnxNetwork, TorchNetwork, torch_module
 from pipeline.hearing.speakers.segmentation import SAMPLE_RATE, WINDOW
@@ -59,15 +59,7 @@ SPECS = {
 
 def weights_hash(weights: Path) -> str:
     """SHA-256 of the weights file, read once per path, size and time (model_cache.remembered_hash)."""
-    return remembered_hash(f"sha256|{file_stamp(weights)}", lambda: _sha256(weights))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return remembered_hash(f"sha256|{file_stamp(weights)}", lambda: hash_file(weights))
 
 
 def export_dir(name: str, weights: Path) -> Path:
