@@ -239,21 +239,6 @@ def test_the_ask_page_answers_at_once_without_an_llm(web_server):
     assert '<a href="/ask">Ask</a>' in body
 
 
-@pytest.fixture(scope="module")
-def llm_web(web_data, test_config):
-    """The examples' page served with an LLM configured: the loopback server."""
-    from web_fixtures import RunningServer
-
-    from pipeline.config import load_settings
-
-    with LlmServer() as llm:
-        settings = load_settings(test_config, web_data.data_dir, environ={})
-        settings.put("llm.base_url", llm.base_url, where="test")
-        settings.put("llm.model", "loopback-test-model", where="test")
-        with RunningServer(settings) as server:
-            yield server, llm
-
-
 def test_with_an_llm_a_link_to_the_ask_page_sends_nothing_until_asked(llm_web):
     server, llm = llm_web
     before = len(llm.requests)

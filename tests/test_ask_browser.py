@@ -4,9 +4,7 @@ answer whose citations lead to the quotes they cite."""
 
 from __future__ import annotations
 
-import pytest
 from conftest import REPO
-from llm_server import LlmServer
 from test_web_browser import browser, page, wait_until_played_from  # noqa: F401 - the browser fixtures
 
 QUESTION = "what gets in the way of customers"
@@ -41,22 +39,8 @@ def test_the_ask_box_gives_the_extractive_answer_with_quotes_that_play(page, web
     wait_until_played_from(card.locator("audio"), start)
 
 
-@pytest.fixture(scope="module")
-def llm_server_page(web_data, test_config):
-    from web_fixtures import RunningServer
-
-    from pipeline.config import load_settings
-
-    with LlmServer() as llm:
-        settings = load_settings(test_config, web_data.data_dir, environ={})
-        settings.put("llm.base_url", llm.base_url, where="test")
-        settings.put("llm.model", "loopback-test-model", where="test")
-        with RunningServer(settings) as server:
-            yield server, llm
-
-
-def test_the_ask_box_shows_the_llm_answer_and_its_citations_lead_to_the_quotes(page, llm_server_page, request):  # noqa: F811
-    server, llm = llm_server_page
+def test_the_ask_box_shows_the_llm_answer_and_its_citations_lead_to_the_quotes(page, llm_web, request):  # noqa: F811
+    server, llm = llm_web
     page.goto(server.url + "/ask")
     assert "loopback-test-model" in page.locator("#llm-note").inner_text()
     ask(page, server, LLM_QUESTION)

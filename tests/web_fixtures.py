@@ -127,3 +127,18 @@ def web_server(web_data, test_config):
 
     with RunningServer(load_settings(test_config, web_data.data_dir, environ={})) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def llm_web(web_data, test_config):
+    """The examples' page served with an LLM configured: the loopback server (tests/llm_server.py)."""
+    from llm_server import LlmServer
+
+    from pipeline.config import load_settings
+
+    with LlmServer() as llm:
+        settings = load_settings(test_config, web_data.data_dir, environ={})
+        settings.put("llm.base_url", llm.base_url, where="test")
+        settings.put("llm.model", "loopback-test-model", where="test")
+        with RunningServer(settings) as server:
+            yield server, llm
