@@ -200,28 +200,36 @@ def test_a_stereo_file_is_diarized_by_its_channels_at_ingest(tmp_path, phone_cal
     assert transcript.diarization["method"] == CHANNELS_METHOD and transcript.diarization["speakers"] == 2
 
 
-def test_far_field_meeting_clips_fail_no_speech_only_when_neither_detector_hears_anyone(tmp_path, heard):
+def test_far_field_meeting_clips_are_indexed_and_only_a_room_with_nobody_in_it_fails_no_speech(tmp_path, heard):
     """AMI trn02: one far-field "okay" (0.7 s at -58 dB) that Whisper's VAD drops and the speaker
-    model hears for 0.4 s: indexed, its words inside the reference turn. AMI trn01: four people,
-    three short turns at -39 dB and 1.5 s of crosstalk, heard by neither: the one failure, named."""
+    model hears for 0.4 s: indexed, its words inside the reference turn. AMI trn01: four people, three
+    short turns and 1.5 s of crosstalk that neither Whisper's VAD nor the speaker model's likeliest
+    class calls speech: the last resort indexes words near its turns. The same meeting room with
+    nobody speaking (trn02's first 20 s) still fails "no speech", named."""
     import shutil
 
     import real_speakers
     from conftest import last_json_line
+    from scipy.io import wavfile
 
     clips = {clip.name: clip for clip in real_speakers.clips(REPO / "build" / "speaker-data", ["trn01", "trn02"])}
     folder = tmp_path / "meetings"
     folder.mkdir()
     for name in clips:
         shutil.copy(REPO / "build" / "speaker-data" / "ami" / f"{name}.wav", folder / f"{name}.wav")
+    (first_turn, _, _) = clips["trn02"].reference[0]
+    wavfile.write(folder / "empty-room.wav", 16000, clips["trn02"].samples[: int((first_turn - 0.5) * 16000)])
     summary = last_json_line(heard(["ingest", folder, "--format", "json"], tmp_path / "data").stdout)
-    assert (summary["new"], summary["failed"]) == (1, 1)
-    assert [f["path"].rsplit("/", 1)[-1] for f in summary["failures"]] == ["trn01.wav"]
-    assert "by Whisper nor the speaker model" in summary["failures"][0]["reason"]
-    (path,) = (tmp_path / "data" / "transcripts").glob("*.json")
-    words = [w for s in json.loads(path.read_text())["segments"] for w in s["words"]]
-    ((start, end, _),) = clips["trn02"].reference
-    assert words and all(start - 0.5 <= (w["start"] + w["end"]) / 2 <= end + 0.5 for w in words)
+    assert (summary["new"], summary["failed"]) == (2, 1)
+    ((failure),) = summary["failures"]
+    assert failure["path"].endswith("empty-room.wav") and "no speech found" in failure["reason"]
+    for name, clip in clips.items():
+        (path,) = [p for p in (tmp_path / "data" / "transcripts").glob("*.json") if json.loads(p.read_text())["source"].endswith(name + ".wav")]
+        words = [w for s in json.loads(path.read_text())["segments"] for w in s["words"]]
+        near = 0.5 if name == "trn02" else 2.5  # trn01's words come from a decode of short quiet audio: looser times
+        assert words and all(
+            any(a - near <= (w["start"] + w["end"]) / 2 <= b + near for a, b, _ in clip.reference) for w in words
+        ), (name, words)
 
 
 def test_speech_beside_words_is_heard_again_only_when_asked(tmp_path, heard, monkeypatch):

@@ -75,3 +75,43 @@ def test_a_single_short_word_the_speaker_model_hears_is_listened_to_when_whisper
     assert segments[0].start == pytest.approx(20.9, abs=0.1) and again == pytest.approx(0.4, abs=0.05)
     breath, _ = speech.reconcile(_said((10.0, 11.0)), samples, windows, Listener())
     assert len(heard) == 1 and [s.text for s in breath] == ["word"]  # beside words, 0.4 s is a breath
+
+
+@pytest.mark.fast
+def test_quiet_speech_is_where_the_speaker_model_gives_anyone_a_fair_chance_of_speaking():
+    """AMI trn01's one sentence peaks at 0.50 speech probability: "nobody" stays the likeliest class,
+    so the speaker model's usual regions miss it; the last resort's threshold does not."""
+    probability = np.full(FRAMES, 0.05)
+    probability[300:360] = 0.45  # about 5.1-6.1 s into the window
+    (region,) = speech.quiet_speech_regions([(16000 * 10, probability)])
+    assert region == pytest.approx((15.07, 16.09), abs=0.05)
+    assert speech.quiet_speech_regions([(0, np.full(FRAMES, 0.1))]) == []
+
+
+@pytest.mark.fast
+def test_whisper_is_trusted_in_the_last_resort_only_when_its_own_guards_are_sure():
+    """Figures Whisper tiny.en gave in the last resort's regions (docs/speakers.md, "No speech")."""
+    battery = {"no_speech_probability": 0.67, "avg_logprob": -0.85, "compression_ratio": 0.9}
+    assert speech.confident(**battery, words=[0.09, 0.28, 0.53, 0.81, 0.32, 0.76, 0.97])
+    music_thank_you = {"no_speech_probability": 0.85, "avg_logprob": -0.95, "compression_ratio": 0.6}
+    assert not speech.confident(**music_thank_you, words=[0.02, 0.98])
+    room_propane = {"no_speech_probability": 0.60, "avg_logprob": -1.38, "compression_ratio": 1.8}
+    assert not speech.confident(**room_propane, words=[0.02])
+    assert not speech.confident(**{**battery, "compression_ratio": 2.6}, words=[0.9] * 12)  # a loop
+    assert not speech.confident(**battery, words=[0.15])  # a lone unsure "Okay." in room noise
+    assert not speech.confident(**battery, words=[])
+
+
+@pytest.mark.fast
+def test_the_last_resort_decodes_each_region_alone_keeping_only_what_whisper_is_sure_of():
+    calls = []
+
+    class Listener:
+        def transcribe(self, samples, on_progress=None, *, vad_filter=None, confident_only=False):
+            calls.append((len(samples) / 16000, vad_filter, confident_only))
+            return [Segment(0.3, 0.9, "Yeah.", None, [Word(0.3, 0.9, " Yeah.", 0.8)])], "en"
+
+    samples = np.zeros(16000 * 60, dtype=np.float32)
+    found = speech.last_resort(Listener(), samples, [(10.0, 11.0), (40.0, 42.0)])
+    assert calls == [(pytest.approx(1.4), False, True), (pytest.approx(2.4), False, True)]
+    assert [(s.start, s.words[0].start) for s in found] == [(pytest.approx(10.1), pytest.approx(10.1)), (pytest.approx(40.1), pytest.approx(40.1))]

@@ -6,6 +6,11 @@ clips failed with "no speech found" while the speaker model heard people in them
 gives the stretches the speaker model hears that no word covers; `transcribe_regions` decodes
 just those (joined into one stream, so Whisper's fixed cost per 30 s window is paid once, and
 the times mapped back), and `reconcile` adds what it finds to the transcript's segments.
+
+When even that finds no word, `last_resort` listens once more where the speaker model gives anyone
+a fair chance of speaking (QUIET_SPEECH_PROBABILITY, below its most likely class) and keeps only
+what Whisper is sure of (`confident`): AMI trn01, four people at the far end of a meeting room,
+had no region the speaker model's most likely class called speech.
 """
 
 from __future__ import annotations
@@ -29,6 +34,20 @@ MIN_UNHEARD_SECONDS = 1.0
 PAD_SECONDS = 0.2  # each stretch is decoded with this much audio either side
 GAP_SECONDS = 0.5  # silence put between stretches when they are joined into one stream
 Region = tuple[float, float]
+
+# The last resort (only where nothing else found a word): frames where the segmentation model gives
+# speech at least this probability. AMI trn01's "Yeah, you test the battery last time." (18.7-19.7 s)
+# peaks at 0.50 while "nobody" stays the likeliest class; music and room noise reach 0.3 too, so
+# what Whisper writes there must pass `confident`.
+QUIET_SPEECH_PROBABILITY = 0.3
+# Whisper's own guards, stricter: it drops a window as silence only when no_speech_prob > 0.6 AND
+# avg_logprob < -1.0. Measured on what Whisper wrote in these regions (docs/speakers.md, "No speech"):
+# real far-field speech had no_speech_prob 0.14-0.72 and avg_logprob >= -0.94; its "Thank you." and
+# "So that's all I've got about here." on quiet music 0.82-0.87, "propane." in room noise -1.38.
+MAX_NO_SPEECH_PROBABILITY = 0.75
+MIN_AVG_LOGPROB = -1.0
+MAX_COMPRESSION_RATIO = 2.4  # Whisper's own: higher is a loop ("yeah yeah yeah ...")
+MIN_MEAN_WORD_PROBABILITY = 0.3
 
 
 def speech_regions(windows: Iterable[Window]) -> list[Region]:
@@ -96,6 +115,40 @@ def reconcile(
         return segments, 0.0
     found = [s for s in transcribe_regions(transcriber, samples, missing) if s.text]
     return sorted(segments + found, key=lambda s: s.start), sum(b - a for a, b in missing)
+
+
+def quiet_speech_regions(probabilities: Iterable[tuple[int, np.ndarray]]) -> list[Region]:
+    """(start, end) seconds where the segmentation model gives speech at least QUIET_SPEECH_PROBABILITY;
+    `probabilities` are (first sample, per-frame probability) per window (Segmenter.speech_probability)."""
+    from pipeline.hearing.speakers.segmentation import Window
+
+    return speech_regions(Window(start, (p >= QUIET_SPEECH_PROBABILITY)[:, None]) for start, p in probabilities)
+
+
+def confident(*, no_speech_probability: float, avg_logprob: float, compression_ratio: float, words: list[float]) -> bool:
+    """Whether Whisper is sure enough of a segment it wrote where no detector was sure of speech
+    (`words`: its words' probabilities)."""
+    return (
+        no_speech_probability <= MAX_NO_SPEECH_PROBABILITY
+        and avg_logprob >= MIN_AVG_LOGPROB
+        and compression_ratio <= MAX_COMPRESSION_RATIO
+        and bool(words)
+        and sum(words) / len(words) >= MIN_MEAN_WORD_PROBABILITY
+    )
+
+
+def last_resort(transcriber: Transcriber, samples: np.ndarray, regions: list[Region]) -> list[Segment]:
+    """What Whisper writes, and is `confident` of, in each region alone (VAD off), with times in the
+    recording. Each region is decoded on its own: joined into one stream, a weak first region made
+    Whisper drop the whole 30 s window as silence (AMI trn01's one sentence was lost)."""
+    pad = int(PAD_SECONDS * SAMPLE_RATE)
+    found: list[Segment] = []
+    for a, b in _joined(regions, 2 * PAD_SECONDS):
+        first, last = max(int(a * SAMPLE_RATE) - pad, 0), min(int(b * SAMPLE_RATE) + pad, len(samples))
+        segments, _ = transcriber.transcribe(samples[first:last], vad_filter=False, confident_only=True)
+        offsets = [(0.0, (last - first) / SAMPLE_RATE, first / SAMPLE_RATE)]
+        found += [m for m in (_moved(s, offsets) for s in segments if s.text) if m is not None]
+    return found
 
 
 def _moved(segment: Segment, offsets: list[tuple[float, float, float]]) -> Segment | None:

@@ -15,7 +15,7 @@ from pipeline.config import TranscribeSettings
 from pipeline.errors import ConfigError, RecordingError
 from pipeline.files import JsonObject
 from pipeline.hearing import audio, weights
-from pipeline.hearing.speech import reconcile
+from pipeline.hearing.speech import confident, last_resort, quiet_speech_regions, reconcile
 from pipeline.sources.discovery import Recording
 from pipeline.transcripts import Segment, Transcript, Word
 
@@ -33,9 +33,15 @@ class Transcriber(Protocol):
         """Backend, model and the settings that change the text, stored with each transcript."""
 
     def transcribe(
-        self, samples: np.ndarray, on_progress: SecondsDone | None = None, *, vad_filter: bool | None = None
+        self,
+        samples: np.ndarray,
+        on_progress: SecondsDone | None = None,
+        *,
+        vad_filter: bool | None = None,
+        confident_only: bool = False,
     ) -> tuple[list[Segment], str | None]:
-        """Segments with word timings, and the language spoken; `vad_filter` overrides the setting."""
+        """Segments with word timings, and the language spoken; `vad_filter` overrides the setting;
+        `confident_only` keeps only the segments that pass speech.confident (Whisper's guards)."""
 
 
 def describe(settings: TranscribeSettings) -> JsonObject:
@@ -72,7 +78,10 @@ def transcribe_recording(
     Speech the speaker model hears (`speech`: the segmentation windows of the samples, computed
     here when not given) where Whisper wrote nothing is listened to again without the VAD
     (speech.reconcile): when Whisper found no word at all, so a recording fails for "no speech" only
-    when neither hears anyone, and beside Whisper's words too with `rehear` (transcribe.rehear)."""
+    when neither hears anyone, and beside Whisper's words too with `rehear` (transcribe.rehear).
+    Only when that still finds no word, speech.last_resort listens where the speaker model gives
+    anyone a fair chance of speaking and keeps what Whisper is sure of: nothing here costs anything
+    on a recording where Whisper found words."""
     if samples is None:
         samples = audio.decode_audio(recording.path)
     duration = len(samples) / audio.SAMPLE_RATE
@@ -83,6 +92,8 @@ def transcribe_recording(
         segments, language = transcribe_in_windows(transcriber, samples, report)
         if (rehear and speech is not None) or not any(s.text for s in segments):
             segments, _ = reconcile(segments, samples, (speech or _speaker_model_speech)(samples), transcriber)
+        if not any(s.text for s in segments):
+            segments = last_resort(transcriber, samples, quiet_speech_regions(_speaker_model_probability(samples)))
     except (ConfigError, RecordingError):
         raise
     except Exception as exc:  # a decoder fault on odd audio must not stop the other recordings
@@ -106,6 +117,13 @@ def _speaker_model_speech(samples: np.ndarray) -> Iterable[Window]:
     from pipeline.hearing.speakers.diarize import speech_windows
 
     return speech_windows(samples)
+
+
+def _speaker_model_probability(samples: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """segmentation-3.0's per-frame probability that anyone speaks, per window."""
+    from pipeline.hearing.speakers.diarize import speech_probability
+
+    return speech_probability(samples)
 
 
 # Whisper's feature extraction holds a spectrogram of all the audio it is given at once (several
@@ -203,7 +221,12 @@ class FasterWhisperTranscriber(_LazyTranscriber):
         return self._model
 
     def transcribe(
-        self, samples: np.ndarray, on_progress: SecondsDone | None = None, *, vad_filter: bool | None = None
+        self,
+        samples: np.ndarray,
+        on_progress: SecondsDone | None = None,
+        *,
+        vad_filter: bool | None = None,
+        confident_only: bool = False,
     ) -> tuple[list[Segment], str | None]:
         model = self._load()
         batched = {"batch_size": self._batch_size} if self._batch_size > 1 else {}
@@ -217,9 +240,9 @@ class FasterWhisperTranscriber(_LazyTranscriber):
         )
         segments: list[Segment] = []
         for piece in pieces:
-            segments.append(
-                _segment(piece.start, piece.end, piece.text, [(w.start, w.end, w.word, w.probability) for w in piece.words or []])
-            )
+            words = [(w.start, w.end, w.word, w.probability) for w in piece.words or []]
+            if not confident_only or _confident(piece.no_speech_prob, piece.avg_logprob, piece.compression_ratio, words):
+                segments.append(_segment(piece.start, piece.end, piece.text, words))
             if on_progress:
                 on_progress(piece.end)
         language: str | None = info.language
@@ -269,7 +292,12 @@ class OpenAIWhisperTranscriber(_LazyTranscriber):
         return self._model
 
     def transcribe(
-        self, samples: np.ndarray, on_progress: SecondsDone | None = None, *, vad_filter: bool | None = None
+        self,
+        samples: np.ndarray,
+        on_progress: SecondsDone | None = None,
+        *,
+        vad_filter: bool | None = None,
+        confident_only: bool = False,
     ) -> tuple[list[Segment], str | None]:
         import whisper  # no VAD in openai-whisper: vad_filter changes nothing
 
@@ -287,7 +315,9 @@ class OpenAIWhisperTranscriber(_LazyTranscriber):
         segments: list[Segment] = []
         for piece in result["segments"]:
             words = [(w["start"], w["end"], w["word"], w.get("probability")) for w in piece.get("words", [])]
-            segments.append(_segment(piece["start"], piece["end"], piece["text"], words))
+            guards = (piece["no_speech_prob"], piece["avg_logprob"], piece["compression_ratio"])
+            if not confident_only or _confident(*guards, words):
+                segments.append(_segment(piece["start"], piece["end"], piece["text"], words))
             if on_progress:
                 on_progress(piece["end"])
         language: str | None = result.get("language")
@@ -318,6 +348,13 @@ def _segment(start: float, end: float, text: str, words: Iterable[WordTiming]) -
             for s, e, t, p in words
             if t.strip()
         ],
+    )
+
+
+def _confident(no_speech: float, avg_logprob: float, compression_ratio: float, words: list[WordTiming]) -> bool:
+    probabilities = [float(p) for *_, p in words if p is not None]
+    return confident(
+        no_speech_probability=no_speech, avg_logprob=avg_logprob, compression_ratio=compression_ratio, words=probabilities
     )
 
 

@@ -91,6 +91,12 @@ def speech_windows(samples: np.ndarray, *, threads: int = 1) -> list[Window]:
     return list(shared_models(threads or 1).segmenter.windows(samples))
 
 
+def speech_probability(samples: np.ndarray, *, threads: int = 1) -> list[tuple[int, np.ndarray]]:
+    """Per window, the segmentation model's probability that anyone speaks in each frame (for the
+    last-resort listening of speech.quiet_speech_regions)."""
+    return list(shared_models(threads or 1).segmenter.speech_probability(samples))
+
+
 def from_pieces(found: Pieces, num_speakers: int | None) -> Diarization:
     """Speakers from what the networks found (clustering only: the bench re-clusters saved pieces)."""
     if not found.pieces:

@@ -1,0 +1,162 @@
+"""No speech found: which recordings fail "no speech" where a person can be heard, and which get words
+where nobody speaks, before and after the last resort (pipeline/hearing/speech.py: last_resort).
+
+    python scripts/bench_no_speech.py [--json results.json]
+
+Whisper tiny.en with the default settings (beam 5, Silero VAD, word timestamps), one thread, the
+path `heard ingest` takes (transcribe.transcribe_recording): Whisper, then the speaker model's
+speech where Whisper wrote nothing (speech.reconcile), then the last resort.
+
+- Speech: the 14 real AMI meeting excerpts (scripts/real_speakers.py; DEV trn00-trn09, HELD-BACK
+  dev00, dev01, tst00, tst01). Only those with no word before the last resort change; for them:
+  words whose middle lies in reference speech, and outside it by more than 0.5 s.
+- Nobody speaking: real sound that is not speech, fetched from PyPI at run time (never committed):
+  the house-music loop and the sound effects of the pygame 2.6.1 wheel (examples/data), music at
+  -20 to -50 dBFS, music under room noise, the effects in faint noise; and generated sound: dither
+  at -90 dBFS, white noise at -60/-40/-20, pink noise at -40, 50 Hz mains hum at -40. 30 s each.
+  (The AMI clips' stretches without reference turns are not used: Whisper writes whole sentences
+  about the remote control in some of them, e.g. trn04 0-13 s, that the excerpts' turns leave out.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from pipeline.hearing import speech, transcribe  # noqa: E402
+
+SR = 16000
+PYGAME = "pygame==2.6.1"
+SOUNDS = ["house_lo", "boom", "car_door", "whiff", "punch", "secosmic_lo"]
+
+
+def fetch_sounds(folder: Path) -> dict[str, np.ndarray]:
+    """pygame's example sounds (music loop and effects), decoded at 16 kHz."""
+    from pipeline.hearing.audio import decode_audio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if not all((folder / f"{n}.wav").is_file() for n in SOUNDS):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:", PYGAME,
+                        "-d", str(folder)], check=True, capture_output=True)
+        with zipfile.ZipFile(next(folder.glob("pygame-2.6.1-*.whl"))) as wheel:
+            for n in SOUNDS:
+                (folder / f"{n}.wav").write_bytes(wheel.read(f"pygame/examples/data/{n}.wav"))
+    return {n: decode_audio(folder / f"{n}.wav") for n in SOUNDS}
+
+
+def at_db(x: np.ndarray, db: float) -> np.ndarray:
+    return x / np.sqrt(np.mean(x**2)) * 10 ** (db / 20)
+
+
+def nobody(sounds: dict[str, np.ndarray], room: np.ndarray) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    n = 30 * SR
+    music = np.tile(sounds["house_lo"], n // len(sounds["house_lo"]) + 1)[:n]
+    effects = rng.normal(0, 10 ** (-65 / 20), n)
+    for i, name in enumerate(["boom", "car_door", "whiff", "punch", "secosmic_lo"]):
+        at = (2 + 5 * i) * SR
+        effects[at : at + len(sounds[name])] += sounds[name]
+    white = rng.normal(0, 1, n)
+    pink = np.fft.irfft(np.fft.rfft(white) / np.sqrt(np.arange(1, n // 2 + 2)), n)
+    t = np.arange(n) / SR
+    out = {
+        "music": music,
+        **{f"music {db} dB": at_db(music, db) for db in (-20, -30, -40, -50)},
+        "music -35 dB + room noise": at_db(music, -35) + np.tile(room, n // len(room) + 1)[:n],
+        "effects": effects,
+        "effects +20 dB": effects * 10,
+        "dither -90 dB": at_db(white, -90),
+        **{f"white noise {db} dB": at_db(white, db) for db in (-60, -40, -20)},
+        "pink noise -40 dB": at_db(pink, -40),
+        "hum 50 Hz -40 dB": at_db(np.sin(2 * np.pi * 50 * t) + 0.3 * np.sin(2 * np.pi * 150 * t), -40),
+    }
+    return {k: np.clip(v, -1, 1).astype(np.float32) for k, v in out.items()}
+
+
+def heard(transcriber, samples):
+    """(segments before the last resort, segments after): transcribe_recording's steps."""
+    segments, _ = transcribe.transcribe_in_windows(transcriber, samples)
+    if not any(s.text for s in segments):
+        segments, _ = speech.reconcile(segments, samples, transcribe._speaker_model_speech(samples), transcriber)
+    before = [s for s in segments if s.text]
+    if before:
+        return before, before
+    regions = speech.quiet_speech_regions(transcribe._speaker_model_probability(samples))
+    return before, speech.last_resort(transcriber, samples, regions)
+
+
+def in_speech(segments, reference, margin=0.5):
+    inside = outside = 0
+    for word in (w for s in segments for w in s.words):
+        middle = (word.start + word.end) / 2
+        if any(a <= middle <= b for a, b, _ in reference):
+            inside += 1
+        elif all(middle < a - margin or middle > b + margin for a, b, _ in reference):
+            outside += 1
+    return inside, outside
+
+
+def main():
+    import real_speakers
+
+    from pipeline.config import Settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    settings = Settings()
+    settings.transcribe.threads = 1
+    transcriber = transcribe.make_transcriber(settings.transcribe)
+    rows = []
+    clips = [c for c in real_speakers.clips(ROOT / "build" / "speaker-data") if c.name != "call"]
+    for clip in clips:
+        before, after = heard(transcriber, clip.samples)
+        b_in, b_out = in_speech(before, clip.reference)
+        a_in, a_out = in_speech(after, clip.reference)
+        text = " | ".join(s.text for s in after) if not before else ""
+        rows.append({"name": clip.name, "part": clip.part, "kind": "speech", "failed_before": not before,
+                     "failed_after": not after, "before_in": b_in, "before_out": b_out, "after_in": a_in,
+                     "after_out": a_out, "text": text})
+        print(f"{clip.name} ({clip.part}): words in speech {b_in} -> {a_in}, outside {b_out} -> {a_out}"
+              + (f"; last resort wrote {text!r}" if not before else ""), file=sys.stderr)
+    trn02 = next(c for c in clips if c.name == "trn02")
+    room = trn02.samples[: int(20.2 * SR)]  # trn02 before its one turn: a quiet meeting room
+    for name, samples in nobody(fetch_sounds(ROOT / "build" / "nobody-sounds"), room).items():
+        before, after = heard(transcriber, samples)
+        rows.append({"name": name, "part": "-", "kind": "nobody", "failed_before": not before, "failed_after": not after,
+                     "words_before": sum(len(s.words) for s in before), "words_after": sum(len(s.words) for s in after),
+                     "text": " | ".join(s.text for s in after)})
+        print(f"{name}: words {rows[-1]['words_before']} -> {rows[-1]['words_after']} {rows[-1]['text']!r}", file=sys.stderr)
+    report(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+def report(rows):
+    print("| recording | part | fails 'no speech' before | after | words in reference speech after | outside |")
+    print("|---|---|---|---|---:|---:|")
+    for r in rows:
+        if r["kind"] == "speech" and r["failed_before"]:
+            print(f"| AMI {r['name']} | {r['part']} | yes | {'yes' if r['failed_after'] else 'no'} | {r['after_in']} | {r['after_out']} |")
+    speech_rows = [r for r in rows if r["kind"] == "speech"]
+    print(f"\nAMI clips failing 'no speech': {sum(r['failed_before'] for r in speech_rows)} -> "
+          f"{sum(r['failed_after'] for r in speech_rows)} of {len(speech_rows)}")
+    quiet = [r for r in rows if r["kind"] == "nobody"]
+    print(f"Nobody speaking, recordings given words: {sum(not r['failed_before'] for r in quiet)} -> "
+          f"{sum(not r['failed_after'] for r in quiet)} of {len(quiet)}")
+    for r in quiet:
+        if not r["failed_after"]:
+            print(f"  {r['name']}: {r['text']!r}")
+
+
+if __name__ == "__main__":
+    main()
