@@ -115,3 +115,22 @@ def test_the_last_resort_decodes_each_region_alone_keeping_only_what_whisper_is_
     found = speech.last_resort(Listener(), samples, [(10.0, 11.0), (40.0, 42.0)])
     assert calls == [(pytest.approx(1.4), False, True), (pytest.approx(2.4), False, True)]
     assert [(s.start, s.words[0].start) for s in found] == [(pytest.approx(10.1), pytest.approx(10.1)), (pytest.approx(40.1), pytest.approx(40.1))]
+
+
+@pytest.mark.fast
+def test_the_likeliest_quiet_speech_is_tried_first_and_the_last_resort_gives_up_on_a_run_of_nothing():
+    probability = np.full(FRAMES, 0.05)
+    probability[50:80], probability[300:330], probability[500:530] = 0.35, 0.6, 0.45
+    regions = speech.quiet_speech_regions([(0, probability)])
+    assert [round(a) for a, _ in regions] == [5, 8, 1]  # by peak probability, not by time
+
+    tried = []
+
+    class Silent:
+        def transcribe(self, samples, on_progress=None, *, vad_filter=None, confident_only=False):
+            tried.append(len(samples))
+            return [], "en"
+
+    many = [(float(t), t + 0.5) for t in range(0, 200, 2)]
+    assert speech.last_resort(Silent(), np.zeros(16000 * 200, dtype=np.float32), many) == []
+    assert len(tried) == speech.GIVE_UP_AFTER
