@@ -32,10 +32,10 @@ SR = 16000
 
 def _key(samples: np.ndarray) -> str:
     digest = hashlib.sha1(samples[:: 97].tobytes()).hexdigest()[:16]
-    from pipeline.hearing.speakers.pieces import MIN_PIECE_SECONDS, PIECE_SECONDS, STRETCH_AFTER_SECONDS
+    from pipeline.hearing.speakers.pieces import MIN_PIECE_SECONDS, PIECE_SECONDS
 
     # The networks' output does not depend on the clustering: a new clustering keeps the cache.
-    return f"{digest}-{len(samples)}-seg3-campplus-{PIECE_SECONDS}-{MIN_PIECE_SECONDS}-stretch{STRETCH_AFTER_SECONDS:g}"
+    return f"{digest}-{len(samples)}-seg3-campplus-{PIECE_SECONDS}-{MIN_PIECE_SECONDS}"
 
 
 def cached_pieces(samples: np.ndarray, threads: int) -> tuple[Pieces, float]:

@@ -21,13 +21,6 @@ from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RA
 # speaker-count errors; 1 s 0.425. The encoder's cost grows with it.
 PIECE_SECONDS = 1.5
 MIN_PIECE_SECONDS = 0.3  # less is not embedded (its frames are left out of the turns)
-# Recordings longer than this embed each slot from its longest stretches of speech (longest_runs).
-# DEV long 2-person interviews (8 / 8 / 6 / 6 at 5 / 15 / 30 / 60 min): wrong-speaker words
-# 1.3 / 5.2 / 1.2 / 4.1 % -> 1.2 / 2.0 / 0.8 / 3.7 %, DER 0.090 / 0.082 / 0.111 / 0.151 -> 0.073 /
-# 0.060 / 0.107 / 0.148, at the same CAM++ cost. On the 30 s DEV clips, where clustering keeps
-# every cluster, one slot's cleaner voice became a fourth speaker in a 3-person clip (DER 0.184 ->
-# 0.216; with the true count forced 0.304 -> 0.289): short recordings keep the middle of all runs.
-STRETCH_AFTER_SECONDS = 60.0
 PENDING = 32  # pieces embedded at once: only their audio is held, never the whole recording's
 
 
@@ -62,13 +55,12 @@ def embedded_pieces(
     """The segmentation windows (`windows` when the caller has them: the transcription step computes
     them for Whisper), each local speaker's piece of speech and its voice vector (one row per
     piece). Pieces are embedded PENDING at a time, so only their audio is held."""
-    by_stretch = len(samples) > STRETCH_AFTER_SECONDS * SAMPLE_RATE
     seen: list[Window] = []
     pieces: list[Piece] = []
     vectors: list[np.ndarray] = []
     pending: list[np.ndarray] = []
     for window in segmenter.windows(samples) if windows is None else windows:
-        for local, (piece, seconds) in window_pieces(samples, window, by_stretch=by_stretch).items():
+        for local, (piece, seconds) in window_pieces(samples, window).items():
             pieces.append(Piece(len(seen), local, seconds))
             pending.append(piece)
         seen.append(window)
@@ -81,10 +73,8 @@ def embedded_pieces(
     return Pieces(seen, pieces, embeddings, len(samples))
 
 
-def window_pieces(samples: np.ndarray, window: Window, *, by_stretch: bool = False) -> dict[int, tuple[np.ndarray, float]]:
-    """Local speaker -> (up to PIECE_SECONDS of its speech, preferring frames where it talks alone; its
-    speech seconds). `by_stretch`: from its longest stretches of speech (longest_runs), else from
-    the middle of all its speech put together."""
+def window_pieces(samples: np.ndarray, window: Window) -> dict[int, tuple[np.ndarray, float]]:
+    """Local speaker -> (up to PIECE_SECONDS of its speech, preferring frames where it talks alone; its speech seconds)."""
     active = window.active
     alone = active & (active.sum(axis=1, keepdims=True) == 1)
     out = {}
@@ -94,7 +84,7 @@ def window_pieces(samples: np.ndarray, window: Window, *, by_stretch: bool = Fal
             continue
         mask = alone[:, local] if alone[:, local].sum() * FRAME_STEP >= MIN_PIECE_SECONDS else active[:, local]
         parts = []
-        for first, last in longest_runs(mask) if by_stretch else runs(mask):
+        for first, last in runs(mask):
             a = window.start + int((frame_seconds(first) - 0.01) * SAMPLE_RATE)
             b = window.start + int((frame_seconds(last - 1) + 0.01) * SAMPLE_RATE)
             parts.append(samples[max(a, 0) : min(b, len(samples))])
@@ -105,22 +95,6 @@ def window_pieces(samples: np.ndarray, window: Window, *, by_stretch: bool = Fal
         if len(piece) >= MIN_PIECE_SECONDS * SAMPLE_RATE:
             out[local] = (piece, seconds)
     return out
-
-
-def longest_runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """The runs of a local speaker's frames to embed, in time order: the longest run, and the next
-    longest ones only while they add up to less than PIECE_SECONDS.
-
-    One slot of the segmentation model may hold both people of a turn change when a pause parts
-    them; the middle of all its runs put together was then often the other person's voice (40% of
-    the frames of wrongly clustered slots in the DEV long interviews were the other person's).
-    """
-    keep: list[tuple[int, int]] = []
-    for run in sorted(runs(mask), key=lambda r: r[0] - r[1]):
-        if sum(b - a for a, b in keep) * FRAME_STEP >= PIECE_SECONDS:
-            break
-        keep.append(run)
-    return sorted(keep)
 
 
 def speaker_spans(windows: list[Window], speaker_of: dict[tuple[int, int], int], n_samples: int) -> dict[int, list[list[float]]]:
