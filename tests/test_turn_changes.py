@@ -1,11 +1,55 @@
-"""Turn changes: a speaker change lands on a pause between words (no model loads: fast)."""
+"""Turn changes: a slot's voice is embedded from one stretch of speech, and a speaker change lands
+on a pause between words (no model loads: fast)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
+from pipeline.hearing.speakers.pieces import embedded_pieces, window_pieces
+from pipeline.hearing.speakers.segmentation import FRAMES, WINDOW, Window, frame_seconds
 from pipeline.transcripts import Segment, Transcript, Word
+
+
+@pytest.mark.fast
+def test_a_slot_holding_both_sides_of_a_pause_is_embedded_from_its_longest_stretch():
+    """segmentation-3.0 may keep one slot across a turn change when a pause parts the two people:
+    1.2 s of one, a pause, 2 s of the other. The middle 1.5 s of both stretches put together held
+    0.35 s of the first person; in recordings over a minute the voice is now taken from the
+    longest stretch alone (30 s clips keep the old piece: pieces.STRETCH_AFTER_SECONDS)."""
+    active = np.zeros((FRAMES, 3), dtype=bool)
+    active[0:71, 0] = True  # about 1.2 s: the first person
+    active[100:219, 0] = True  # about 2 s after a pause: the second person
+    samples = np.zeros(WINDOW, dtype=np.float32)
+    first_person_ends = int(frame_seconds(85) * 16000)
+    samples[:first_person_ends] = 0.1
+    samples[first_person_ends:] = 0.5
+    piece, seconds = window_pieces(samples, Window(0, active), by_stretch=True)[0]
+    assert len(piece) == int(1.5 * 16000)
+    assert set(np.unique(piece).tolist()) == {np.float32(0.5)}
+    assert seconds == pytest.approx(190 * 0.016875)
+    old_piece, _ = window_pieces(samples, Window(0, active))[0]
+    assert np.float32(0.1) in old_piece
+
+
+@pytest.mark.fast
+def test_only_recordings_over_a_minute_embed_slots_by_stretch():
+    class Segmenter:
+        def windows(self, samples):
+            active = np.zeros((FRAMES, 3), dtype=bool)
+            active[0:71, 0] = active[100:219, 0] = True
+            yield Window(0, active)
+
+    class Encoder:
+        def embed(self, pieces):
+            return np.array([[float(p.min()), float(p.max())] for p in pieces])
+
+    for minutes, lowest in ((0.5, 0.1), (2.0, 0.5)):
+        samples = np.full(int(minutes * 60 * 16000), 0.5, dtype=np.float32)
+        samples[: int(frame_seconds(85) * 16000)] = 0.1
+        found = embedded_pieces(samples, Segmenter(), Encoder())
+        assert found.embeddings[0][0] == pytest.approx(lowest)
 
 
 def _transcript(words: list[Word]) -> Transcript:
