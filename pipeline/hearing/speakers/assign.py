@@ -7,11 +7,6 @@ from dataclasses import dataclass
 
 from pipeline.transcripts import Segment, Transcript, Word
 
-# People change turns at a pause: a speaker change the diarizer puts between two words with less
-# than PAUSE_SECONDS between them moves to the nearest pause within SNAP_SECONDS (_snap_to_pauses).
-PAUSE_SECONDS = 0.1
-SNAP_SECONDS = 2.0
-
 
 @dataclass
 class SpeakerTurn:
@@ -21,13 +16,10 @@ class SpeakerTurn:
 
 
 def assign(transcript: Transcript, turns: list[SpeakerTurn]) -> Transcript:
-    """Give every word the speaker whose turn it overlaps most (else the nearest turn), move each
-    speaker change to a pause between words (_snap_to_pauses), then split segments wherever the
-    speaker changes. Segments without word timings are assigned whole."""
+    """Give every word the speaker whose turn it overlaps most (else the nearest turn), then split
+    segments wherever the speaker changes. Segments without word timings are assigned whole."""
     if not turns:
         return transcript
-    words = [w for s in transcript.segments for w in s.words]
-    speakers = iter(_snap_to_pauses(words, [_speaker_at(turns, w.start, w.end) for w in words]))
     segments: list[Segment] = []
     for segment in transcript.segments:
         if not segment.words:
@@ -36,7 +28,7 @@ def assign(transcript: Transcript, turns: list[SpeakerTurn]) -> Transcript:
         run: list[Word] = []
         speaker = None
         for word in segment.words:
-            who = next(speakers)
+            who = _speaker_at(turns, word.start, word.end)
             if run and who != speaker:
                 segments.append(_segment_of(run, speaker))
                 run = []
@@ -45,34 +37,6 @@ def assign(transcript: Transcript, turns: list[SpeakerTurn]) -> Transcript:
         segments.append(_segment_of(run, speaker))
     transcript.segments = segments
     return transcript
-
-
-def _snap_to_pauses(words: list[Word], speakers: list[str]) -> list[str]:
-    """Speakers per word, each change between two words without a pause moved to the nearest pause
-    (its distance: from the change to the pause's nearer edge) within SNAP_SECONDS that keeps both
-    neighbouring runs; a change with no such pause stays."""
-    out = list(speakers)
-    changes = [i for i in range(1, len(out)) if out[i] != out[i - 1]]
-    for n, i in enumerate(changes):
-        if words[i].start - words[i - 1].end >= PAUSE_SECONDS:
-            continue
-        at = words[i].start
-        low = changes[n - 1] + 1 if n else 1
-        high = changes[n + 1] - 1 if n + 1 < len(changes) else len(out) - 1
-        away = {
-            j: max(words[j - 1].end - at, at - words[j].start, 0.0)
-            for j in range(low, high + 1)
-            if words[j].start - words[j - 1].end >= PAUSE_SECONDS
-        }
-        near = [j for j, seconds in away.items() if seconds <= SNAP_SECONDS]
-        if not near:
-            continue
-        j = min(near, key=away.__getitem__)
-        before, after = out[i - 1], out[i]
-        for k in range(min(i, j), max(i, j)):
-            out[k] = after if j < i else before
-        changes[n] = j
-    return out
 
 
 def _speaker_at(turns: list[SpeakerTurn], start: float, end: float) -> str:
