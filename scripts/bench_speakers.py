@@ -167,6 +167,7 @@ def main():
     parser.add_argument("--no-long", action="store_true", help="skip the long conversations (c)")
     parser.add_argument("--lengths", type=float, nargs="+", default=[5, 15, 30, 60], help="long conversations' lengths, minutes")
     parser.add_argument("--parts", nargs="+", default=["DEV", "HELD-BACK"], help="long conversations' parts")
+    parser.add_argument("--interviews", type=int, default=2, help="2-person interviews per length and part (the first 2 are always the same ones; the meeting is drawn after them)")
     args = parser.parse_args()
     if args.long_only:
         return long_section(args)
@@ -192,8 +193,10 @@ def main():
 def long_section(args):
     import long_speakers
 
-    found = long_speakers.rows(args.lengths, args.parts, args.threads)
+    found = long_speakers.rows(args.lengths, args.parts, args.threads, args.interviews)
     command = "python scripts/bench_speakers.py --long-only --parts " + " ".join(args.parts) + " --lengths " + " ".join(f"{x:g}" for x in args.lengths)
+    if args.interviews != 2:
+        command += f" --interviews {args.interviews}"
     long_speakers.print_table(found, command)
     stereo = long_speakers.stereo_rows(args.parts, 5, args.threads)
     long_speakers.print_stereo(stereo, command + " (the 5 min interviews as calls)")

@@ -101,14 +101,14 @@ def wrong_role_words(conversation, result) -> tuple[int, int, int]:
     return wrong, unroled, total
 
 
-def rows(lengths: list[float], parts: list[str], threads: int) -> list[dict]:
+def rows(lengths: list[float], parts: list[str], threads: int, interviews: int = 2) -> list[dict]:
     import long_conversations
 
     units = long_conversations.units_by_person(ROOT / "build" / "speaker-data", _transcriber(threads))
     out = []
     for part in parts:
         for minutes in lengths:
-            for conversation in long_conversations.conversations(units, part, minutes):
+            for conversation in long_conversations.conversations(units, part, minutes, interviews=interviews):
                 found, spent = cached_pieces(conversation.samples, threads)
                 started = time.process_time()
                 result = diarize_module.from_pieces(found, None)
