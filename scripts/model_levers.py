@@ -36,7 +36,6 @@ from pipeline.jobs.reindex import reindex  # noqa: E402
 KINDS = ("needle", "broad", "reasoning")
 TUNED = (quotes.JOIN_MARGIN, quotes.SHARED_WORDS_WEIGHT)
 SUBJECT = query.topic
-RESCORE_WORDS = quotes.RESCORE_MIN_WORDS
 
 
 def parse(spec: str) -> dict[str, str]:
@@ -60,13 +59,9 @@ def search_settings(base, spec: dict[str, str]):
     settings = copy.deepcopy(base)
     join = 1.0
     query.topic = SUBJECT
-    quotes.RESCORE_MIN_WORDS = RESCORE_WORDS
     for key, value in spec.items():
         if key == "join":
             join = float(value)
-            continue
-        if key == "rescore_words":
-            quotes.RESCORE_MIN_WORDS = int(value)
             continue
         if key == "phrasing":
             query.topic = SUBJECT if value == "subject" else str.strip

@@ -87,36 +87,6 @@ def test_a_customers_chunk_of_nothing_but_questions_counts_like_a_question(role)
     assert speech_weight("interviewer", "We already have the data.", options) == options.interviewer_weight
 
 
-def test_the_sentence_rescore_counts_no_fragment(indexed_examples, settings_for):
-    """A chunk's best sentence lifts its score, but a sentence of a word or two ("Sure.", "Yes, exactly.")
-    is no passage: searched for word for word, it does not lift its chunk to a perfect match."""
-    from pipeline.finding import quotes as quoting
-    from pipeline.indexing.store import Store
-
-    settings = settings_for(indexed_examples[0])
-    store = Store(settings.index_dir, settings.store.collection, create=False)
-    try:
-        chunks, _ = store.chunks_with_vectors()
-    finally:
-        store.close()
-    with Searcher(settings) as searcher:
-        found = []
-        for chunk in chunks:
-            sentences = quoting.recording_sentences(settings.transcripts_dir, chunk.recording_id) or []
-            inside = quoting.inside_chunk(sentences, chunk)
-            short = [sentences[i].text for i in inside if len(sentences[i].text.split()) < quoting.RESCORE_MIN_WORDS]
-            if len(inside) >= 2 and short:
-                found.append((chunk, short[0]))
-        assert found, "the examples hold chunks with a short sentence among others"
-        for chunk, fragment in found:
-            vector = searcher.embedder.encode_queries([fragment])[0]
-            finder = quoting.QuoteFinder(settings, searcher.embedder, vector, fragment)
-            itself = float(searcher.embedder.encode_documents([fragment])[0] @ vector)
-            best = finder.best_sentence_cosine(chunk)
-            assert itself > 0.95, fragment
-            assert best is None or best < itself - 0.05, (fragment, chunk.text, best)
-
-
 def test_hybrid_finds_an_answer_only_keywords_reach(indexed_examples, settings_for, truth):
     """'CSV' is a rare exact word: BM25 finds it; the fused ranking keeps it on top."""
     data_dir, _ = indexed_examples

@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 
 # A sentence this short ("Sure.", "Honestly, they were great.") rarely stands alone as a quote.
 MIN_QUOTE_WORDS = 8
-# The sentence re-score counts sentences of at least this many words (themes' min_words: fewer is
-# small talk): "it.", "on?", "Thank you." lie close to a short query with multilingual-e5-small.
-RESCORE_MIN_WORDS = 4
 # A neighbouring sentence joins the quote when it scores within this much of the best one, and a
 # sentence's score gains this much per share of the query's words it holds. Both in
 # all-MiniLM-L6-v2's cosines; moved into the index's own spread (Scale.margin).
@@ -121,15 +118,11 @@ class QuoteFinder:
 
     def best_sentence_cosine(self, chunk: Chunk) -> float | None:
         """The cosine of the chunk's sentence closest to the query: a chunk is as relevant as its
-        best passage, which a whole-chunk vector can blur (several sentences, several topics).
-        Only sentences of RESCORE_MIN_WORDS words or more count: a fragment is no passage (on the
-        hard dev set's tune half, multilingual-e5-small's MRR 0.563 -> 0.570; all-MiniLM-L6-v2's
-        figures and the first dev set's unchanged; docs/models.md)."""
+        best passage, which a whole-chunk vector can blur (several sentences, several topics)."""
         sentences, inside = self._inside(chunk)
-        counted = [i for i in inside if len(sentences[i].text.split()) >= RESCORE_MIN_WORDS]
-        if len(inside) < 2 or not counted:
+        if len(inside) < 2:
             return None
-        return float(np.max(self._vectors([sentences[i].text for i in counted]) @ self.query_vector))
+        return float(np.max(self._vectors([sentences[i].text for i in inside]) @ self.query_vector))
 
     def is_opening(self, chunk: Chunk) -> bool:
         """Whether the chunk lies before the recording's first question: an interview's opening."""
