@@ -13,8 +13,8 @@ import pytest
 import yaml
 from conftest import EXAMPLES
 
-from pipeline.config import load_settings
-from pipeline.finding.fusion import reciprocal_rank_fusion, score_fusion
+from pipeline.config import SearchSettings, load_settings
+from pipeline.finding.fusion import reciprocal_rank_fusion, score_fusion, speech_weight
 from pipeline.finding.query import topic
 from pipeline.finding.searcher import Searcher
 
@@ -73,6 +73,18 @@ def test_score_fusion_normalizes_each_ranking_before_adding():
     # BM25 scores are unbounded and cosines lie in [-1, 1]: raw sums would let BM25 decide alone.
     fused = score_fusion([{"a": 0.9, "b": 0.1}, {"b": 40.0, "a": 20.0, "c": 10.0}], weights=[0.7, 0.3])
     assert fused["a"] > fused["b"] > fused["c"] == 0.0
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("role", ["customer", "guest"])
+def test_a_customers_chunk_of_nothing_but_questions_counts_like_a_question(role):
+    # "What else?" cut into "What" and "else?", the tail given to the customer: the interviewer's words.
+    options = SearchSettings()
+    assert speech_weight(role, "else?", options) == options.question_weight
+    assert speech_weight(role, "Can it do that? Who set it up?", options) == options.question_weight
+    # A customer who asks while answering is answering.
+    assert speech_weight(role, "Why would I pay twice? We already have the data.", options) == 1.0
+    assert speech_weight("interviewer", "We already have the data.", options) == options.interviewer_weight
 
 
 def test_hybrid_finds_an_answer_only_keywords_reach(indexed_examples, settings_for, truth):
