@@ -35,6 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+from bench_speech import in_speech  # noqa: E402  (words inside / outside reference speech, scored alike)
+
 from pipeline.hearing import speech, transcribe  # noqa: E402
 
 SR = 16000
@@ -126,17 +128,6 @@ def heard(transcriber, samples):
         return before, before
     regions = speech.quiet_speech_regions(transcribe._speaker_model_probability(samples))
     return before, speech.last_resort(transcriber, samples, regions)
-
-
-def in_speech(segments, reference, margin=0.5):
-    inside = outside = 0
-    for word in (w for s in segments for w in s.words):
-        middle = (word.start + word.end) / 2
-        if any(a <= middle <= b for a, b, _ in reference):
-            inside += 1
-        elif all(middle < a - margin or middle > b + margin for a, b, _ in reference):
-            outside += 1
-    return inside, outside
 
 
 def main():
