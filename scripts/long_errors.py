@@ -32,10 +32,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from pipeline.hearing.speakers import clustering  # noqa: E402
 from pipeline.hearing.speakers import diarize as diarize_module  # noqa: E402
-from pipeline.hearing.speakers.assign import assign  # noqa: E402
 from pipeline.hearing.speakers.pieces import speaker_spans  # noqa: E402
 from pipeline.hearing.speakers.segmentation import SAMPLE_RATE, WINDOW  # noqa: E402
-from pipeline.transcripts import Segment, Transcript, Word  # noqa: E402
 
 
 def slot_spans(found) -> tuple[list[tuple[float, float, int]], dict[str, int]]:
@@ -56,16 +54,12 @@ def slot_spans(found) -> tuple[list[tuple[float, float, int]], dict[str, int]]:
 
 
 def causes_of(conversation, found) -> tuple[Counter, Counter, Counter, int]:
+    import long_speakers
+
     result = diarize_module.from_pieces(found, None)
-    segments = [Segment(a, b, t.strip(), None, [Word(a, b, t)]) for a, b, t, _ in conversation.words]
-    transcript = assign(Transcript("long", "", "long", "long", 0.0, "en", {}, segments), result.turns)
+    said, wrong = long_speakers.wrong_speakers(conversation, result)
     words = conversation.words
-    said = [s.speaker for s in transcript.segments]
     truth = [w[3] for w in words]
-    votes: dict[str, Counter] = {}
-    for speaker, person in zip(said, truth):
-        votes.setdefault(speaker, Counter())[person] += 1
-    wrong = [votes[s].most_common(1)[0][0] != t for s, t in zip(said, truth)]
     changes = [i for i in range(1, len(words)) if truth[i] != truth[i - 1]]
     change_at = np.array([(words[i - 1][1] + words[i][0]) / 2 for i in changes])
     slots, order = slot_spans(found)

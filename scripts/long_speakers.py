@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -64,29 +65,37 @@ def cached_pieces(samples: np.ndarray, threads: int) -> tuple[Pieces, float]:
     return found, spent
 
 
-def wrong_speaker_words(conversation, result) -> int:
-    """Words whose diarized speaker is, for most of its words, another person: the words roles
-    would file under the wrong person even if every speaker's role were inferred right."""
+def assigned(conversation, result) -> Transcript:
+    """The conversation's words, one segment each, given their speakers as ingest gives them (assign.py)."""
     segments = [Segment(a, b, t.strip(), None, [Word(a, b, t)]) for a, b, t, _ in conversation.words]
     transcript = Transcript("long", "", "long", "long", len(conversation.samples) / SR, "en", {}, segments)
+    transcript.diarization = result.to_dict()
     assign(transcript, result.turns)
-    truth = {w[0]: w[3] for w in conversation.words}
-    votes: dict[str, dict[str, int]] = {}
-    for segment in transcript.segments:
-        for word in segment.words:
-            person = votes.setdefault(segment.speaker, {})
-            person[truth[word.start]] = person.get(truth[word.start], 0) + 1
-    return sum(sum(v.values()) - max(v.values()) for v in votes.values())
+    return transcript
+
+
+def wrong_speakers(conversation, result) -> tuple[list[str | None], list[bool]]:
+    """Each word's diarized speaker, and whether that speaker is, for most of its words, another
+    person: the words roles would file under the wrong person even if every speaker's role were
+    inferred right."""
+    said = [segment.speaker for segment in assigned(conversation, result).segments]
+    truth = [w[3] for w in conversation.words]
+    votes: dict[str | None, Counter] = {}
+    for speaker, person in zip(said, truth, strict=True):
+        votes.setdefault(speaker, Counter())[person] += 1
+    majority = {speaker: people.most_common(1)[0][0] for speaker, people in votes.items()}
+    return said, [majority[speaker] != person for speaker, person in zip(said, truth, strict=True)]
+
+
+def wrong_speaker_words(conversation, result) -> int:
+    return sum(wrong_speakers(conversation, result)[1])
 
 
 def wrong_role_words(conversation, result) -> tuple[int, int, int]:
     """Words (Whisper's, placed with their unit) whose diarized speaker's inferred role differs from
     the true speaker's (people[0] interviews). A word whose speaker got no role (the diarizer was
     unsure) is counted apart: no role is not a wrong role, but `--role` cannot find it."""
-    segments = [Segment(a, b, t.strip(), None, [Word(a, b, t)]) for a, b, t, _ in conversation.words]
-    transcript = Transcript("long", "", "long", "long", len(conversation.samples) / SR, "en", {}, segments)
-    transcript.diarization = result.to_dict()
-    assign(transcript, result.turns)
+    transcript = assigned(conversation, result)
     roles = roles_of(transcript, {"kind": "interview"})
     truth = {w[0]: w[3] for w in conversation.words}
     asker = conversation.people[0]
