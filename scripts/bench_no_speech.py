@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from bench_speech import in_speech  # noqa: E402  (words inside / outside reference speech, scored alike)
 
-from pipeline.hearing import speech, transcribe  # noqa: E402
+from pipeline.hearing import transcribe  # noqa: E402
 
 SR = 16000
 PYGAME = "pygame==2.6.1"
@@ -119,28 +119,25 @@ def nobody_held_back(sounds: dict[str, np.ndarray], line: np.ndarray) -> dict[st
 
 
 def heard(transcriber, samples):
-    """(segments before the last resort, segments after): transcribe_recording's steps."""
-    segments, _ = transcribe.transcribe_in_windows(transcriber, samples)
-    if not any(s.text for s in segments):
-        segments, _ = speech.reconcile(segments, samples, transcribe._speaker_model_speech(samples), transcriber)
+    """(segments before the last resort, segments after), as `heard ingest` hears them
+    (transcribe.hear); the last resort runs only where nothing else found a word, so only there is
+    the recording heard twice."""
+    segments, _ = transcribe.hear(transcriber, samples, quiet_speech=False)
     before = [s for s in segments if s.text]
     if before:
         return before, before
-    regions = speech.quiet_speech_regions(transcribe._speaker_model_probability(samples))
-    return before, speech.last_resort(transcriber, samples, regions)
+    segments, _ = transcribe.hear(transcriber, samples)
+    return before, [s for s in segments if s.text]
 
 
 def main():
+    import bench_transcription
     import real_speakers
-
-    from pipeline.config import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json")
     args = parser.parse_args()
-    settings = Settings()
-    settings.transcribe.threads = 1
-    transcriber = transcribe.make_transcriber(settings.transcribe)
+    transcriber = bench_transcription.transcriber_for({})  # the default settings, one thread
     rows = []
     every = real_speakers.clips(ROOT / "build" / "speaker-data")
     clips = [c for c in every if c.name != "call"]

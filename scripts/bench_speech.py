@@ -55,15 +55,10 @@ def main():
     import jiwer
     import real_speakers
 
-    from pipeline.config import Settings
-    from pipeline.hearing.transcribe import make_transcriber
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json")
     args = parser.parse_args()
-    settings = Settings()
-    settings.transcribe.threads = 1
-    transcriber = make_transcriber(settings.transcribe)
+    transcriber = bench_transcription.transcriber_for({})  # the default settings, one thread
     rows = []
     for clip in real_speakers.clips(ROOT / "build" / "speaker-data"):
         if clip.name == "call":

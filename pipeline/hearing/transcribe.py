@@ -73,15 +73,9 @@ def transcribe_recording(
     speech: Callable[[np.ndarray], Iterable[Window]] | None = None,
     rehear: bool = False,
 ) -> Transcript:
-    """The recording's transcript; `samples` are its decoded audio when the caller has them already.
-
-    Speech the speaker model hears (`speech`: the segmentation windows of the samples, computed
-    here when not given) where Whisper wrote nothing is listened to again without the VAD
-    (speech.reconcile): when Whisper found no word at all, so a recording fails for "no speech" only
-    when neither hears anyone, and beside Whisper's words too with `rehear` (transcribe.rehear).
-    Only when that still finds no word, speech.last_resort listens where the speaker model gives
-    anyone a fair chance of speaking and keeps what Whisper is sure of: nothing here costs anything
-    on a recording where Whisper found words."""
+    """The recording's transcript (`hear`'s segments); `samples` are its decoded audio when the
+    caller has them already. A recording fails for "no speech" only when neither Whisper nor the
+    speaker model hears anyone."""
     if samples is None:
         samples = audio.decode_audio(recording.path)
     duration = len(samples) / audio.SAMPLE_RATE
@@ -89,11 +83,7 @@ def transcribe_recording(
     if report:
         report(0.0)
     try:
-        segments, language = transcribe_in_windows(transcriber, samples, report)
-        if (rehear and speech is not None) or not any(s.text for s in segments):
-            segments, _ = reconcile(segments, samples, (speech or _speaker_model_speech)(samples), transcriber)
-        if not any(s.text for s in segments):
-            segments = last_resort(transcriber, samples, quiet_speech_regions(_speaker_model_probability(samples)))
+        segments, language = hear(transcriber, samples, on_progress=report, speech=speech, rehear=rehear)
     except (ConfigError, RecordingError):
         raise
     except Exception as exc:  # a decoder fault on odd audio must not stop the other recordings
@@ -110,6 +100,32 @@ def transcribe_recording(
         transcriber=transcriber.describe(),
         segments=segments,
     )
+
+
+def hear(
+    transcriber: Transcriber,
+    samples: np.ndarray,
+    *,
+    on_progress: SecondsDone | None = None,
+    speech: Callable[[np.ndarray], Iterable[Window]] | None = None,
+    rehear: bool = False,
+    quiet_speech: bool = True,
+) -> tuple[list[Segment], str | None]:
+    """Whisper's segments of the samples and the language spoken, with what the speaker model hears.
+
+    Speech the speaker model hears (`speech`: the segmentation windows of the samples, computed
+    here when not given) where Whisper wrote nothing is listened to again without the VAD
+    (speech.reconcile): when Whisper found no word at all, and beside Whisper's words too with
+    `rehear` (transcribe.rehear). Only when that still finds no word (and `quiet_speech`),
+    speech.last_resort listens where the speaker model gives anyone a fair chance of speaking and
+    keeps what Whisper is sure of: nothing here costs anything on a recording where Whisper found
+    words."""
+    segments, language = transcribe_in_windows(transcriber, samples, on_progress)
+    if (rehear and speech is not None) or not any(s.text for s in segments):
+        segments, _ = reconcile(segments, samples, (speech or _speaker_model_speech)(samples), transcriber)
+    if quiet_speech and not any(s.text for s in segments):
+        segments = last_resort(transcriber, samples, quiet_speech_regions(_speaker_model_probability(samples)))
+    return segments, language
 
 
 def _speaker_model_speech(samples: np.ndarray) -> Iterable[Window]:
