@@ -221,14 +221,13 @@ def ingest(
         moved = f" ({summary.moved} moved)" if summary.moved else ""
         click.echo(
             f"{summary.new} new{updated}, {summary.unchanged} unchanged{moved}, {summary.failed} failed, "
-            f"{summary.removed} removed; {summary.chunks_written} chunks written; "
+            f"{summary.removed} removed; {counted(summary.chunks_written, 'chunk')} written; "
             f"{summary.audio_seconds:.0f} s of audio transcribed in {summary.wall_seconds:.0f} s"
         )
         if summary.feeds_checked:
-            feeds_word = "feed" if summary.feeds_checked == 1 else "feeds"
             click.echo(
-                f"{summary.feeds_checked} {feeds_word} checked ({summary.feeds_unchanged} unchanged), "
-                f"{_count(summary.episodes_downloaded, 'episode')} downloaded"
+                f"{counted(summary.feeds_checked, 'feed')} checked ({summary.feeds_unchanged} unchanged), "
+                f"{counted(summary.episodes_downloaded, 'episode')} downloaded"
             )
     if summary.stale:
         click.echo(
@@ -499,7 +498,7 @@ def feeds_add(ctx: click.Context, /, url: str, name: str | None) -> None:
     what = "subscribed to" if new else "already subscribed to"
     # The URL's password stays in feeds.yaml; the feed's title is the publisher's text.
     click.echo(
-        safe(f"{what} {subscription.name or title} ({url}): {_count(episodes, 'episode')}; ")
+        safe(f"{what} {subscription.name or title} ({url}): {counted(episodes, 'episode')}; ")
         + "`heard ingest --feeds` fetches and indexes them"
     )
 
@@ -522,13 +521,8 @@ def feeds_list(ctx: click.Context, /, output_format: str) -> None:
     for row in rows:
         checked = f"checked {row['checked_at']}" if row["checked_at"] else "not fetched yet"
         failed = f", {row['failed']} failed" if row["failed"] else ""
-        fetched = f"{row['fetched']} of {_count(row['episodes'], 'episode')} fetched"
+        fetched = f"{row['fetched']} of {counted(row['episodes'], 'episode')} fetched"
         click.echo(safe(f"{row['name'] or row['url']}  {row['url']}  {checked}; {fetched}{failed}"))
-
-
-def _count(number: int, noun: str) -> str:
-    """'1 episode', '3 episodes'."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 @feeds.command("remove")
@@ -574,11 +568,8 @@ def speakers(ctx: click.Context, /, output_format: str) -> None:
     for voice in found:
         where = ", ".join(f"{safe(h.title or h.recording_id)} ({h.label})" for h in voice.heard[:3])
         more = f", and {voice.recordings - 3} more" if voice.recordings > 3 else ""
-        recordings = "recording" if voice.recordings == 1 else "recordings"
-        click.echo(
-            safe(f"{voice.id:<4} {_who(voice):<{width}}  {voice.recordings} {recordings}, {voice.seconds / 60:.1f} min: ")
-            + f"{where}{more}"
-        )
+        heard_in = counted(voice.recordings, "recording")
+        click.echo(safe(f"{voice.id:<4} {_who(voice):<{width}}  {heard_in}, {voice.seconds / 60:.1f} min: ") + f"{where}{more}")
 
 
 def _print_change(change: VoiceChange, what: str) -> None:

@@ -53,6 +53,7 @@ def name_problem(text: str) -> str | None:
     return None
 
 
-def counted(count: int, noun: str) -> str:
-    """`count` and `noun`, plural unless it is one: "1 quote", "3 quotes" (never "1 episodes", issue 25)."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`count` and `noun`, plural unless it is one: "1 quote", "3 quotes" (never "1 episodes", issue 25);
+    `plural` where adding an s is wrong ("1 company", "2 companies")."""
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"

@@ -241,3 +241,15 @@ def test_a_subtitle_file_with_more_cues_than_anyone_speaks_is_refused(tmp_path):
     with pytest.raises(ImplausibleTranscript) as error:
         import_transcript(path, recording_id="id", sha256="sha", source=path, title="title")
     assert str(error.value).startswith(f"{path}: 60000 cues in 12 s")
+
+
+def test_one_chunk_is_counted_as_one_chunk_in_the_progress_and_the_summary(tmp_path, heard):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    _write(folder, "short.txt", "Priya Shah (00:00:05): We pay far too much for seats nobody uses.\n")
+
+    result = heard(["ingest", folder], tmp_path / "data")
+
+    assert result.exit_code == 0, result.output
+    assert "short.txt: indexed 1 chunk\n" in result.output and "; 1 chunk written;" in result.output
+    assert "1 chunks" not in result.output

@@ -40,6 +40,7 @@ from pipeline.jobs.progress import InOrderReporter, Reporter, SilentReporter
 from pipeline.jobs.removal import remove_missing
 from pipeline.jobs.run_state import IngestOptions, IngestSummary, RunState, failure_reason
 from pipeline.jobs.transcription import Transcription
+from pipeline.messages import counted
 from pipeline.sources import discovery
 from pipeline.sources.discovery import Recording
 from pipeline.transcripts import Transcript
@@ -279,12 +280,12 @@ class Run:
         if entry and entry.status in (INDEXED, MISSING):
             if ready.transcribed:
                 why = "content changed" if ready.previous else "transcription settings changed"
-                detail = f"{why}: re-transcribed, indexed {written} chunks"
+                detail = f"{why}: re-transcribed, indexed {counted(written, 'chunk')}"
             else:
-                detail = f"metadata or speakers changed: re-indexed {written} chunks, not re-transcribed"
+                detail = f"metadata or speakers changed: re-indexed {counted(written, 'chunk')}, not re-transcribed"
             state.count(ready.path, "updated", detail, written)
         else:
-            state.count(ready.path, "new", f"indexed {written} chunks", written)
+            state.count(ready.path, "new", f"indexed {counted(written, 'chunk')}", written)
 
 
 def _end_run_quietly(catalog: Catalog, run_id: int, result: str, summary: IngestSummary) -> None:

@@ -28,6 +28,7 @@ from pipeline.jobs.from_transcript import Written, index_recordings, load_saved
 from pipeline.jobs.lock import data_dir_lock
 from pipeline.jobs.progress import Reporter, SilentReporter
 from pipeline.jobs.summary import RunSummary
+from pipeline.messages import counted
 from pipeline.sources.metadata import MetadataReader
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ def _write_all(
             written.append(done)
             summary.recordings += 1
             summary.chunks_written += done.chunks
-            reporter.done(path, f"indexed {done.chunks} chunks")
+            reporter.done(path, f"indexed {counted(done.chunks, 'chunk')}")
     return written
 
 

@@ -10,7 +10,7 @@ from pipeline.config import Settings
 from pipeline.errors import HeardError, IndexMissingError
 from pipeline.jobs import lock
 from pipeline.jobs.catalog import Catalog, RunRecord
-from pipeline.messages import redact, safe
+from pipeline.messages import counted, redact, safe
 
 
 def collect_status(settings: Settings, *, recent: int = 10) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append("recordings: none yet; run `heard ingest FOLDER`")
     else:
         copies = status["files"] - sum(counts.values())
-        extra = f" ({status['files']} files: {copies} more {'copy' if copies == 1 else 'copies'} of the same audio)"
+        extra = f" ({status['files']} files: {counted(copies, 'more copy', 'more copies')} of the same audio)"
         extra = extra if copies > 0 else ""
         lines.append("recordings: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + extra)
     lines.append(
@@ -133,9 +133,9 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append(f"running now: PID {status['running']['pid']}")
     partial = status["partial_downloads"]
     if partial["files"]:
-        files = "1 file" if partial["files"] == 1 else f"{partial['files']} files"
         lines.append(
-            f"partial downloads: {files}, {partial['bytes'] / 1e6:.1f} MB in {Path(status['data_dir']) / 'feeds'} "
+            f"partial downloads: {counted(partial['files'], 'file')}, {partial['bytes'] / 1e6:.1f} MB in "
+            f"{Path(status['data_dir']) / 'feeds'} "
             "(the next ingest resumes them; delete the hidden .part files to free the space)"
         )
     run = status["last_run"]

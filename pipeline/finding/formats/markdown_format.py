@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.finding.formats.escaping import code_span, context, markdown_link, markdown_text, who
 from pipeline.finding.hits import Hit, RecordingHits
+from pipeline.messages import counted
 from pipeline.transcripts import format_timestamp
 
 if TYPE_CHECKING:
@@ -32,9 +33,8 @@ def attribution(hit: Hit, links: Mapping[str, str] | None) -> str:
 
 def counts(theme: Theme) -> str:
     """'3 recordings, 2 companies, 5 quotes'."""
-    companies = f", {theme.companies} {'company' if theme.companies == 1 else 'companies'}" if theme.companies else ""
-    recordings = "recording" if theme.recordings == 1 else "recordings"
-    return f"{theme.recordings} {recordings}{companies}, {len(theme.quotes)} quotes"
+    companies = f", {counted(theme.companies, 'company', 'companies')}" if theme.companies else ""
+    return f"{counted(theme.recordings, 'recording')}{companies}, {counted(len(theme.quotes), 'quote')}"
 
 
 class MarkdownWriter:
