@@ -8,7 +8,8 @@ Each --embedding variant (settings of the embedding section, `;`-separated key=v
 sets query_prompt and document_prompt) gets its own index under --scratch, reindexed from the
 transcripts of --data (Whisper never runs); each --search variant (search settings, plus
 `join=X`: the quote-join margin and shared-words weight times X; `phrasing=keep`: search for the
-whole question, not its subject) is then evaluated on it in hybrid
+whole question, not its subject; the levers of scripts/search_levers.py, which need code: `csls=0.5`,
+`length_prior=1`, `prf=0.5`, `dense_asks=question`, `spread_norm=2`) is then evaluated on it in hybrid
 mode. One Markdown row per pair: recall@5 / MRR by query kind and over all. --dump writes each
 query's top 5 (text, recording, relevant or not) as JSON for a per-query comparison.
 Measure on the tune half only (issue 21); the held-out half is for the chosen setting, once.
@@ -25,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import search_levers  # noqa: E402
 
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.finding import query, quotes  # noqa: E402
@@ -59,7 +62,10 @@ def search_settings(base, spec: dict[str, str]):
     settings = copy.deepcopy(base)
     join = 1.0
     query.topic = SUBJECT
+    search_levers.apply(spec)
     for key, value in spec.items():
+        if key in search_levers.KEYS:
+            continue
         if key == "join":
             join = float(value)
             continue
