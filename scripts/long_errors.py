@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from pipeline.hearing.speakers import clustering  # noqa: E402
-from pipeline.hearing.speakers import diarize as diarize_module  # noqa: E402
 from pipeline.hearing.speakers.pieces import speaker_spans  # noqa: E402
 from pipeline.hearing.speakers.segmentation import SAMPLE_RATE, WINDOW  # noqa: E402
 
@@ -56,7 +55,7 @@ def slot_spans(found) -> tuple[list[tuple[float, float, int]], dict[str, int]]:
 def causes_of(conversation, found) -> tuple[Counter, Counter, Counter, int]:
     import long_speakers
 
-    result = diarize_module.from_pieces(found, None)
+    result = long_speakers.diarized(conversation, found)
     said, wrong = long_speakers.wrong_speakers(conversation, result)
     words = conversation.words
     truth = [w[3] for w in words]

@@ -97,8 +97,16 @@ def window_pieces(samples: np.ndarray, window: Window) -> dict[int, tuple[np.nda
     return out
 
 
-def speaker_spans(windows: list[Window], speaker_of: dict[tuple[int, int], int], n_samples: int) -> dict[int, list[list[float]]]:
-    """Speaker index -> [start, end] seconds of each run of its frames, window by window."""
+def speaker_spans(
+    windows: list[Window],
+    speaker_of: dict[tuple[int, int], int],
+    n_samples: int,
+    *,
+    frame_speakers: dict[tuple[int, int], np.ndarray] | None = None,
+) -> dict[int, list[list[float]]]:
+    """Speaker index -> [start, end] seconds of each run of its frames, window by window.
+    `frame_speakers`: (window, local) -> speaker per frame, for slots whose runs went to different
+    speakers (relisten.py); other slots give all their frames to speaker_of's speaker."""
     spans: dict[int, list[list[float]]] = {}
     for w, window in enumerate(windows):
         start = window.start / SAMPLE_RATE
@@ -109,13 +117,19 @@ def speaker_spans(windows: list[Window], speaker_of: dict[tuple[int, int], int],
             speaker = speaker_of.get((w, local))
             if speaker is None:
                 continue
-            for first, last in runs(window.active[:, local]):
+            labels = (frame_speakers or {}).get((w, local), np.full(FRAMES, speaker))
+            for first, last, speaker in _speaker_runs(window.active[:, local], labels):
                 # Speech running into the window's edge runs to the edge: the next window goes on.
                 a = max(floor, start if first == 0 else start + frame_seconds(first) - FRAME_STEP / 2)
                 b = min(end, end if last == FRAMES else start + frame_seconds(last - 1) + FRAME_STEP / 2)
                 if b > a:
                     spans.setdefault(speaker, []).append([a, b])
     return spans
+
+
+def _speaker_runs(active: np.ndarray, labels: np.ndarray) -> list[tuple[int, int, int]]:
+    """(first, end, speaker) of each run of active frames with one speaker."""
+    return [(a, b, int(k)) for k in np.unique(labels[active]) for a, b in runs(active & (labels == k))]
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -1,0 +1,118 @@
+"""Second pass over the clustered slots: a local speaker of a window whose speech pauses may hold both
+people, so each of its runs of speech gets its own voice vector and goes to the nearest speaker.
+
+segmentation-3.0 hears two close voices in one 10 s window as one local speaker (a question and
+its answer in one slot); the slot's one voice vector (the middle PIECE_SECONDS of its speech) then
+files both under one speaker. On the DEV long 2-person interviews (12 per length), the worst pairs
+of voices lost most of their words this way: slots holding both people, alone in their window.
+Splitting each slot at its pauses (PAUSE_SECONDS) and embedding every run of at least RUN_SECONDS
+on its own (VBx's resegmentation against the recording's own speakers, here with the clusters'
+mean voices and no PLDA model) moved DEV wrong-speaker words 3,775 -> 2,746 of 173,769, with no
+interview worse (docs/benchmarks.md, "Long recordings", round 5).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from pipeline.hearing.speakers.pieces import MIN_PIECE_SECONDS, PIECE_SECONDS, Pieces, runs
+from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, Window, frame_seconds
+
+# A slot's speech is split where it pauses at least this long (turn changes in conversation leave
+# a gap of 0.2 s or more; one person's words run closer).
+PAUSE_SECONDS = 0.2
+# Runs with less speech than this keep their slot's speaker (too little for a voice vector).
+RUN_SECONDS = 1.0
+# Slots with less speech than this are not split (two runs of RUN_SECONDS need room).
+SLOT_SECONDS = 2.0
+
+
+class Encoder(Protocol):
+    def embed(self, pieces: list[np.ndarray]) -> np.ndarray: ...
+
+
+def slot_runs(active: np.ndarray, *, pause_frames: int) -> list[tuple[int, int]]:
+    """(first, end) frames of one slot's speech, runs closer than pause_frames joined."""
+    out: list[tuple[int, int]] = []
+    for first, end in runs(active):
+        if out and first - out[-1][1] < pause_frames:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((first, end))
+    return out
+
+
+def split_slots(pieces: Pieces) -> list[tuple[int, int, int]]:
+    """(piece index, first frame, end frame) of every run worth its own voice vector: runs of at
+    least RUN_SECONDS of slots of at least SLOT_SECONDS that have two or more such runs."""
+    pause_frames = int(round(PAUSE_SECONDS / FRAME_STEP))
+    out: list[tuple[int, int, int]] = []
+    for i, piece in enumerate(pieces.pieces):
+        if piece.seconds < SLOT_SECONDS:
+            continue
+        active = pieces.windows[piece.window].active[:, piece.local]
+        long_runs = [
+            (a, b) for a, b in slot_runs(active, pause_frames=pause_frames) if active[a:b].sum() * FRAME_STEP >= RUN_SECONDS
+        ]
+        if len(long_runs) >= 2:
+            out += [(i, a, b) for a, b in long_runs]
+    return out
+
+
+def run_audio(samples: np.ndarray, window: Window, local: int, first: int, end: int) -> np.ndarray:
+    """Up to PIECE_SECONDS from the middle of one run of a slot, its frames heard alone when there
+    are enough of them (as pieces.window_pieces takes a slot's)."""
+    mask = np.zeros(FRAMES, dtype=bool)
+    mask[first:end] = window.active[first:end, local]
+    alone = mask & (window.active.sum(axis=1) == 1)
+    if alone.sum() * FRAME_STEP >= MIN_PIECE_SECONDS:
+        mask = alone
+    parts = []
+    for a, b in runs(mask):
+        start = window.start + int((frame_seconds(a) - 0.01) * SAMPLE_RATE)
+        stop = window.start + int((frame_seconds(b - 1) + 0.01) * SAMPLE_RATE)
+        parts.append(samples[max(start, 0) : min(stop, len(samples))])
+    audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    cap = int(PIECE_SECONDS * SAMPLE_RATE)
+    return audio[(len(audio) - cap) // 2 :][:cap] if len(audio) > cap else audio
+
+
+def frame_speakers(
+    pieces: Pieces, speaker_of: dict[tuple[int, int], int], means: np.ndarray, samples: np.ndarray, encoder: Encoder
+) -> dict[tuple[int, int], np.ndarray]:
+    """(window, local) -> speaker index per frame, for the slots split into runs: each run of
+    RUN_SECONDS or more goes to the speaker whose mean voice (`means`, unit rows) is nearest its
+    own vector; the rest of the slot keeps the slot's speaker. The run that holds the audio the
+    slot's own vector was made from keeps that vector (one CAM++ call fewer per split slot)."""
+    if len(means) < 2:
+        return {}
+    todo = [(i, a, b) for i, a, b in split_slots(pieces) if (pieces.pieces[i].window, pieces.pieces[i].local) in speaker_of]
+    vectors = np.zeros((len(todo), pieces.embeddings.shape[1]))
+    audio: dict[int, np.ndarray] = {}
+    for n, (i, a, b) in enumerate(todo):
+        window, local = pieces.windows[pieces.pieces[i].window], pieces.pieces[i].local
+        if _holds_piece(window.active, local, a, b):
+            vectors[n] = pieces.embeddings[i]
+        elif len(heard := run_audio(samples, window, local, a, b)) >= MIN_PIECE_SECONDS * SAMPLE_RATE:
+            audio[n] = heard
+    if audio:
+        vectors[list(audio)] = encoder.embed(list(audio.values()))
+    nearest = (vectors @ means.T).argmax(axis=1)
+    out: dict[tuple[int, int], np.ndarray] = {}
+    for n, (i, a, b) in enumerate(todo):
+        key = (pieces.pieces[i].window, pieces.pieces[i].local)
+        if vectors[n].any():
+            out.setdefault(key, np.full(FRAMES, speaker_of[key]))[a:b] = int(nearest[n])
+    return out
+
+
+def _holds_piece(active: np.ndarray, local: int, first: int, end: int) -> bool:
+    """True when frames first..end hold (nearly) all the audio pieces.window_pieces embedded for the
+    slot: the middle PIECE_SECONDS of its frames heard alone (or of all its frames)."""
+    alone = active[:, local] & (active.sum(axis=1) == 1)
+    frames = np.flatnonzero(alone if alone.sum() * FRAME_STEP >= MIN_PIECE_SECONDS else active[:, local])
+    cap = int(PIECE_SECONDS / FRAME_STEP)
+    middle = frames[max((len(frames) - cap) // 2, 0) :][:cap]
+    return bool(len(middle)) and float(((middle >= first) & (middle < end)).mean()) >= 0.9

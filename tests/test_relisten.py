@@ -1,0 +1,89 @@
+"""A local speaker of a window that holds two people (a question and its answer heard as one voice)
+is split at its pause and each run given its own speaker (no model loads: fast; the encoder here
+tells the two voices apart by the sign of the audio, the clustering is the real one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.hearing.speakers import diarize, relisten
+from pipeline.hearing.speakers.pieces import Piece, Pieces
+from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, WINDOW, Window
+
+RNG = np.random.default_rng(3)
+VOICES = [RNG.standard_normal(192), RNG.standard_normal(192)]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x)
+
+
+class SignEncoder:
+    """Person 0's audio is positive, person 1's negative: each piece gets that person's voice."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, pieces: list[np.ndarray]) -> np.ndarray:
+        self.calls += len(pieces)
+        return np.array([_unit(VOICES[0] if piece.mean() > 0 else VOICES[1]) for piece in pieces])
+
+
+def _conversation() -> tuple[Pieces, np.ndarray, dict[int, list[tuple[float, float]]]]:
+    """Windows 0-9: person 0 alone; 10-19: person 1 alone; 20-29: one local speaker holding person 0
+    (frames 0-249), a 0.5 s pause, then person 1 (frames 280-588). The slot's one voice vector is
+    person 0's, as when the middle of its speech fell on the question."""
+    windows, pieces, rows = [], [], []
+    samples = np.zeros(30 * WINDOW, dtype=np.float32)
+    truth: dict[int, list[tuple[float, float]]] = {0: [], 1: []}
+    for w in range(30):
+        active = np.zeros((FRAMES, 3), dtype=bool)
+        runs = [(0, FRAMES, w // 10)] if w < 20 else [(0, 250, 0), (280, FRAMES, 1)]
+        for first, end, person in runs:
+            active[first:end, 0] = True
+            a, b = w * WINDOW + int(first * FRAME_STEP * SAMPLE_RATE), w * WINDOW + int(end * FRAME_STEP * SAMPLE_RATE)
+            samples[a:b] = 0.1 if person == 0 else -0.1
+            truth[person].append((a / SAMPLE_RATE, b / SAMPLE_RATE))
+        windows.append(Window(w * WINDOW, active))
+        pieces.append(Piece(w, 0, float(active[:, 0].sum() * FRAME_STEP)))
+        rows.append(_unit(VOICES[min(w // 10, 1) if w < 20 else 0] + 0.3 * RNG.standard_normal(192)))
+    return Pieces(windows, pieces, np.array(rows), len(samples)), samples, truth
+
+
+def _speaker_at(result: diarize.Diarization, seconds: float) -> str | None:
+    return next((t.speaker for t in result.turns if t.start <= seconds <= t.end), None)
+
+
+@pytest.mark.fast
+def test_the_answer_heard_in_the_questions_slot_goes_to_the_one_who_answers():
+    found, samples, truth = _conversation()
+    encoder = SignEncoder()
+    result = diarize.from_pieces(found, None, samples=samples, encoder=encoder)
+    asker, answerer = _speaker_at(result, 5.0), _speaker_at(result, 105.0)
+    assert {asker, answerer} == {"S1", "S2"}
+    for w in range(20, 30):
+        assert _speaker_at(result, w * 10 + 2.0) == asker  # the question
+        assert _speaker_at(result, w * 10 + 7.0) == answerer  # the answer after the pause
+    assert encoder.calls == 20  # only the split slots' two runs are heard again
+
+
+@pytest.mark.fast
+def test_without_the_audio_the_slot_keeps_one_speaker():
+    """The bench's old path (and a caller without audio): the whole slot goes to one speaker."""
+    found, _, _ = _conversation()
+    result = diarize.from_pieces(found, None)
+    assert _speaker_at(result, 207.0) == _speaker_at(result, 5.0)
+
+
+@pytest.mark.fast
+def test_slots_without_a_pause_or_with_short_runs_are_not_split():
+    active = np.zeros((FRAMES, 3), dtype=bool)
+    active[0:300, 0] = True  # one run: nothing to split
+    active[0:250, 1] = True  # two runs, the second under RUN_SECONDS
+    active[280:320, 1] = True
+    active[0:200, 2] = True  # a pause of 0.1 s: one run
+    active[206:500, 2] = True
+    found = Pieces([Window(0, active)], [Piece(0, local, float(active[:, local].sum() * FRAME_STEP)) for local in range(3)],
+                   np.zeros((3, 192)), WINDOW)
+    assert relisten.split_slots(found) == []
