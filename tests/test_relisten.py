@@ -87,3 +87,18 @@ def test_slots_without_a_pause_or_with_short_runs_are_not_split():
     found = Pieces([Window(0, active)], [Piece(0, local, float(active[:, local].sum() * FRAME_STEP)) for local in range(3)],
                    np.zeros((3, 192)), WINDOW)
     assert relisten.split_slots(found) == []
+
+
+@pytest.mark.fast
+def test_a_short_clip_is_not_heard_again():
+    """Under a minute the speakers are means of a few pieces, too unsure to send runs to: five of
+    the windows above (each person alone, then three with both in one slot) as a 50 s clip."""
+    found, samples, _ = _conversation()
+    chosen = (0, 10, 20, 21, 22)
+    windows = [Window(n * WINDOW, found.windows[w].active) for n, w in enumerate(chosen)]
+    pieces = [Piece(n, 0, found.pieces[w].seconds) for n, w in enumerate(chosen)]
+    audio = np.concatenate([samples[w * WINDOW : (w + 1) * WINDOW] for w in chosen])
+    short = Pieces(windows, pieces, found.embeddings[list(chosen)], len(audio))
+    encoder = SignEncoder()
+    result = diarize.from_pieces(short, None, samples=audio, encoder=encoder)
+    assert encoder.calls == 0 and result.turns
