@@ -1,10 +1,11 @@
 """Who spoke when: pyannote segmentation-3.0 finds up to three voices in each 10 s window
 (segmentation.py), CAM++ gives each of them a voice vector (encoder.py), clustering.py joins them
-across windows into speakers, and assign.py gives each word its speaker.
+across windows into speakers, relisten.py hears again the runs of a voice that pauses (it may hold
+two people), and assign.py gives each word its speaker.
 
 Measured on real recordings with references (scripts/bench_speakers.py, docs/benchmarks.md
 "Speakers"): DER 0.18 on the dev clips and 0.48 on the held-back ones (30 s each); on 5-60 min
-conversations of held-back people 0.09-0.10 at every length, with the right speaker count.
+conversations of held-back people 0.08-0.09 at every length, with the right speaker count.
 """
 
 from __future__ import annotations
