@@ -75,26 +75,37 @@ def embedded_pieces(
 
 def window_pieces(samples: np.ndarray, window: Window) -> dict[int, tuple[np.ndarray, float]]:
     """Local speaker -> (up to PIECE_SECONDS of its speech, preferring frames where it talks alone; its speech seconds)."""
-    active = window.active
-    alone = active & (active.sum(axis=1, keepdims=True) == 1)
     out = {}
     for local in range(3):
-        seconds = float(active[:, local].sum() * FRAME_STEP)
+        seconds = float(window.active[:, local].sum() * FRAME_STEP)
         if seconds < MIN_PIECE_SECONDS:
             continue
-        mask = alone[:, local] if alone[:, local].sum() * FRAME_STEP >= MIN_PIECE_SECONDS else active[:, local]
-        parts = []
-        for first, last in runs(mask):
-            a = window.start + int((frame_seconds(first) - 0.01) * SAMPLE_RATE)
-            b = window.start + int((frame_seconds(last - 1) + 0.01) * SAMPLE_RATE)
-            parts.append(samples[max(a, 0) : min(b, len(samples))])
-        piece = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        cap = int(PIECE_SECONDS * SAMPLE_RATE)
-        if len(piece) > cap:  # the middle: the edges of a turn carry the neighbours' voices most
-            piece = piece[(len(piece) - cap) // 2 :][:cap]
+        piece = middle_audio(samples, window, heard_frames(window.active, local))
         if len(piece) >= MIN_PIECE_SECONDS * SAMPLE_RATE:
             out[local] = (piece, seconds)
     return out
+
+
+def heard_frames(active: np.ndarray, local: int, first: int = 0, end: int = FRAMES) -> np.ndarray:
+    """The frames of one local speaker (between first and end) that its voice vector is made from:
+    those where it talks alone, when there are enough of them, else all of its frames."""
+    mine = np.zeros(len(active), dtype=bool)
+    mine[first:end] = active[first:end, local]
+    alone = mine & (active.sum(axis=1) == 1)
+    return alone if alone.sum() * FRAME_STEP >= MIN_PIECE_SECONDS else mine
+
+
+def middle_audio(samples: np.ndarray, window: Window, mask: np.ndarray) -> np.ndarray:
+    """The audio of the window's frames in mask, joined, and of that at most PIECE_SECONDS from the
+    middle: the edges of a turn carry the neighbours' voices most."""
+    parts = []
+    for first, last in runs(mask):
+        a = window.start + int((frame_seconds(first) - 0.01) * SAMPLE_RATE)
+        b = window.start + int((frame_seconds(last - 1) + 0.01) * SAMPLE_RATE)
+        parts.append(samples[max(a, 0) : min(b, len(samples))])
+    piece = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    cap = int(PIECE_SECONDS * SAMPLE_RATE)
+    return piece[(len(piece) - cap) // 2 :][:cap] if len(piece) > cap else piece
 
 
 def speaker_spans(

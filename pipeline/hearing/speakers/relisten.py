@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from pipeline.hearing.speakers.pieces import MIN_PIECE_SECONDS, PIECE_SECONDS, Pieces, runs
-from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE, Window, frame_seconds
+from pipeline.hearing.speakers.pieces import MIN_PIECE_SECONDS, PIECE_SECONDS, Pieces, heard_frames, middle_audio, runs
+from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE
 
 # A slot's speech is split where it pauses at least this long (turn changes in conversation leave
 # a gap of 0.2 s or more; one person's words run closer).
@@ -66,24 +66,6 @@ def split_slots(pieces: Pieces) -> list[tuple[int, int, int]]:
     return out
 
 
-def run_audio(samples: np.ndarray, window: Window, local: int, first: int, end: int) -> np.ndarray:
-    """Up to PIECE_SECONDS from the middle of one run of a slot, its frames heard alone when there
-    are enough of them (as pieces.window_pieces takes a slot's)."""
-    mask = np.zeros(FRAMES, dtype=bool)
-    mask[first:end] = window.active[first:end, local]
-    alone = mask & (window.active.sum(axis=1) == 1)
-    if alone.sum() * FRAME_STEP >= MIN_PIECE_SECONDS:
-        mask = alone
-    parts = []
-    for a, b in runs(mask):
-        start = window.start + int((frame_seconds(a) - 0.01) * SAMPLE_RATE)
-        stop = window.start + int((frame_seconds(b - 1) + 0.01) * SAMPLE_RATE)
-        parts.append(samples[max(start, 0) : min(stop, len(samples))])
-    audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-    cap = int(PIECE_SECONDS * SAMPLE_RATE)
-    return audio[(len(audio) - cap) // 2 :][:cap] if len(audio) > cap else audio
-
-
 def frame_speakers(
     pieces: Pieces, speaker_of: dict[tuple[int, int], int], means: np.ndarray, samples: np.ndarray, encoder: Encoder
 ) -> dict[tuple[int, int], np.ndarray]:
@@ -100,7 +82,10 @@ def frame_speakers(
         window, local = pieces.windows[pieces.pieces[i].window], pieces.pieces[i].local
         if _holds_piece(window.active, local, a, b):
             vectors[n] = pieces.embeddings[i]
-        elif len(heard := run_audio(samples, window, local, a, b)) >= MIN_PIECE_SECONDS * SAMPLE_RATE:
+        elif (
+            len(heard := middle_audio(samples, window, heard_frames(window.active, local, a, b)))
+            >= MIN_PIECE_SECONDS * SAMPLE_RATE
+        ):
             audio[n] = heard
     if audio:
         vectors[list(audio)] = encoder.embed(list(audio.values()))
@@ -115,9 +100,8 @@ def frame_speakers(
 
 def _holds_piece(active: np.ndarray, local: int, first: int, end: int) -> bool:
     """True when frames first..end hold (nearly) all the audio pieces.window_pieces embedded for the
-    slot: the middle PIECE_SECONDS of its frames heard alone (or of all its frames)."""
-    alone = active[:, local] & (active.sum(axis=1) == 1)
-    frames = np.flatnonzero(alone if alone.sum() * FRAME_STEP >= MIN_PIECE_SECONDS else active[:, local])
+    slot: the middle PIECE_SECONDS of the frames it is heard from."""
+    frames = np.flatnonzero(heard_frames(active, local))
     cap = int(PIECE_SECONDS / FRAME_STEP)
     middle = frames[max((len(frames) - cap) // 2, 0) :][:cap]
     return bool(len(middle)) and float(((middle >= first) & (middle < end)).mean()) >= 0.9
