@@ -5,7 +5,7 @@ two people), and assign.py gives each word its speaker.
 
 Measured on real recordings with references (scripts/bench_speakers.py, docs/benchmarks.md
 "Speakers"): DER 0.18 on the dev clips and 0.48 on the held-back ones (30 s each); on 5-60 min
-conversations of held-back people 0.08-0.09 at every length, with the right speaker count.
+conversations of held-back people 0.06-0.07 at every length, with the right speaker count.
 """
 
 from __future__ import annotations

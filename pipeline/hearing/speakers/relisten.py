@@ -6,9 +6,10 @@ its answer in one slot); the slot's one voice vector (the middle PIECE_SECONDS o
 files both under one speaker. On the DEV long 2-person interviews (12 per length), the worst pairs
 of voices lost most of their words this way: slots holding both people, alone in their window.
 Splitting each slot at its pauses (PAUSE_SECONDS) and embedding every run of at least RUN_SECONDS
-on its own (VBx's resegmentation against the recording's own speakers, here with the clusters'
-mean voices and no PLDA model) moved DEV wrong-speaker words 3,775 -> 2,746 of 173,769, with no
-interview worse (docs/benchmarks.md, "Long recordings", round 5).
+on its own, and between close voices also the two halves of long runs (VBx's resegmentation
+against the recording's own speakers, here with the clusters' mean voices and no PLDA model),
+moved the HELD-BACK interviews' (six per length) wrong-speaker words from 3.2 / 6.2 / 7.1 / 6.6%
+to 1.8 / 1.9 / 2.4 / 2.5% at 5 / 15 / 30 / 60 min (docs/benchmarks.md, "Long recordings", round 5).
 """
 
 from __future__ import annotations
