@@ -12,7 +12,8 @@ whose speaker is mostly another person) by cause, first match wins:
 - under a backchannel or crosstalk: the other person speaks at the same time;
 - inside a turn: everything else (shorter wrong runs further from a change).
 Each wrong word is also traced to the segmentation model's local speaker ("slot") of the 10 s window
-that gave it its speaker: does that slot's stretch of speech also hold the other person's words
+that gave it its speaker (as clustering gave it, before relisten.py hears a slot's runs again):
+does that slot's stretch of speech also hold the other person's words
 (the model heard both people as one voice), or only this person's (the slot was clustered to the
 wrong speaker)? And: how far is the word from the nearest true change, in words.
 DEV people only while tuning: the HELD-BACK people are never tuned on.
