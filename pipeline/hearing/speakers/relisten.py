@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from pipeline.hearing.speakers.clustering import closest_pair
-from pipeline.hearing.speakers.pieces import MIN_PIECE_SECONDS, PIECE_SECONDS, Pieces, heard_frames, middle_audio, runs
+from pipeline.hearing.speakers.pieces import MIN_PIECE_SECONDS, PENDING, PIECE_SECONDS, Pieces, heard_frames, middle_audio, runs
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, FRAMES, SAMPLE_RATE
 
 # A slot's speech is split where it pauses at least this long (turn changes in conversation leave
@@ -103,8 +103,9 @@ def frame_speakers(
             >= MIN_PIECE_SECONDS * SAMPLE_RATE
         ):
             audio[n] = heard
-    if audio:
-        vectors[list(audio)] = encoder.embed(list(audio.values()))
+        if len(audio) >= PENDING or (audio and n == len(todo) - 1):  # only PENDING runs' audio held
+            vectors[list(audio)] = encoder.embed(list(audio.values()))
+            audio = {}
     nearest = (vectors @ means.T).argmax(axis=1)
     out: dict[tuple[int, int], np.ndarray] = {}
     for n, (i, a, b) in enumerate(todo):
