@@ -12,7 +12,8 @@ whose speaker is mostly another person) by cause, first match wins:
 - under a backchannel or crosstalk: the other person speaks at the same time;
 - inside a turn: everything else (shorter wrong runs further from a change).
 Each wrong word is also traced to the segmentation model's local speaker ("slot") of the 10 s window
-that gave it its speaker: does that slot's stretch of speech also hold the other person's words
+that gave it its speaker (as clustering gave it, before relisten.py hears a slot's runs again):
+does that slot's stretch of speech also hold the other person's words
 (the model heard both people as one voice), or only this person's (the slot was clustered to the
 wrong speaker)? And: how far is the word from the nearest true change, in words.
 DEV people only while tuning: the HELD-BACK people are never tuned on.
@@ -31,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from pipeline.hearing.speakers import clustering  # noqa: E402
-from pipeline.hearing.speakers import diarize as diarize_module  # noqa: E402
 from pipeline.hearing.speakers.pieces import speaker_spans  # noqa: E402
 from pipeline.hearing.speakers.segmentation import SAMPLE_RATE, WINDOW  # noqa: E402
 
@@ -56,7 +56,7 @@ def slot_spans(found) -> tuple[list[tuple[float, float, int]], dict[str, int]]:
 def causes_of(conversation, found) -> tuple[Counter, Counter, Counter, int]:
     import long_speakers
 
-    result = diarize_module.from_pieces(found, None)
+    result = long_speakers.diarized(conversation, found)
     said, wrong = long_speakers.wrong_speakers(conversation, result)
     words = conversation.words
     truth = [w[3] for w in words]

@@ -65,6 +65,13 @@ def cached_pieces(samples: np.ndarray, threads: int) -> tuple[Pieces, float]:
     return found, spent
 
 
+def diarized(conversation, found: Pieces, threads: int = 1):
+    """The conversation's speakers from its networks' output, as ingest finds them (the slots that
+    pause heard again from the audio: relisten.py)."""
+    encoder = diarize_module.shared_models(threads).encoder
+    return diarize_module.from_pieces(found, None, samples=conversation.samples, encoder=encoder)
+
+
 def assigned(conversation, result) -> Transcript:
     """The conversation's words, one segment each, given their speakers as ingest gives them (assign.py)."""
     segments = [Segment(a, b, t.strip(), None, [Word(a, b, t)]) for a, b, t, _ in conversation.words]
@@ -120,7 +127,7 @@ def rows(lengths: list[float], parts: list[str], threads: int, interviews: int =
             for conversation in long_conversations.conversations(units, part, minutes, interviews=interviews):
                 found, spent = cached_pieces(conversation.samples, threads)
                 started = time.process_time()
-                result = diarize_module.from_pieces(found, None)
+                result = diarized(conversation, found, threads)
                 spent += time.process_time() - started
                 hypothesis = [(t.start, t.end, t.speaker) for t in result.turns]
                 scored = diarization_error_rate(conversation.reference, hypothesis, collar=0.25)

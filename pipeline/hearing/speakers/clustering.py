@@ -147,6 +147,21 @@ def speakers_of_pieces(pieces: list[Piece], embeddings: np.ndarray, num_speakers
     return speaker_of
 
 
+def speaker_means(pieces: list[Piece], embeddings: np.ndarray, speaker_of: dict[tuple[int, int], int]) -> np.ndarray:
+    """(speakers, dim) unit mean voice of each speaker index, from its pieces with enough speech to
+    have shaped the clusters (all its pieces when none has); a speaker without pieces gets zeros."""
+    labels = np.array([speaker_of.get((p.window, p.local), -1) for p in pieces])
+    shaping = np.array([p.seconds >= CLUSTER_SECONDS for p in pieces])
+    means = np.zeros((int(labels.max()) + 1, embeddings.shape[1]))
+    for k in range(len(means)):
+        mine = labels == k
+        chosen = embeddings[mine & shaping] if (mine & shaping).any() else embeddings[mine]
+        if len(chosen):
+            mean = chosen.mean(axis=0)
+            means[k] = mean / max(float(np.linalg.norm(mean)), 1e-8)
+    return means
+
+
 def _apart_but_joined(vectors: np.ndarray, chosen: np.ndarray) -> bool:
     """True when two local speakers of one window landed in one speaker though their own voices
     point apart (cosine distance >= SAME_WINDOW_APART): then they are matched to distinct speakers.

@@ -1,10 +1,11 @@
 """Who spoke when: pyannote segmentation-3.0 finds up to three voices in each 10 s window
 (segmentation.py), CAM++ gives each of them a voice vector (encoder.py), clustering.py joins them
-across windows into speakers, and assign.py gives each word its speaker.
+across windows into speakers, relisten.py hears again the runs of a voice that pauses (it may hold
+two people), and assign.py gives each word its speaker.
 
 Measured on real recordings with references (scripts/bench_speakers.py, docs/benchmarks.md
 "Speakers"): DER 0.18 on the dev clips and 0.48 on the held-back ones (30 s each); on 5-60 min
-conversations of held-back people 0.09-0.10 at every length, with the right speaker count.
+conversations of held-back people 0.06-0.07 at every length, with the right speaker count.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from pipeline import config
 from pipeline.errors import HeardError, RecordingError
 from pipeline.files import JsonObject
-from pipeline.hearing.speakers import clustering
+from pipeline.hearing.speakers import clustering, relisten
 from pipeline.hearing.speakers.assign import SpeakerTurn, assign
 from pipeline.hearing.speakers.networks import SpeakerModels as _Models
 from pipeline.hearing.speakers.networks import shared_models
@@ -26,7 +27,8 @@ from pipeline.hearing.speakers.pieces import PIECE_SECONDS, Pieces, embedded_pie
 from pipeline.hearing.speakers.segmentation import FRAME_STEP, SAMPLE_RATE, Window, frame_seconds
 from pipeline.transcripts import Transcript
 
-METHOD = "segmentation-3.0+campplus+agglomerative/2"  # /2: clusters consolidated (clustering.py)
+# /2: clusters consolidated (clustering.py); /3: slots split at their pauses (relisten.py)
+METHOD = "segmentation-3.0+campplus+agglomerative/3"
 CHANNELS_METHOD = "channels+segmentation-3.0+campplus/2"  # /2: echo left out (_echo)
 # One speaker's pauses shorter than this stay inside the turn (a breath between two sentences):
 # dev clips DER 0.183 against 0.186 without, and turns as people (and the examples' truth) count them.
@@ -82,7 +84,8 @@ def diarize(
 
 
 def _by_voice(samples: np.ndarray, num_speakers: int | None, models: _Models, windows: list[Window] | None = None) -> Diarization:
-    return from_pieces(embedded_pieces(samples, models.segmenter, models.encoder, windows=windows), num_speakers)
+    found = embedded_pieces(samples, models.segmenter, models.encoder, windows=windows)
+    return from_pieces(found, num_speakers, samples=samples, encoder=models.encoder)
 
 
 def speech_windows(samples: np.ndarray, *, threads: int = 1) -> list[Window]:
@@ -97,12 +100,20 @@ def speech_probability(samples: np.ndarray, *, threads: int = 1) -> list[tuple[i
     return list(shared_models(threads or 1).segmenter.speech_probability(samples))
 
 
-def from_pieces(found: Pieces, num_speakers: int | None) -> Diarization:
-    """Speakers from what the networks found (clustering only: the bench re-clusters saved pieces)."""
+def from_pieces(
+    found: Pieces, num_speakers: int | None, *, samples: np.ndarray | None = None, encoder: relisten.Encoder | None = None
+) -> Diarization:
+    """Speakers from what the networks found (the bench re-clusters saved pieces). With the audio
+    and the voice encoder, slots whose speech pauses are split and their runs heard again
+    (relisten.py)."""
     if not found.pieces:
         return Diarization([], confident=False, reason="no speech found")
     speaker_of = clustering.speakers_of_pieces(found.pieces, found.embeddings, num_speakers)
-    spans = speaker_spans(found.windows, speaker_of, found.n_samples)
+    frame_speakers: dict[tuple[int, int], np.ndarray] = {}
+    if samples is not None and encoder is not None:
+        means = clustering.speaker_means(found.pieces, found.embeddings, speaker_of)
+        frame_speakers = relisten.frame_speakers(found, speaker_of, means, samples, encoder)
+    spans = speaker_spans(found.windows, speaker_of, found.n_samples, frame_speakers=frame_speakers)
     vectors_of = {
         k: found.embeddings[[i for i, p in enumerate(found.pieces) if speaker_of.get((p.window, p.local)) == k]] for k in spans
     }

@@ -75,30 +75,49 @@ def embedded_pieces(
 
 def window_pieces(samples: np.ndarray, window: Window) -> dict[int, tuple[np.ndarray, float]]:
     """Local speaker -> (up to PIECE_SECONDS of its speech, preferring frames where it talks alone; its speech seconds)."""
-    active = window.active
-    alone = active & (active.sum(axis=1, keepdims=True) == 1)
     out = {}
     for local in range(3):
-        seconds = float(active[:, local].sum() * FRAME_STEP)
+        seconds = float(window.active[:, local].sum() * FRAME_STEP)
         if seconds < MIN_PIECE_SECONDS:
             continue
-        mask = alone[:, local] if alone[:, local].sum() * FRAME_STEP >= MIN_PIECE_SECONDS else active[:, local]
-        parts = []
-        for first, last in runs(mask):
-            a = window.start + int((frame_seconds(first) - 0.01) * SAMPLE_RATE)
-            b = window.start + int((frame_seconds(last - 1) + 0.01) * SAMPLE_RATE)
-            parts.append(samples[max(a, 0) : min(b, len(samples))])
-        piece = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        cap = int(PIECE_SECONDS * SAMPLE_RATE)
-        if len(piece) > cap:  # the middle: the edges of a turn carry the neighbours' voices most
-            piece = piece[(len(piece) - cap) // 2 :][:cap]
+        piece = middle_audio(samples, window, heard_frames(window.active, local))
         if len(piece) >= MIN_PIECE_SECONDS * SAMPLE_RATE:
             out[local] = (piece, seconds)
     return out
 
 
-def speaker_spans(windows: list[Window], speaker_of: dict[tuple[int, int], int], n_samples: int) -> dict[int, list[list[float]]]:
-    """Speaker index -> [start, end] seconds of each run of its frames, window by window."""
+def heard_frames(active: np.ndarray, local: int, first: int = 0, end: int = FRAMES) -> np.ndarray:
+    """The frames of one local speaker (between first and end) that its voice vector is made from:
+    those where it talks alone, when there are enough of them, else all of its frames."""
+    mine = np.zeros(len(active), dtype=bool)
+    mine[first:end] = active[first:end, local]
+    alone = mine & (active.sum(axis=1) == 1)
+    return alone if alone.sum() * FRAME_STEP >= MIN_PIECE_SECONDS else mine
+
+
+def middle_audio(samples: np.ndarray, window: Window, mask: np.ndarray) -> np.ndarray:
+    """The audio of the window's frames in mask, joined, and of that at most PIECE_SECONDS from the
+    middle: the edges of a turn carry the neighbours' voices most."""
+    parts = []
+    for first, last in runs(mask):
+        a = window.start + int((frame_seconds(first) - 0.01) * SAMPLE_RATE)
+        b = window.start + int((frame_seconds(last - 1) + 0.01) * SAMPLE_RATE)
+        parts.append(samples[max(a, 0) : min(b, len(samples))])
+    piece = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    cap = int(PIECE_SECONDS * SAMPLE_RATE)
+    return piece[(len(piece) - cap) // 2 :][:cap] if len(piece) > cap else piece
+
+
+def speaker_spans(
+    windows: list[Window],
+    speaker_of: dict[tuple[int, int], int],
+    n_samples: int,
+    *,
+    frame_speakers: dict[tuple[int, int], np.ndarray] | None = None,
+) -> dict[int, list[list[float]]]:
+    """Speaker index -> [start, end] seconds of each run of its frames, window by window.
+    `frame_speakers`: (window, local) -> speaker per frame, for slots whose runs went to different
+    speakers (relisten.py); other slots give all their frames to speaker_of's speaker."""
     spans: dict[int, list[list[float]]] = {}
     for w, window in enumerate(windows):
         start = window.start / SAMPLE_RATE
@@ -109,13 +128,19 @@ def speaker_spans(windows: list[Window], speaker_of: dict[tuple[int, int], int],
             speaker = speaker_of.get((w, local))
             if speaker is None:
                 continue
-            for first, last in runs(window.active[:, local]):
+            labels = (frame_speakers or {}).get((w, local), np.full(FRAMES, speaker))
+            for first, last, speaker in _speaker_runs(window.active[:, local], labels):
                 # Speech running into the window's edge runs to the edge: the next window goes on.
                 a = max(floor, start if first == 0 else start + frame_seconds(first) - FRAME_STEP / 2)
                 b = min(end, end if last == FRAMES else start + frame_seconds(last - 1) + FRAME_STEP / 2)
                 if b > a:
                     spans.setdefault(speaker, []).append([a, b])
     return spans
+
+
+def _speaker_runs(active: np.ndarray, labels: np.ndarray) -> list[tuple[int, int, int]]:
+    """(first, end, speaker) of each run of active frames with one speaker."""
+    return [(a, b, int(k)) for k in np.unique(labels[active]) for a, b in runs(active & (labels == k))]
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
