@@ -115,3 +115,15 @@ def test_between_close_voices_a_long_run_is_heard_as_two_halves():
         assert asker != answerer
         answered = [_speaker_at(result, w * 10 + 8.0) for w in range(20, 30)]
         assert answered == [answerer if split else asker] * 10
+
+
+@pytest.mark.fast
+def test_long_runs_are_halved_only_between_close_voices_of_at_most_three_speakers():
+    others = [RNG.standard_normal(192) for _ in range(2)]
+    assert relisten.halves_wanted(np.array([_unit(v) for v in CLOSE]))
+    assert not relisten.halves_wanted(np.array([_unit(v) for v in FAR]))
+    assert relisten.halves_wanted(np.array([_unit(v) for v in [*CLOSE, others[0]]]))
+    # Four speakers with the same close pair: the halves' cost without a measured gain.
+    assert not relisten.halves_wanted(np.array([_unit(v) for v in [*CLOSE, *others]]))
+    # A speaker index without pieces (zeros) is not a voice.
+    assert relisten.halves_wanted(np.array([_unit(CLOSE[0]), np.zeros(192), _unit(CLOSE[1])]))
