@@ -80,17 +80,19 @@ def consolidate(vectors: np.ndarray, labels: np.ndarray, seconds: np.ndarray) ->
     return labels
 
 
-def _weighted_means(vectors: np.ndarray, labels: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    means = np.stack([(vectors[labels == k] * seconds[labels == k, None]).sum(axis=0) for k in range(labels.max() + 1)])
+def unit_rows(means: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (a row of zeros stays zeros)."""
     unit: np.ndarray = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-8)
     return unit
+
+
+def _weighted_means(vectors: np.ndarray, labels: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    return unit_rows(np.stack([(vectors[labels == k] * seconds[labels == k, None]).sum(axis=0) for k in range(labels.max() + 1)]))
 
 
 def centroids(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(speakers, dim) unit mean vector of each group."""
-    means = np.stack([vectors[labels == k].mean(axis=0) for k in range(labels.max() + 1)])
-    unit: np.ndarray = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-8)
-    return unit
+    return unit_rows(np.stack([vectors[labels == k].mean(axis=0) for k in range(labels.max() + 1)]))
 
 
 def match_window(similarity: np.ndarray) -> np.ndarray:
@@ -157,9 +159,8 @@ def speaker_means(pieces: list[Piece], embeddings: np.ndarray, speaker_of: dict[
         mine = labels == k
         chosen = embeddings[mine & shaping] if (mine & shaping).any() else embeddings[mine]
         if len(chosen):
-            mean = chosen.mean(axis=0)
-            means[k] = mean / max(float(np.linalg.norm(mean)), 1e-8)
-    return means
+            means[k] = chosen.mean(axis=0)
+    return unit_rows(means)
 
 
 def _apart_but_joined(vectors: np.ndarray, chosen: np.ndarray) -> bool:
