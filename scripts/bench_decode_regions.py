@@ -1,5 +1,7 @@
 """One speech detector, issue 24: Whisper decoding only the speaker model's speech regions
-(speech.decoding_regions) against its own Silero VAD, on real speech and on sound with nobody in it.
+(`decoding_regions` below) against its own Silero VAD, on real speech and on sound with nobody in it.
+Measured 2026-12-06 and not kept in the pipeline (docs/benchmarks.md, "Whisper decoding only the
+speaker model's regions"): this script carries the whole method, so it can be measured again.
 
     python scripts/bench_decode_regions.py [--part DEV|HELD-BACK] [--settings silero,0.5:0.4,0.3:0.4] [--rounds 2]
                                            [--long] [--json out.json]
