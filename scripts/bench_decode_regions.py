@@ -166,7 +166,10 @@ def long_rows(transcriber, part, names, settings):
 
 
 def six_files(transcriber, names, settings, rounds):
-    files = sorted((ROOT / "build" / "bench-ingest" / "corpus").glob("*.wav"))
+    import bench_ingest
+
+    corpus, _ = bench_ingest.prepare_corpus()  # make bench runs this script before bench_ingest.py builds it
+    files = sorted(corpus.glob("*.wav"))
     decoded = [audio.decode_audio(f) for f in files]
     windows = [speech_windows(s) for s in decoded]
     cpu = {n: [] for n in names}
